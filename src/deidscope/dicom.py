@@ -1,0 +1,243 @@
+"""The deid-compatible facade: ``get_files``, ``get_identifiers``, ``DicomField``.
+
+The walkthrough of deid's documentation runs unchanged but for the package
+name::
+
+    from deidscope.data import get_dataset
+    from deidscope.dicom import get_files, get_identifiers
+
+    base = get_dataset("dicom-cookies")
+    dicom_files = list(get_files(base))
+    ids = get_identifiers(dicom_files)
+    ids[dicom_files[0]]["(0010, 0010)"]
+
+Unlike deid, reading a header never loads its pixel data, a file that cannot
+be read does not stop the others, and nothing is written to the caller's
+datasets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Collection, Iterable, Iterator
+from typing import Literal
+
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
+
+from deidscope.errors import InputError, ReadError
+from deidscope.fields import DEFAULT_SKIP, DicomField, FieldMap, iter_fields
+from deidscope.files import (
+    PathLike,
+    check_paths,
+    find_truncation,
+    iter_dicom_files,
+    read_dataset,
+)
+
+__all__ = [
+    "DEFAULT_SKIP",
+    "DicomField",
+    "FieldMap",
+    "ReadErrorsWarning",
+    "get_files",
+    "get_identifiers",
+]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+Errors = Literal["warn", "ignore", "raise"]
+
+
+class ReadErrorsWarning(UserWarning):
+    """Some files of a batch could not be read (the others were)."""
+
+
+def check_errors_option(errors: str, *, caller: str) -> None:
+    """Raise InputError unless `errors` is "warn", "ignore" or "raise"."""
+    if errors not in ("warn", "ignore", "raise"):
+        raise InputError(
+            f"{caller}: errors must be 'warn', 'ignore' or 'raise', but got {errors!r}"
+        )
+
+
+def get_files(
+    contenders: PathLike | Iterable[PathLike],
+    check: bool = True,
+    pattern: str | None = None,
+) -> Iterator[str]:
+    """Yield the DICOM files in files and folders, folders searched recursively.
+
+    As deid's ``get_files``, with a stable order (folders are walked sorted),
+    no duplicates, and zip archives skipped rather than unpacked into the
+    working directory. Files left out are logged at INFO level on the
+    ``deidscope.files`` logger.
+
+    Parameters
+    ----------
+    contenders : str, os.PathLike or iterable of them
+        Files and folders.
+    check : bool, optional
+        Yield only files that look like DICOM (default True).
+    pattern : str or None, optional
+        A glob pattern (``fnmatch``) for the names of files found in folders.
+
+    Yields
+    ------
+    str
+        Paths of DICOM files.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a contender does not exist.
+
+    Examples
+    --------
+    >>> from deidscope.data import get_dataset
+    >>> [os.path.basename(f) for f in get_files(get_dataset("dicom-cookies"))][:3]
+    ['image1.dcm', 'image2.dcm', 'image3.dcm']
+    """
+    return iter_dicom_files(contenders, check=check, pattern=pattern)
+
+
+class _ElementLoader:
+    """Converts a raw element on first use, logging pydicom's warnings."""
+
+    __slots__ = ("dataset", "tag")
+
+    def __init__(self, dataset: Dataset, tag: int) -> None:
+        self.dataset = dataset
+        self.tag = tag
+
+    def __call__(self) -> DataElement:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            elem = self.dataset[self.tag]
+        for warning in caught:
+            logger.debug("(%08x): %s", self.tag, warning.message)
+        return elem
+
+
+def fields_of(
+    ds: Dataset,
+    *,
+    expand_sequences: bool = True,
+    skip: Collection[str | int] = DEFAULT_SKIP,
+) -> FieldMap:
+    """Return the fields of a dataset as a :class:`FieldMap`.
+
+    Elements are converted by pydicom when first used, not before.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        The dataset.
+    expand_sequences : bool, optional
+        Include the elements of sequence items (default True).
+    skip : collection of str or int, optional
+        Keywords or tags to leave out (default: deid's skip list).
+
+    Returns
+    -------
+    FieldMap
+        ``{uid: DicomField}`` in deid's order.
+    """
+    fields = FieldMap()
+    for walked in iter_fields(ds, expand_sequences=expand_sequences, skip=skip):
+        raw = walked.raw
+        element: DataElement | _ElementLoader
+        if isinstance(raw, RawDataElement):
+            element = _ElementLoader(walked.dataset, walked.tag)
+        else:
+            element = raw
+            if walked.private_creator and not raw.private_creator:
+                # read whole (an undefined-length sequence), pydicom left it unset
+                raw.private_creator = walked.private_creator
+        fields[walked.uid] = DicomField(element, walked.name, walked.uid, walked.is_filemeta)
+    return fields
+
+
+def get_identifiers(
+    dicom_files: PathLike | Iterable[PathLike],
+    *,
+    expand_sequences: bool = True,
+    skip: Collection[str | int] = DEFAULT_SKIP,
+    errors: Errors = "warn",
+) -> dict[PathLike, FieldMap]:
+    """Return every field of every file, as deid's ``get_identifiers``.
+
+    Parameters
+    ----------
+    dicom_files : str, os.PathLike or iterable of them
+        The files; a single path is accepted.
+    expand_sequences : bool, optional
+        Include the elements of sequence items, with nested uids such as
+        ``(0008, 1115)__0__(0008, 1150)`` (default True).
+    skip : collection of str or int, optional
+        Keywords or tags to leave out at every depth; default
+        :data:`~deidscope.fields.DEFAULT_SKIP`, deid's list (pixel data,
+        palette data and file-meta bookkeeping).
+    errors : {"warn", "ignore", "raise"}, optional
+        What to do about files that cannot be read: their entry is an empty
+        :class:`FieldMap` whose ``error`` says why (a file cut short after
+        its header keeps the fields it has, and its ``error`` says where it
+        ends), and with ``"warn"`` (default) one :class:`ReadErrorsWarning`
+        gives the count; ``"raise"`` raises
+        :class:`~deidscope.errors.ReadError` on the first.
+
+    Returns
+    -------
+    dict
+        ``{path: FieldMap}``, one entry per input, keyed by the path exactly
+        as given; each :class:`FieldMap` maps uid to :class:`DicomField`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a path does not exist (checked before any file is read).
+    ReadError
+        With ``errors="raise"``, for the first file that cannot be read.
+
+    Examples
+    --------
+    >>> from deidscope.data import get_dataset
+    >>> files = list(get_files(get_dataset("dicom-cookies")))
+    >>> ids = get_identifiers(files)
+    >>> ids[files[0]]["PatientID"].element.value
+    'cookie-47'
+    """
+    check_errors_option(errors, caller="get_identifiers")
+    paths = check_paths(dicom_files, caller="get_identifiers")
+    result: dict[PathLike, FieldMap] = {}
+    failures = 0
+    for path in paths:
+        try:
+            ds = read_dataset(path)
+            truncation = find_truncation(path, ds)
+            if truncation is not None and errors == "raise":
+                raise ReadError(path, truncation)
+        except ReadError as exc:
+            if errors == "raise":
+                raise
+            result[path] = FieldMap(error=exc.reason)
+            failures += 1
+            logger.info("get_identifiers: %s", exc)
+            continue
+        fields = fields_of(ds, expand_sequences=expand_sequences, skip=skip)
+        if truncation is not None:  # the header is there: keep it, say so
+            fields.error = truncation
+            failures += 1
+        result[path] = fields
+    if failures and errors == "warn":
+        warnings.warn(
+            f"get_identifiers: {failures} of {len(paths)} files could not be read; "
+            "their entries are empty and ids[path].error says why "
+            "(pass errors='ignore' to silence this warning)",
+            ReadErrorsWarning,
+            stacklevel=2,
+        )
+    return result

@@ -1,0 +1,97 @@
+"""The exceptions deidscope raises.
+
+One base class, :class:`DeidscopeError`, so that a caller can catch anything
+deidscope raises on purpose; the subclasses also derive from the built-in
+exception a Python user would expect (``ValueError``, ``ImportError``).
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = [
+    "DeidscopeError",
+    "InputError",
+    "MissingDependencyError",
+    "ReadError",
+    "RecipeSyntaxError",
+]
+
+
+class DeidscopeError(Exception):
+    """Base class of every error deidscope raises on purpose."""
+
+
+class InputError(DeidscopeError, ValueError):
+    """An argument or input that deidscope cannot work with."""
+
+
+class ReadError(InputError):
+    """A file that cannot be read as DICOM.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, as the caller gave it.
+    reason : str
+        Why it cannot be read, in words a person understands.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{os.fspath(path)}: {reason}")
+
+
+class RecipeSyntaxError(DeidscopeError, ValueError):
+    """A recipe line that cannot be parsed.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong with the line.
+    line : str
+        The text of the line, as written.
+    lineno : int
+        Its line number, counting from 1.
+    path : str or os.PathLike or None
+        The recipe file, or None for recipe text given directly.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: str,
+        lineno: int,
+        path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.message = message
+        self.line = line
+        self.lineno = lineno
+        self.path = path
+        where = f"{os.fspath(path)}, line {lineno}" if path else f"line {lineno}"
+        super().__init__(f"{where}: {message}: {line.strip()!r}")
+
+
+class MissingDependencyError(DeidscopeError, ImportError):
+    """An optional dependency is needed for this feature but not installed.
+
+    Parameters
+    ----------
+    module : str
+        The module that could not be imported.
+    extra : str
+        The deidscope extra that installs it.
+    feature : str
+        What the caller tried to do.
+    """
+
+    def __init__(self, module: str, *, extra: str, feature: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs {module!r}, which is not installed; "
+            f"install it with: pip install 'deidscope[{extra}]'",
+            name=module,
+        )

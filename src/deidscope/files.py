@@ -1,0 +1,306 @@
+"""Finding DICOM files and reading their headers, one clear error per bad file.
+
+:func:`iter_dicom_files` finds files as deid's ``get_files`` does, in a
+stable order and without duplicates. :func:`read_dataset` reads a header for
+``get_identifiers``: every element, including those stored after the pixel
+data, while large values (pixel data above all) stay on disk until someone
+asks for them. A file that cannot be read raises :class:`ReadError` naming
+the file and the reason.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+
+from pydicom import dcmread
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import FileDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+from deidscope.errors import InputError, ReadError
+
+__all__ = [
+    "DEFER_SIZE",
+    "PathLike",
+    "check_paths",
+    "find_truncation",
+    "iter_dicom_files",
+    "read_dataset",
+    "sniff_dicom",
+]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+PathLike = str | os.PathLike[str]
+
+#: Values longer than this many bytes are not read with the header; pixel
+#: data, overlays and other large values stay on disk until asked for.
+DEFER_SIZE = 4096
+
+_ARCHIVE_EXTENSIONS = (".zip",)
+# Groups a DICOM data set without a preamble can start with.
+_FIRST_GROUPS = {0x0000, 0x0002, 0x0004, 0x0008}
+
+
+def _as_path_list(paths: PathLike | Iterable[PathLike], caller: str) -> list[PathLike]:
+    """One path or an iterable of paths, as a list (strings are one path)."""
+    if isinstance(paths, str | os.PathLike):
+        return [paths]
+    if isinstance(paths, bytes):
+        raise InputError(f"{caller}: expected str or os.PathLike paths, but got bytes")
+    try:
+        items = list(paths)
+    except TypeError:
+        raise InputError(
+            f"{caller}: expected a path or an iterable of paths, "
+            f"but got {type(paths).__name__}"
+        ) from None
+    for item in items:
+        if not isinstance(item, str | os.PathLike):
+            raise InputError(
+                f"{caller}: expected str or os.PathLike paths, "
+                f"but got {type(item).__name__} ({item!r})"
+            )
+    return items
+
+
+def check_paths(paths: PathLike | Iterable[PathLike], *, caller: str) -> list[PathLike]:
+    """Return `paths` as a list, raising before any work if one is missing.
+
+    Parameters
+    ----------
+    paths : str, os.PathLike or iterable of them
+        Files (or folders); a single path is accepted.
+    caller : str
+        The public function's name, for messages.
+
+    Returns
+    -------
+    list of str or os.PathLike
+        The paths, as given.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the first path that does not exist.
+    InputError
+        If `paths` is not a path or an iterable of paths.
+    """
+    items = _as_path_list(paths, caller)
+    for item in items:
+        if not os.path.exists(item):
+            raise FileNotFoundError(
+                2, f"{caller}: no such file or folder", os.fspath(item)
+            )
+    return items
+
+
+def sniff_dicom(path: PathLike) -> str | None:
+    """Tell, from its first bytes only, why a file cannot be DICOM.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    str or None
+        None if the file has the ``DICM`` marker at byte 128, or starts with
+        a plausible DICOM element (a data set written without a preamble);
+        otherwise the reason it is not DICOM.
+    """
+    try:
+        with open(path, "rb") as fp:
+            head = fp.read(132)
+    except IsADirectoryError:
+        return "is a folder, not a file"
+    except PermissionError:
+        return "permission denied"
+    except OSError as exc:
+        return f"cannot be opened: {exc.strerror or exc}"
+    if not head:
+        return "empty file (0 bytes)"
+    if head[128:132] == b"DICM":
+        return None
+    if len(head) >= 8:
+        for order in ("little", "big"):
+            group = int.from_bytes(head[0:2], order)
+            element = int.from_bytes(head[2:4], order)
+            if group in _FIRST_GROUPS and element < 0x1000:
+                return None
+    if head[:4] == b"PK\x03\x04":
+        return "a zip archive, not a DICOM file (unzip it first)"
+    return "not a DICOM file (no 'DICM' marker at byte 128, and it does not start with a DICOM element)"
+
+
+def iter_dicom_files(
+    contenders: PathLike | Iterable[PathLike],
+    *,
+    check: bool = True,
+    pattern: str | None = None,
+    skipped: list[tuple[str, str]] | None = None,
+) -> Iterator[str]:
+    """Yield the files in files and folders, folders searched recursively.
+
+    Folders are walked in sorted order, so the same tree always gives the
+    same sequence; a file reached twice (a file and its folder, or
+    overlapping folders) is yielded once. Zip archives are never opened:
+    they are skipped and reported through `skipped`.
+
+    Parameters
+    ----------
+    contenders : str, os.PathLike or iterable of them
+        Files and folders.
+    check : bool, optional
+        Yield only files that look like DICOM (see :func:`sniff_dicom`);
+        default True.
+    pattern : str or None, optional
+        A glob (``fnmatch``) pattern for file names found in folders, as in
+        deid; None means every file. Files named directly are not filtered.
+    skipped : list or None, optional
+        If given, each file left out is appended as ``(path, reason)``.
+
+    Yields
+    ------
+    str
+        File paths: a file named directly as given, a file found in a
+        folder as ``os.path.join(folder, ...)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a contender does not exist (before anything is yielded).
+    """
+    items = check_paths(contenders, caller="get_files")
+    seen: set[str] = set()
+
+    def candidates() -> Iterator[str]:
+        for item in items:
+            path = os.fspath(item)
+            if not os.path.isdir(path):
+                yield path
+                continue
+            for root, dirs, names in os.walk(path):
+                dirs.sort()
+                for name in sorted(names):
+                    if pattern is None or fnmatch.fnmatch(name, pattern):
+                        yield os.path.join(root, name)
+
+    for path in candidates():
+        key = os.path.realpath(path)
+        if key in seen:
+            continue
+        seen.add(key)
+        reason: str | None = None
+        if path.lower().endswith(_ARCHIVE_EXTENSIONS):
+            reason = "a zip archive: deidscope does not read inside archives; unzip it first"
+        elif check:
+            reason = sniff_dicom(path)
+        if reason is not None:
+            logger.info("get_files: skipping %s: %s", path, reason)
+            if skipped is not None:
+                skipped.append((path, reason))
+            continue
+        yield path
+
+
+def read_dataset(path: PathLike, *, defer_size: int | None = DEFER_SIZE) -> FileDataset:
+    """Read a DICOM file's header, leaving large values on disk.
+
+    Every element is read, also those stored after the pixel data (trailing
+    padding, digital signatures), but any value longer than `defer_size`
+    bytes (pixel data above all) is skipped over and only read if asked
+    for. pydicom's warnings about invalid values are logged at DEBUG level,
+    not raised.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    defer_size : int or None, optional
+        Values longer than this are read lazily (default :data:`DEFER_SIZE`);
+        None reads everything.
+
+    Returns
+    -------
+    pydicom.dataset.FileDataset
+        The dataset, with raw (unconverted) elements.
+
+    Raises
+    ------
+    FileNotFoundError
+        If `path` does not exist.
+    ReadError
+        If the file is empty, not DICOM or cannot be parsed; the message
+        names the file and the reason. A file cut short after its header
+        reads; :func:`find_truncation` tells.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(2, "read_dataset: no such file", os.fspath(path))
+    reason = sniff_dicom(path)
+    if reason is not None:
+        raise ReadError(path, reason)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ds = dcmread(path, defer_size=defer_size, force=True)
+        except InvalidDicomError as exc:
+            raise ReadError(path, f"not a valid DICOM file: {exc}") from None
+        except EOFError as exc:
+            raise ReadError(path, f"truncated: {exc}") from None
+        except Exception as exc:  # pydicom raises many kinds on corrupt input
+            raise ReadError(
+                path, f"cannot be parsed: {type(exc).__name__}: {exc}"
+            ) from None
+    for warning in caught:
+        logger.debug("%s: %s", os.fspath(path), warning.message)
+    if len(ds) == 0 and len(getattr(ds, "file_meta", ())) == 0:
+        raise ReadError(path, "not a DICOM file (no data elements could be read)")
+    return ds
+
+
+def find_truncation(path: PathLike, ds: FileDataset) -> str | None:
+    """Tell whether a dataset read by :func:`read_dataset` ends early.
+
+    pydicom reads what a truncated file holds without complaint; this checks
+    that no top-level value runs past the end of the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file `ds` was read from.
+    ds : pydicom.dataset.FileDataset
+        The dataset, as :func:`read_dataset` returned it.
+
+    Returns
+    -------
+    str or None
+        The reason, naming the first element cut short, or None if the file
+        is whole. A deflated data set is checked against its inflated size.
+    """
+    size = os.path.getsize(path)
+    if getattr(ds.file_meta, "TransferSyntaxUID", None) == DeflatedExplicitVRLittleEndian:
+        buffer = getattr(ds, "buffer", None)
+        if buffer is None or not hasattr(buffer, "getbuffer"):
+            return None
+        size = len(buffer.getbuffer())
+    for key in ds.keys():
+        raw = ds.get_item(key, keep_deferred=True)
+        if not isinstance(raw, RawDataElement) or raw.length == 0xFFFFFFFF:
+            continue
+        end = raw.value_tell + raw.length
+        short = raw.value is not None and len(raw.value) < raw.length
+        if end > size or short:
+            return (
+                f"truncated: element ({key >> 16:04x}, {key & 0xFFFF:04x}) needs "
+                f"{raw.length} bytes from offset {raw.value_tell}, but the file "
+                f"ends at {size} bytes"
+            )
+    return None

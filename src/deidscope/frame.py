@@ -1,0 +1,512 @@
+"""The long identifier DataFrame: one row per field of every file.
+
+Columns, declared once in :data:`COLUMNS` with their dtypes:
+
+============== ================ ==============================================
+column         dtype            what it holds
+============== ================ ==============================================
+file           category         the path, as given
+uid            category         nested uid, ``(0008, 1115)__0__(0008, 1150)``
+name           category         nested name, ``ReferencedSeriesSequence__...``
+VR             category         the value representation (deid's spelling)
+value          string[pyarrow]  the value as text (rules below)
+tag            category         the element's own tag, ``(0008, 1150)``
+keyword        category         its DICOM keyword ("" if private or unknown)
+private_creator category        the creator of a private element's block
+depth          int8             0 at the top level, 1 in a sequence item, ...
+is_filemeta    bool             an element of the file meta information
+============== ================ ==============================================
+
+Rows come file by file, in the order the files were given, and within a
+file in deid's order (see :func:`deidscope.fields.iter_fields`). Keys are
+categorical, so a million rows take tens of megabytes.
+
+Rules for ``value`` (always a string, never bytes):
+
+- Text is shown as decoded, each value stripped of surrounding spaces and
+  NUL padding; person names keep their ``^`` and ``=`` separators
+  (``Doe^John``).
+- A multi-valued element joins its values with ``\\`` (``ORIGINAL\\PRIMARY``).
+- An empty value is ``""``.
+- Dates, times and date-times are the text as stored (``20131210``,
+  ``191929.000``), not reformatted; numbers stored as text (IS, DS) likewise.
+- Binary numbers (US, SS, UL, SL, FL, FD, UV, SV) are written with ``str``;
+  AT values as tags, ``(0028, 0010)``.
+- Binary data (OB, OW, OF, OD, OL, OV, UN) is summarised as ``<N bytes>``,
+  except that an OB or UN value of at most 1024 bytes that is printable text
+  is shown as that text: private elements read as UN often hide names.
+- A sequence is summarised as ``<N items>``; its items' elements have rows
+  of their own.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+import sys
+import warnings
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pandas.api.types import union_categoricals
+
+from deidscope._values import format_element, format_walked
+from deidscope.dicom import (
+    Errors,
+    FieldMap,
+    ReadErrorsWarning,
+    check_errors_option,
+)
+from deidscope.errors import InputError, ReadError
+from deidscope.fields import DEFAULT_SKIP, format_tag, iter_fields
+from deidscope.files import (
+    PathLike,
+    check_paths,
+    find_truncation,
+    iter_dicom_files,
+    read_dataset,
+)
+
+__all__ = [
+    "CATEGORY_COLUMNS",
+    "COLUMNS",
+    "ERROR_COLUMNS",
+    "concat_frames",
+    "empty_frame",
+    "read_files_frame",
+    "read_identifiers",
+    "to_frame",
+]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+_STRING = pd.StringDtype("pyarrow")
+
+#: The frame's columns and their dtypes, in order.
+COLUMNS: dict[str, Any] = {
+    "file": "category",
+    "uid": "category",
+    "name": "category",
+    "VR": "category",
+    "value": _STRING,
+    "tag": "category",
+    "keyword": "category",
+    "private_creator": "category",
+    "depth": "int8",
+    "is_filemeta": "bool",
+}
+#: The categorical columns.
+CATEGORY_COLUMNS: tuple[str, ...] = tuple(
+    name for name, dtype in COLUMNS.items() if dtype == "category"
+)
+#: The columns of ``df.attrs["errors"]``.
+ERROR_COLUMNS: tuple[str, ...] = ("file", "error")
+
+#: Show a progress bar when a run takes longer than this many seconds.
+PROGRESS_DELAY = 2.0
+#: Files per task when reading with several processes.
+CHUNK_FILES = 64
+
+
+def _errors_frame(errors: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "file": pd.array([file for file, _ in errors], dtype=_STRING),
+            "error": pd.array([error for _, error in errors], dtype=_STRING),
+        },
+        columns=list(ERROR_COLUMNS),
+    )
+
+
+class _Interner:
+    """Categorical codes for a column, assigned in order of first appearance."""
+
+    __slots__ = ("codes", "index")
+
+    def __init__(self) -> None:
+        self.index: dict[str | None, int] = {}
+        self.codes = array("i")
+
+    def add(self, value: str | None) -> None:
+        code = self.index.get(value)
+        if code is None:
+            code = -1 if value is None else len(self.index) - (None in self.index)
+            self.index[value] = code
+        self.codes.append(code)
+
+    def categorical(self) -> pd.Categorical:
+        categories = [value for value in self.index if value is not None]
+        codes = np.frombuffer(self.codes, dtype=np.int32) if self.codes else np.empty(0, np.int32)
+        return pd.Categorical.from_codes(
+            codes, categories=pd.Index(categories, dtype=_STRING)
+        )
+
+
+class _FrameBuilder:
+    """Accumulates rows column by column, then builds the frame once."""
+
+    def __init__(self) -> None:
+        self.keys = {name: _Interner() for name in CATEGORY_COLUMNS}
+        self.values: list[str] = []
+        self.depth = array("b")
+        self.is_filemeta = array("b")
+        self.errors: list[tuple[str, str]] = []
+
+    def add(
+        self,
+        file: str,
+        uid: str,
+        name: str,
+        vr: str,
+        value: str,
+        tag: str,
+        keyword: str,
+        private_creator: str | None,
+        depth: int,
+        is_filemeta: bool,
+    ) -> None:
+        keys = self.keys
+        keys["file"].add(file)
+        keys["uid"].add(uid)
+        keys["name"].add(name)
+        keys["VR"].add(vr)
+        keys["tag"].add(tag)
+        keys["keyword"].add(keyword)
+        keys["private_creator"].add(private_creator)
+        self.values.append(value)
+        self.depth.append(min(depth, 127))
+        self.is_filemeta.append(is_filemeta)
+
+    def add_dataset(self, file: str, ds: Any) -> None:
+        for walked in iter_fields(ds, skip=DEFAULT_SKIP):
+            self.add(
+                file,
+                walked.uid,
+                walked.name,
+                walked.vr,
+                format_walked(walked),
+                format_tag(walked.tag),
+                walked.keyword,
+                walked.private_creator,
+                walked.depth,
+                walked.is_filemeta,
+            )
+
+    def build(self) -> pd.DataFrame:
+        data: dict[str, Any] = {
+            column: interner.categorical() for column, interner in self.keys.items()
+        }
+        data["value"] = pd.array(pa.array(self.values, type=pa.string()), dtype=_STRING)
+        data["depth"] = np.frombuffer(self.depth, dtype=np.int8) if self.depth else np.empty(0, np.int8)
+        flags = np.frombuffer(self.is_filemeta, dtype=np.int8) if self.is_filemeta else np.empty(0, np.int8)
+        data["is_filemeta"] = flags.astype(bool)
+        df = pd.DataFrame(data, columns=list(COLUMNS))
+        df.attrs["errors"] = _errors_frame(self.errors)
+        return df
+
+
+def empty_frame() -> pd.DataFrame:
+    """Return a frame with the contract's columns and dtypes and no rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Zero rows; ``attrs["errors"]`` is an empty errors frame.
+
+    Examples
+    --------
+    >>> list(empty_frame().columns)[:5]
+    ['file', 'uid', 'name', 'VR', 'value']
+    """
+    return _FrameBuilder().build()
+
+
+def to_frame(ids: Mapping[PathLike, Mapping[str, Any]]) -> pd.DataFrame:
+    """Turn ``get_identifiers`` output into the long DataFrame.
+
+    Parameters
+    ----------
+    ids : mapping
+        ``{path: {uid: DicomField}}`` as returned by
+        :func:`deidscope.dicom.get_identifiers` (deid's own output works
+        too). Entries whose :class:`~deidscope.fields.FieldMap` carries an
+        ``error`` are listed in ``attrs["errors"]`` (and give rows for the
+        fields they have, if any).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per field, with the columns of :data:`COLUMNS`.
+
+    Examples
+    --------
+    >>> from deidscope.data import get_dataset
+    >>> from deidscope.dicom import get_files, get_identifiers
+    >>> files = list(get_files(get_dataset("dicom-cookies")))[:1]
+    >>> df = to_frame(get_identifiers(files))
+    >>> df.loc[df.name == "PatientID", "value"].tolist()
+    ['cookie-47']
+    """
+    if not isinstance(ids, Mapping):
+        raise InputError(
+            f"to_frame: expected the mapping get_identifiers returns, "
+            f"but got {type(ids).__name__}"
+        )
+    builder = _FrameBuilder()
+    for path, fields in ids.items():
+        file = os.fspath(path)
+        error = getattr(fields, "error", None)
+        if error:  # a truncated file keeps the fields it has
+            builder.errors.append((file, str(error)))
+        for uid, field in fields.items():
+            elem = field.element
+            tag = int(elem.tag)
+            private = tag >> 16 & 1
+            builder.add(
+                file,
+                _normalize(uid),
+                field.name,
+                str(elem.VR),
+                format_element(elem),
+                format_tag(tag),
+                "" if private else str(elem.keyword),
+                (elem.private_creator or None) if private else None,
+                uid.count("__") // 2,
+                bool(field.is_filemeta),
+            )
+    return builder.build()
+
+
+def _normalize(uid: str) -> str:
+    from deidscope.fields import normalize_uid
+
+    return uid if uid.startswith("(") and ", " in uid[:7] else normalize_uid(uid)
+
+
+def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate identifier frames, keeping categorical columns categorical.
+
+    Parameters
+    ----------
+    frames : iterable of pandas.DataFrame
+        Frames with the columns of :data:`COLUMNS`, e.g. from several runs
+        of :func:`read_identifiers`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of all frames in order, with a fresh index, and the errors
+        of all frames in ``attrs["errors"]``.
+    """
+    frames = list(frames)
+    if not frames:
+        return empty_frame()
+    data: dict[str, Any] = {}
+    for column, dtype in COLUMNS.items():
+        parts = [frame[column] for frame in frames]
+        if dtype == "category":
+            data[column] = union_categoricals(parts)
+        else:
+            data[column] = pd.concat(parts, ignore_index=True)
+    df = pd.DataFrame(data, columns=list(COLUMNS))
+    errors = [frame.attrs.get("errors") for frame in frames]
+    df.attrs["errors"] = pd.concat(
+        [e for e in errors if e is not None] or [_errors_frame([])], ignore_index=True
+    )
+    return df
+
+
+def _expand(paths: Sequence[PathLike]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Files named directly, plus every file found in the folders named."""
+    files: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for path in paths:
+        if os.path.isdir(path):
+            files.extend(iter_dicom_files(path, check=False, skipped=skipped))
+        else:
+            files.append(os.fspath(path))
+    return files, skipped
+
+
+def _add_file(builder: _FrameBuilder, file: str, errors: Errors) -> None:
+    """Add one file's rows, or its error, to `builder`."""
+    try:
+        ds = read_dataset(file)
+        truncation = find_truncation(file, ds)
+        if truncation is not None and errors == "raise":
+            raise ReadError(file, truncation)
+        mark = len(builder.values)
+        try:
+            builder.add_dataset(file, ds)
+        except Exception as exc:  # a value pydicom cannot convert, say
+            _truncate(builder, mark)
+            raise ReadError(
+                file, f"cannot be read: {type(exc).__name__}: {exc}"
+            ) from exc
+    except ReadError as exc:
+        if errors == "raise":
+            raise
+        builder.errors.append((file, exc.reason))
+        return
+    if truncation is not None:  # the header is there: keep its rows, say so
+        builder.errors.append((file, truncation))
+
+
+def read_files_frame(files: Sequence[str], errors: Errors = "ignore") -> pd.DataFrame:
+    """Read `files` in this process into one frame, without warning.
+
+    The unit of work of :func:`read_identifiers` with several processes and
+    of the Dask backend; files that cannot be read are listed in
+    ``attrs["errors"]``.
+
+    Parameters
+    ----------
+    files : sequence of str
+        Paths of files (not folders).
+    errors : {"warn", "ignore", "raise"}, optional
+        ``"raise"`` raises on the first unreadable file; otherwise they are
+        only listed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of `files`, in order.
+    """
+    builder = _FrameBuilder()
+    for file in files:
+        _add_file(builder, file, errors)
+    return builder.build()
+
+
+def _truncate(builder: _FrameBuilder, length: int) -> None:
+    """Drop the rows added after `length` (a file that failed half-way)."""
+    for interner in builder.keys.values():
+        del interner.codes[length:]
+    del builder.values[length:]
+    del builder.depth[length:]
+    del builder.is_filemeta[length:]
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _progress_bar(total: int, progress: bool | None) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        unit="file",
+        desc="read_identifiers",
+        disable=progress is False,
+        delay=0 if progress else PROGRESS_DELAY,
+        leave=bool(progress),
+    )
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    if sys.platform.startswith("linux"):
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["deidscope.frame"])
+        return ctx
+    return multiprocessing.get_context()
+
+
+def read_identifiers(
+    paths: PathLike | Iterable[PathLike],
+    *,
+    workers: int | None = None,
+    progress: bool | None = None,
+    errors: Errors = "warn",
+) -> pd.DataFrame:
+    """Read the fields of DICOM files into the long DataFrame.
+
+    Headers are read without their pixel data; nothing is kept of a file
+    once its rows are written, so memory grows with the number of rows, not
+    with the size of the files.
+
+    Parameters
+    ----------
+    paths : str, os.PathLike or iterable of them
+        Files and folders (searched recursively, every file in them read).
+    workers : int or None, optional
+        Processes to read with; None or 1 reads in this process. Rows come
+        in the same order whatever the number.
+    progress : bool or None, optional
+        Show a progress bar (notebook-aware, by tqdm): None shows one only
+        when the run lasts more than a couple of seconds, True always,
+        False never.
+    errors : {"warn", "ignore", "raise"}, optional
+        Files that cannot be read are listed in ``df.attrs["errors"]``
+        (columns ``file`` and ``error``); ``"warn"`` (default) also warns
+        once with the count, ``"ignore"`` does not, ``"raise"`` raises
+        :class:`~deidscope.errors.ReadError` on the first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per field; see :data:`COLUMNS` and the module documentation.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a path does not exist (checked before any file is read).
+    ReadError
+        With ``errors="raise"``, for the first file that cannot be read.
+
+    Examples
+    --------
+    >>> from deidscope.data import get_dataset
+    >>> df = read_identifiers(get_dataset("dicom-cookies"))
+    >>> df.file.nunique(), df.loc[df.keyword == "PatientSex", "value"].iloc[0]
+    (7, 'F')
+    """
+    check_errors_option(errors, caller="read_identifiers")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise InputError(
+            f"read_identifiers: workers must be a positive int or None, but got {workers!r}"
+        )
+    items = check_paths(paths, caller="read_identifiers")
+    files, skipped = _expand(items)
+    if skipped and errors == "raise":
+        raise ReadError(*skipped[0])
+    with _progress_bar(len(files), progress) as bar:
+        if workers is None or workers == 1 or len(files) <= CHUNK_FILES:
+            builder = _FrameBuilder()
+            for file in files:
+                _add_file(builder, file, errors)
+                bar.update(1)
+            df = builder.build()
+        else:
+            frames: list[pd.DataFrame] = []
+            chunks = list(_chunks(files, CHUNK_FILES))
+            with concurrent.futures.ProcessPoolExecutor(
+                max_workers=workers, mp_context=_pool_context()
+            ) as pool:
+                results = pool.map(read_files_frame, chunks, [errors] * len(chunks))
+                for chunk, frame in zip(chunks, results, strict=True):
+                    frames.append(frame)
+                    bar.update(len(chunk))
+            df = concat_frames(frames)
+    if skipped:
+        df.attrs["errors"] = pd.concat(
+            [_errors_frame(skipped), df.attrs["errors"]], ignore_index=True
+        )
+    failures = len(df.attrs["errors"])
+    if failures and errors == "warn":
+        warnings.warn(
+            f"read_identifiers: {failures} of {len(files) + len(skipped)} files could "
+            "not be read; df.attrs['errors'] lists them with the reason "
+            "(pass errors='ignore' to silence this warning)",
+            ReadErrorsWarning,
+            stacklevel=2,
+        )
+    return df
