@@ -31,7 +31,9 @@ def deid_data_files() -> tuple[str, ...]:
     for name in DATASETS:
         base = get_dataset(name)
         files += [
-            os.path.join(base, f) for f in sorted(os.listdir(base)) if f.endswith(".dcm")
+            os.path.join(base, f)
+            for f in sorted(os.listdir(base))
+            if f.endswith(".dcm")
         ]
     return tuple(files)
 

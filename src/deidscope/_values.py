@@ -38,7 +38,9 @@ _NUMBER_FORMATS = {
     "FL": "f", "FD": "d", "UV": "Q", "SV": "q",
 }  # fmt: skip
 _PADDING = " \x00"
-_PRINTABLE = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D} | frozenset(range(0xA0, 0x100))
+_PRINTABLE = (
+    frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D} | frozenset(range(0xA0, 0x100))
+)
 
 
 def _bytes_summary(length: int) -> str:
@@ -116,7 +118,9 @@ def format_walked(field: WalkedField) -> str:
     if value is None:
         if raw.length == 0:
             return ""
-        if vr in BULK_VRS and not (vr in _TEXTLIKE_BULK_VRS and raw.length <= MAX_TEXT_BYTES):
+        if vr in BULK_VRS and not (
+            vr in _TEXTLIKE_BULK_VRS and raw.length <= MAX_TEXT_BYTES
+        ):
             return _bytes_summary(raw.length)
         return format_element(field.dataset[field.tag])  # deferred: read it
     if not value:
@@ -150,7 +154,7 @@ def format_walked(field: WalkedField) -> str:
 
 
 def element_of(field: WalkedField) -> DataElement:
-    """The converted element for a walked field (pydicom converts it once)."""
+    """Return the converted element of a walked field (pydicom converts it once)."""
     raw = field.raw
     if isinstance(raw, RawDataElement):
         return field.dataset[field.tag]

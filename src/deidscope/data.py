@@ -56,6 +56,8 @@ def get_dataset(name: str) -> str:
         )
     spec = importlib.util.find_spec("deid_data.data")
     if spec is None or not spec.submodule_search_locations:  # pragma: no cover
-        raise InputError("get_dataset: deid-data is not installed (pip install deid-data)")
+        raise InputError(
+            "get_dataset: deid-data is not installed (pip install deid-data)"
+        )
     base = next(iter(spec.submodule_search_locations))
     return os.path.join(base, key)

@@ -19,7 +19,6 @@ datasets.
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from collections.abc import Collection, Iterable, Iterator
 from typing import Literal
@@ -157,7 +156,9 @@ def fields_of(
             if walked.private_creator and not raw.private_creator:
                 # read whole (an undefined-length sequence), pydicom left it unset
                 raw.private_creator = walked.private_creator
-        fields[walked.uid] = DicomField(element, walked.name, walked.uid, walked.is_filemeta)
+        fields[walked.uid] = DicomField(
+            element, walked.name, walked.uid, walked.is_filemeta
+        )
     return fields
 
 

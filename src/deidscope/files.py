@@ -15,9 +15,10 @@ import logging
 import os
 import warnings
 from collections.abc import Iterable, Iterator
+from typing import cast
 
 from pydicom import dcmread
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import DeflatedExplicitVRLittleEndian
@@ -52,7 +53,7 @@ def _as_path_list(paths: PathLike | Iterable[PathLike], caller: str) -> list[Pat
     """One path or an iterable of paths, as a list (strings are one path)."""
     if isinstance(paths, str | os.PathLike):
         return [paths]
-    if isinstance(paths, bytes):
+    if isinstance(cast(object, paths), bytes):  # Iterable, but of ints
         raise InputError(f"{caller}: expected str or os.PathLike paths, but got bytes")
     try:
         items = list(paths)
@@ -137,7 +138,10 @@ def sniff_dicom(path: PathLike) -> str | None:
                 return None
     if head[:4] == b"PK\x03\x04":
         return "a zip archive, not a DICOM file (unzip it first)"
-    return "not a DICOM file (no 'DICM' marker at byte 128, and it does not start with a DICOM element)"
+    return (
+        "not a DICOM file (no 'DICM' marker at byte 128, and it does not start "
+        "with a DICOM element)"
+    )
 
 
 def iter_dicom_files(
@@ -200,7 +204,9 @@ def iter_dicom_files(
         seen.add(key)
         reason: str | None = None
         if path.lower().endswith(_ARCHIVE_EXTENSIONS):
-            reason = "a zip archive: deidscope does not read inside archives; unzip it first"
+            reason = (
+                "a zip archive: deidscope does not read inside archives; unzip it first"
+            )
         elif check:
             reason = sniff_dicom(path)
         if reason is not None:
@@ -286,13 +292,16 @@ def find_truncation(path: PathLike, ds: FileDataset) -> str | None:
         is whole. A deflated data set is checked against its inflated size.
     """
     size = os.path.getsize(path)
-    if getattr(ds.file_meta, "TransferSyntaxUID", None) == DeflatedExplicitVRLittleEndian:
+    if (
+        getattr(ds.file_meta, "TransferSyntaxUID", None)
+        == DeflatedExplicitVRLittleEndian
+    ):
         buffer = getattr(ds, "buffer", None)
         if buffer is None or not hasattr(buffer, "getbuffer"):
             return None
         size = len(buffer.getbuffer())
-    for key in ds.keys():
-        raw = ds.get_item(key, keep_deferred=True)
+    for key in ds.keys():  # noqa: SIM118 - iterating a Dataset yields elements
+        raw: DataElement | RawDataElement = ds.get_item(key, keep_deferred=True)
         if not isinstance(raw, RawDataElement) or raw.length == 0xFFFFFFFF:
             continue
         end = raw.value_tell + raw.length

@@ -1,4 +1,4 @@
-"""The long identifier DataFrame: one row per field of every file.
+r"""The long identifier DataFrame: one row per field of every file.
 
 Columns, declared once in :data:`COLUMNS` with their dtypes:
 
@@ -45,7 +45,6 @@ import concurrent.futures
 import logging
 import multiprocessing
 import os
-import sys
 import warnings
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -59,7 +58,6 @@ from pandas.api.types import union_categoricals
 from deidscope._values import format_element, format_walked
 from deidscope.dicom import (
     Errors,
-    FieldMap,
     ReadErrorsWarning,
     check_errors_option,
 )
@@ -143,7 +141,11 @@ class _Interner:
 
     def categorical(self) -> pd.Categorical:
         categories = [value for value in self.index if value is not None]
-        codes = np.frombuffer(self.codes, dtype=np.int32) if self.codes else np.empty(0, np.int32)
+        codes = (
+            np.frombuffer(self.codes, dtype=np.int32)
+            if self.codes
+            else np.empty(0, np.int32)
+        )
         return pd.Categorical.from_codes(
             codes, categories=pd.Index(categories, dtype=_STRING)
         )
@@ -204,8 +206,16 @@ class _FrameBuilder:
             column: interner.categorical() for column, interner in self.keys.items()
         }
         data["value"] = pd.array(pa.array(self.values, type=pa.string()), dtype=_STRING)
-        data["depth"] = np.frombuffer(self.depth, dtype=np.int8) if self.depth else np.empty(0, np.int8)
-        flags = np.frombuffer(self.is_filemeta, dtype=np.int8) if self.is_filemeta else np.empty(0, np.int8)
+        data["depth"] = (
+            np.frombuffer(self.depth, dtype=np.int8)
+            if self.depth
+            else np.empty(0, np.int8)
+        )
+        flags = (
+            np.frombuffer(self.is_filemeta, dtype=np.int8)
+            if self.is_filemeta
+            else np.empty(0, np.int8)
+        )
         data["is_filemeta"] = flags.astype(bool)
         df = pd.DataFrame(data, columns=list(COLUMNS))
         df.attrs["errors"] = _errors_frame(self.errors)
@@ -413,7 +423,8 @@ def _progress_bar(total: int, progress: bool | None) -> Any:
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
-    if sys.platform.startswith("linux"):
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        # fork from a kernel with threads can deadlock; spawn is slower to start
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["deidscope.frame"])
         return ctx
@@ -472,7 +483,8 @@ def read_identifiers(
     check_errors_option(errors, caller="read_identifiers")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise InputError(
-            f"read_identifiers: workers must be a positive int or None, but got {workers!r}"
+            "read_identifiers: workers must be a positive int or None, "
+            f"but got {workers!r}"
         )
     items = check_paths(paths, caller="read_identifiers")
     files, skipped = _expand(items)

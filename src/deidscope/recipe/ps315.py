@@ -49,7 +49,9 @@ ACTION_CODES: dict[str, str] = {
     "X/Z": "X unless Z is needed to keep the IOD valid",
     "X/D": "X unless D is needed to keep the IOD valid",
     "X/Z/D": "X unless Z or D is needed to keep the IOD valid",
-    "X/Z/U*": "X unless Z, or U for a sequence of UIDs, is needed to keep the IOD valid",
+    "X/Z/U*": (
+        "X unless Z, or U for a sequence of UIDs, is needed to keep the IOD valid"
+    ),
 }
 
 _COLUMNS = ("tag", "keyword", "basic_profile", *OPTIONS)
@@ -158,4 +160,6 @@ def lookup_many(tags: Iterable[int]) -> pd.DataFrame:
     index = _index()
     empty = dict.fromkeys(_COLUMNS, "")
     rows = [index.get(_key_for(tag), empty) for tag in tags]
-    return pd.DataFrame(rows, index=pd.Index(tags, name="tag_int"), columns=list(_COLUMNS))
+    return pd.DataFrame(
+        rows, index=pd.Index(tags, name="tag_int"), columns=list(_COLUMNS)
+    )

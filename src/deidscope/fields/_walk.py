@@ -1,0 +1,231 @@
+"""The walk over a dataset's elements, in deid's order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator
+from typing import NamedTuple
+
+from pydicom import config as pydicom_config
+from pydicom.datadict import (
+    dictionary_has_tag,
+    dictionary_keyword,
+    dictionary_VR,
+    private_dictionary_VR,
+    tag_for_keyword,
+)
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
+
+from deidscope.fields._tags import format_tag, is_tag_text, parse_tag, private_name
+
+__all__ = ["DEFAULT_SKIP", "WalkedField", "iter_fields", "resolve_vr"]
+
+#: Elements deid leaves out of ``get_identifiers`` (its ``config.json``):
+#: pixel and palette data, and file-meta bookkeeping. Matched by keyword at
+#: every depth, as deid does.
+DEFAULT_SKIP: tuple[str, ...] = (
+    "PixelData",
+    "RedPaletteColorLookupTableData",
+    "GreenPaletteColorLookupTableData",
+    "BluePaletteColorLookupTableData",
+    "VOILUTSequence",
+    "FileMetaInformationGroupLength",
+    "FileMetaInformationVersion",
+    "TransferSyntaxUID",
+    "ImplementationClassUID",
+)
+
+
+class WalkedField(NamedTuple):
+    """One element met by :func:`iter_fields`.
+
+    Attributes
+    ----------
+    uid : str
+        Its nested uid.
+    name : str
+        Its nested name.
+    tag : int
+        Its own tag.
+    keyword : str
+        Its DICOM keyword, as ``DataElement.keyword`` gives it ("" for
+        private elements, unknown tags and repeating groups).
+    vr : str
+        Its VR, as pydicom gives it once converted.
+    dataset : pydicom.dataset.Dataset
+        The dataset (or sequence item) that holds it.
+    raw : DataElement or RawDataElement
+        The element as stored in `dataset`: raw (unconverted) until someone
+        converts it.
+    is_filemeta : bool
+        True for elements of the file meta information.
+    depth : int
+        0 at the top level, 1 inside a sequence item, and so on.
+    private_creator : str or None
+        The private creator of a private element's block, if it has one.
+    """
+
+    uid: str
+    name: str
+    tag: int
+    keyword: str
+    vr: str
+    dataset: Dataset
+    raw: DataElement | RawDataElement
+    is_filemeta: bool
+    depth: int
+    private_creator: str | None
+
+
+def _creator_of(ds: Dataset, tag: int, cache: dict[int, str | None]) -> str | None:
+    """Return the private creator of `tag`'s block in `ds`, or None."""
+    block = tag >> 8 & 0xFF
+    if block < 0x10:  # a private creator element itself, or no block
+        return None
+    creator_tag = (tag & 0xFFFF0000) | block
+    if creator_tag in cache:
+        return cache[creator_tag]
+    creator: str | None = None
+    raw = ds.get_item(creator_tag, keep_deferred=True)
+    if raw is not None:
+        value = raw.value
+        if isinstance(value, bytes):
+            creator = value.decode("latin-1").strip(" \x00") or None
+        elif isinstance(value, str):
+            creator = value.strip(" \x00") or None
+    cache[creator_tag] = creator
+    return creator
+
+
+def resolve_vr(raw: RawDataElement, creator: str | None) -> str:
+    """Return the VR pydicom gives a raw element once converted.
+
+    Implicit VR elements take the dictionary's VR (a private one through its
+    creator); an explicit ``UN`` is replaced by the known VR, as pydicom does
+    with its default ``replace_un_with_known_vr``.
+    """
+    tag = raw.tag
+    vr = raw.VR
+    if vr is not None and not (vr == "UN" and pydicom_config.replace_un_with_known_vr):
+        return str(vr)
+    if tag >> 16 & 1:
+        if tag & 0xFF00 == 0:
+            return "LO" if tag & 0xFF >= 0x10 else "UN"
+        if creator:
+            try:
+                return str(private_dictionary_VR(tag, creator))
+            except KeyError:
+                pass
+        return "UN"
+    if vr == "UN" and raw.value is not None and len(raw.value) >= 0xFFFF:
+        return "UN"
+    try:
+        return str(dictionary_VR(tag))
+    except KeyError:
+        if vr is None and tag & 0xFFFF == 0:
+            return "UL"
+        return "UN"
+
+
+def _skip_matcher(skip: Collection[str | int]) -> Callable[[int, str], bool]:
+    """Return a predicate telling whether an element (tag, keyword) is skipped."""
+    keywords: set[str] = set()
+    tags: set[int] = set()
+    for item in skip:
+        if isinstance(item, int):
+            tags.add(item)
+            continue
+        if is_tag_text(item):
+            tags.add(parse_tag(item))
+        else:
+            keywords.add(item)
+    for keyword in list(keywords):
+        tag = tag_for_keyword(keyword)
+        if tag is not None:
+            tags.add(int(tag))
+    return lambda tag, keyword: tag in tags or keyword in keywords
+
+
+def iter_fields(
+    ds: Dataset,
+    *,
+    expand_sequences: bool = True,
+    skip: Collection[str | int] = DEFAULT_SKIP,
+) -> Iterator[WalkedField]:
+    """Walk a dataset's elements in deid's order, converting as little as possible.
+
+    The elements of `ds` come first, then those of ``ds.file_meta``, then the
+    elements of sequence items, breadth-first, as in deid's
+    ``get_identifiers``. A sequence is listed itself and, when
+    `expand_sequences` is true, followed (later) by its items' elements.
+    Values are not decoded: ``raw`` is whatever `ds` holds, so values that
+    were deferred at read time stay on disk. Sequences and elements with an
+    ambiguous VR (``US or SS``) are converted by pydicom, as any access
+    would; nothing else about `ds` changes.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        The dataset to walk.
+    expand_sequences : bool, optional
+        Walk into sequence items (default True).
+    skip : collection of str or int, optional
+        Keywords and tags (``"PixelData"``, ``"(7fe0, 0010)"``, ``0x7FE00010``)
+        to leave out at every depth; a skipped sequence's items are not
+        walked. Defaults to :data:`DEFAULT_SKIP`.
+
+    Yields
+    ------
+    WalkedField
+        One per element, with its uid, name, VR, depth and parent dataset.
+    """
+    is_skipped = _skip_matcher(skip)
+    seen: set[str] = set()
+    queue: list[tuple[Dataset, str | None, str | None, bool, int]] = [
+        (ds, None, None, False, 0)
+    ]
+    file_meta = getattr(ds, "file_meta", None)
+    if file_meta is not None and len(file_meta):
+        queue.append((file_meta, None, None, True, 0))
+    position = 0
+    while position < len(queue):
+        dataset, name_prefix, uid_prefix, is_filemeta, depth = queue[position]
+        position += 1
+        creators: dict[int, str | None] = {}
+        for key in sorted(dataset.keys()):
+            tag = int(key)
+            # DataElement.keyword's rule: repeating groups (60xx) have none
+            keyword = dictionary_keyword(tag) if dictionary_has_tag(tag) else ""
+            if is_skipped(tag, keyword):
+                continue
+            own_uid = format_tag(tag)
+            uid = own_uid if uid_prefix is None else f"{uid_prefix}__{own_uid}"
+            if uid in seen:
+                continue
+            seen.add(uid)
+            raw: DataElement | RawDataElement = dataset.get_item(
+                key, keep_deferred=True
+            )
+            creator: str | None = None
+            label = keyword
+            if tag >> 16 & 1:
+                creator = _creator_of(dataset, tag, creators)
+                if creator is not None:
+                    label = private_name(tag, creator)
+                else:
+                    label = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+            name = label if name_prefix is None else f"{name_prefix}__{label}"
+            if isinstance(raw, RawDataElement):
+                vr = resolve_vr(raw, creator)
+                if vr == "SQ" or " or " in vr:
+                    raw = dataset[key]
+                    vr = raw.VR
+            else:
+                vr = raw.VR
+            yield WalkedField(
+                uid, name, tag, keyword, vr, dataset, raw, is_filemeta, depth, creator
+            )
+            if expand_sequences and vr == "SQ" and isinstance(raw, DataElement):
+                for index, item in enumerate(raw.value or ()):
+                    if isinstance(item, Dataset):
+                        queue.append((item, name, f"{uid}__{index}", False, depth + 1))
