@@ -31,9 +31,8 @@ from deidscope.fields import DEFAULT_SKIP, DicomField, FieldMap, iter_fields
 from deidscope.files import (
     PathLike,
     check_paths,
-    find_truncation,
     iter_dicom_files,
-    read_dataset,
+    read_checked,
 )
 
 __all__ = [
@@ -217,8 +216,7 @@ def get_identifiers(
     failures = 0
     for path in paths:
         try:
-            ds = read_dataset(path)
-            truncation = find_truncation(path, ds)
+            ds, truncation = read_checked(path)
             if truncation is not None and errors == "raise":
                 raise ReadError(path, truncation)
         except ReadError as exc:

@@ -15,7 +15,7 @@ import logging
 import os
 import warnings
 from collections.abc import Iterable, Iterator
-from typing import cast
+from typing import Any, cast
 
 from pydicom import dcmread
 from pydicom.dataelem import DataElement, RawDataElement
@@ -31,6 +31,7 @@ __all__ = [
     "check_paths",
     "find_truncation",
     "iter_dicom_files",
+    "read_checked",
     "read_dataset",
     "sniff_dicom",
 ]
@@ -248,15 +249,75 @@ def read_dataset(path: PathLike, *, defer_size: int | None = DEFER_SIZE) -> File
         names the file and the reason. A file cut short after its header
         reads; :func:`find_truncation` tells.
     """
+    return _read(path, defer_size)[0]
+
+
+def read_checked(
+    path: PathLike, *, defer_size: int | None = DEFER_SIZE
+) -> tuple[FileDataset, str | None]:
+    """Read a header as :func:`read_dataset` does, and tell if the file ends early.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    defer_size : int or None, optional
+        As for :func:`read_dataset`.
+
+    Returns
+    -------
+    tuple of (pydicom.dataset.FileDataset, str or None)
+        The dataset, and the reason the file is truncated (None if whole):
+        what was read is kept, so a file cut in its pixel data still gives
+        its header.
+
+    Raises
+    ------
+    FileNotFoundError, ReadError
+        As :func:`read_dataset`.
+    """
+    ds, messages = _read(path, defer_size)
+    return ds, find_truncation(path, ds, messages=messages)
+
+
+_EOF_MESSAGE = "End of file reached before delimiter"
+_CUT_IN_PIXELS = "deidscope: the file ends in its pixel data; header read again"
+
+
+def _tag_text(tag: int) -> str:
+    return f"({tag >> 16:04x}, {tag & 0xFFFF:04x})"
+
+
+def _read(path: PathLike, defer_size: int | None) -> tuple[FileDataset, list[str]]:
+    """Read `path`; return the dataset and pydicom's warning messages.
+
+    pydicom drops the whole data set when the file ends inside encapsulated
+    pixel data; the header is then read again, stopping before the pixels,
+    and a message saying so is added.
+    """
     if not os.path.exists(path):
         raise FileNotFoundError(2, "read_dataset: no such file", os.fspath(path))
     reason = sniff_dicom(path)
     if reason is not None:
         raise ReadError(path, reason)
+    ds, messages = _dcmread(path, defer_size=defer_size)
+    if any(message.startswith(_EOF_MESSAGE) for message in messages):
+        header, again = _dcmread(path, defer_size=defer_size, stop_before_pixels=True)
+        if len(header) > len(ds) and not any(m.startswith(_EOF_MESSAGE) for m in again):
+            ds = header
+            messages.append(_CUT_IN_PIXELS)
+    for message in messages:
+        logger.debug("%s: %s", os.fspath(path), message)
+    if len(ds) == 0 and len(getattr(ds, "file_meta", ())) == 0:
+        raise ReadError(path, "not a DICOM file (no data elements could be read)")
+    return ds, messages
+
+
+def _dcmread(path: PathLike, **kwargs: Any) -> tuple[FileDataset, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            ds = dcmread(path, defer_size=defer_size, force=True)
+            ds = dcmread(path, force=True, **kwargs)
         except InvalidDicomError as exc:
             raise ReadError(path, f"not a valid DICOM file: {exc}") from None
         except EOFError as exc:
@@ -265,18 +326,20 @@ def read_dataset(path: PathLike, *, defer_size: int | None = DEFER_SIZE) -> File
             raise ReadError(
                 path, f"cannot be parsed: {type(exc).__name__}: {exc}"
             ) from None
-    for warning in caught:
-        logger.debug("%s: %s", os.fspath(path), warning.message)
-    if len(ds) == 0 and len(getattr(ds, "file_meta", ())) == 0:
-        raise ReadError(path, "not a DICOM file (no data elements could be read)")
-    return ds
+    return ds, [str(warning.message) for warning in caught]
 
 
-def find_truncation(path: PathLike, ds: FileDataset) -> str | None:
+def find_truncation(
+    path: PathLike, ds: FileDataset, *, messages: Iterable[str] = ()
+) -> str | None:
     """Tell whether a dataset read by :func:`read_dataset` ends early.
 
-    pydicom reads what a truncated file holds without complaint; this checks
-    that no top-level value runs past the end of the file.
+    pydicom reads what a truncated file holds without complaint. This checks
+    that no value of the file meta or the top-level data set runs past the
+    end of the file or comes up short, that no stray bytes (a cut element
+    header) follow the last element, that a data set follows the file meta,
+    and that pydicom did not reach the end of the file inside an element of
+    undefined length (its `messages` say so).
 
     Parameters
     ----------
@@ -284,6 +347,8 @@ def find_truncation(path: PathLike, ds: FileDataset) -> str | None:
         The file `ds` was read from.
     ds : pydicom.dataset.FileDataset
         The dataset, as :func:`read_dataset` returned it.
+    messages : iterable of str, optional
+        pydicom's warnings while reading (:func:`read_checked` passes them).
 
     Returns
     -------
@@ -291,25 +356,52 @@ def find_truncation(path: PathLike, ds: FileDataset) -> str | None:
         The reason, naming the first element cut short, or None if the file
         is whole. A deflated data set is checked against its inflated size.
     """
+    messages = list(messages)
+    if _CUT_IN_PIXELS in messages:
+        return (
+            "truncated: the file ends inside the pixel data (7fe0, 0010); "
+            "the header before it was read"
+        )
+    if any(message.startswith(_EOF_MESSAGE) for message in messages):
+        return (
+            "truncated: the file ends inside an element of undefined length "
+            "(encapsulated pixel data or a sequence)"
+        )
+    if len(ds) == 0:
+        return "truncated: no data set after the file meta information"
     size = os.path.getsize(path)
-    if (
-        getattr(ds.file_meta, "TransferSyntaxUID", None)
-        == DeflatedExplicitVRLittleEndian
-    ):
+    meta = getattr(ds, "file_meta", None)
+    inflated = (
+        getattr(meta, "TransferSyntaxUID", None) == DeflatedExplicitVRLittleEndian
+    )
+    if inflated:
         buffer = getattr(ds, "buffer", None)
         if buffer is None or not hasattr(buffer, "getbuffer"):
             return None
         size = len(buffer.getbuffer())
-    for key in ds.keys():  # noqa: SIM118 - iterating a Dataset yields elements
-        raw: DataElement | RawDataElement = ds.get_item(key, keep_deferred=True)
-        if not isinstance(raw, RawDataElement) or raw.length == 0xFFFFFFFF:
-            continue
-        end = raw.value_tell + raw.length
-        short = raw.value is not None and len(raw.value) < raw.length
-        if end > size or short:
-            return (
-                f"truncated: element ({key >> 16:04x}, {key & 0xFFFF:04x}) needs "
-                f"{raw.length} bytes from offset {raw.value_tell}, but the file "
-                f"ends at {size} bytes"
+    last_end = 0
+    datasets = [ds] if meta is None or inflated else [meta, ds]
+    for dataset in datasets:
+        for key in dataset.keys():  # noqa: SIM118 - iterating yields elements
+            raw: DataElement | RawDataElement = dataset.get_item(
+                key, keep_deferred=True
             )
+            if not isinstance(raw, RawDataElement) or raw.length == 0xFFFFFFFF:
+                last_end = -1  # an undefined length: its end is not known here
+                continue
+            end = raw.value_tell + raw.length
+            short = raw.value is not None and len(raw.value) < raw.length
+            if end > size or short:
+                return (
+                    f"truncated: element {_tag_text(key)} "
+                    f"needs {raw.length} bytes from offset {raw.value_tell}, but "
+                    f"the file ends at {size} bytes"
+                )
+            if dataset is ds and last_end >= 0:
+                last_end = max(last_end, end)
+    if last_end > 0 and 0 < size - last_end < 8:
+        return (
+            f"truncated: {size - last_end} stray bytes after the last element "
+            f"(offset {last_end}): an element header cut short"
+        )
     return None

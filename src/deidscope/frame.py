@@ -66,15 +66,15 @@ from deidscope.fields import DEFAULT_SKIP, format_tag, iter_fields
 from deidscope.files import (
     PathLike,
     check_paths,
-    find_truncation,
     iter_dicom_files,
-    read_dataset,
+    read_checked,
 )
 
 __all__ = [
     "CATEGORY_COLUMNS",
     "COLUMNS",
     "ERROR_COLUMNS",
+    "ReadErrors",
     "concat_frames",
     "empty_frame",
     "read_files_frame",
@@ -113,8 +113,36 @@ PROGRESS_DELAY = 2.0
 CHUNK_FILES = 64
 
 
-def _errors_frame(errors: Sequence[tuple[str, str]]) -> pd.DataFrame:
-    return pd.DataFrame(
+class ReadErrors(pd.DataFrame):
+    """The files a frame could not read: ``df.attrs["errors"]``.
+
+    A DataFrame with columns ``file`` and ``error``. It differs from a plain
+    DataFrame in one way: two ``ReadErrors`` compare with ``==`` as a whole
+    (True or False), so that pandas can compare the ``attrs`` of frames when
+    it concatenates or merges them (with a plain DataFrame in ``attrs``,
+    ``pd.concat`` raises "The truth value of a DataFrame is ambiguous").
+    Comparing with anything else is element-wise, as usual.
+    """
+
+    @property
+    def _constructor(self) -> type[ReadErrors]:  # type: ignore[override]
+        return ReadErrors
+
+    def __eq__(self, other: object) -> Any:
+        if isinstance(other, ReadErrors):
+            return self.equals(other)
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> Any:
+        if isinstance(other, ReadErrors):
+            return not self.equals(other)
+        return super().__ne__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _errors_frame(errors: Sequence[tuple[str, str]]) -> ReadErrors:
+    return ReadErrors(
         {
             "file": pd.array([file for file, _ in errors], dtype=_STRING),
             "error": pd.array([error for _, error in errors], dtype=_STRING),
@@ -327,8 +355,11 @@ def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
             data[column] = pd.concat(parts, ignore_index=True)
     df = pd.DataFrame(data, columns=list(COLUMNS))
     errors = [frame.attrs.get("errors") for frame in frames]
-    df.attrs["errors"] = pd.concat(
-        [e for e in errors if e is not None] or [_errors_frame([])], ignore_index=True
+    df.attrs["errors"] = ReadErrors(
+        pd.concat(
+            [e for e in errors if e is not None] or [_errors_frame([])],
+            ignore_index=True,
+        )
     )
     return df
 
@@ -348,8 +379,7 @@ def _expand(paths: Sequence[PathLike]) -> tuple[list[str], list[tuple[str, str]]
 def _add_file(builder: _FrameBuilder, file: str, errors: Errors) -> None:
     """Add one file's rows, or its error, to `builder`."""
     try:
-        ds = read_dataset(file)
-        truncation = find_truncation(file, ds)
+        ds, truncation = read_checked(file)
         if truncation is not None and errors == "raise":
             raise ReadError(file, truncation)
         mark = len(builder.values)
@@ -509,8 +539,8 @@ def read_identifiers(
                     bar.update(len(chunk))
             df = concat_frames(frames)
     if skipped:
-        df.attrs["errors"] = pd.concat(
-            [_errors_frame(skipped), df.attrs["errors"]], ignore_index=True
+        df.attrs["errors"] = ReadErrors(
+            pd.concat([_errors_frame(skipped), df.attrs["errors"]], ignore_index=True)
         )
     failures = len(df.attrs["errors"])
     if failures and errors == "warn":
