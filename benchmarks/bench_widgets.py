@@ -1,0 +1,180 @@
+"""Benchmarks of the widgets: filtering a million-row frame, the first thumbnail page.
+
+Run: ``.venv/bin/python benchmarks/bench_widgets.py`` (about a minute).
+
+1. ``FieldBrowser`` filtering: :func:`deidscope.widgets.query.filter_fields`
+   (the function behind the browser's boxes) on a frame of about a million
+   rows, built by repeating deid-data's identifiers under new file names with
+   distinct UIDs. Each query's median over repeats is reported, with its
+   ratio to a reference in the same process (``df[df.VR == "PN"]``, a plain
+   pandas filter), and the whole widget refresh (filter, count, first page)
+   via ``FieldBrowser``. Target: under 0.5 s.
+2. ``ThumbnailGrid``: the time until the first page of 24 deid-data
+   thumbnails holds PNG bytes, from a cold cache, with the ratio to decoding
+   the same thumbnails one after the other with
+   :func:`deidscope.pixels.thumbnail`. Target: under 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+import deidscope
+from deidscope.data import DATASETS, get_dataset
+
+TARGET_FILTER = 0.5
+TARGET_THUMBS = 2.0
+
+
+def median_time(func: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def big_frame(rows: int) -> pd.DataFrame:
+    """About `rows` rows: deid-data's frame repeated under new file names."""
+    base = deidscope.read_identifiers(
+        [get_dataset(name) for name in DATASETS], errors="ignore"
+    )
+    copies = -(-rows // len(base))
+    data: dict[str, object] = {}
+    for column in base.columns:
+        series = base[column]
+        if column == "file":
+            files = series.cat.categories
+            names = [f"copy{i:05d}/{f}" for i in range(copies) for f in files]
+            codes = np.concatenate(
+                [
+                    series.cat.codes.to_numpy().astype(np.int64) + i * len(files)
+                    for i in range(copies)
+                ]
+            )
+            data[column] = pd.Categorical.from_codes(codes, categories=names)
+        elif isinstance(series.dtype, pd.CategoricalDtype):
+            data[column] = pd.Categorical.from_codes(
+                np.tile(series.cat.codes.to_numpy(), copies),
+                dtype=series.dtype,
+            )
+        elif column == "value":
+            values = np.tile(series.to_numpy(dtype=object), copies)
+            is_uid = np.tile((base["VR"] == "UI").to_numpy(), copies)
+            copy_of = np.repeat(np.arange(copies), len(base))
+            values[is_uid] = [
+                f"{v}.{i}" for v, i in zip(values[is_uid], copy_of[is_uid], strict=True)
+            ]
+            data[column] = pd.array(values, dtype=series.dtype)
+        else:
+            data[column] = np.tile(series.to_numpy(), copies)
+    return pd.DataFrame(data)
+
+
+def bench_filter(rows: int, repeats: int) -> bool:
+    from deidscope.widgets import FieldBrowser
+    from deidscope.widgets.query import FieldQuery, filter_fields
+
+    df = big_frame(rows)
+    print(f"FieldBrowser filtering: {len(df):,} rows, median of {repeats}")
+    reference = median_time(lambda: df[df["VR"] == "PN"], repeats)
+    print(f"  reference df[df.VR == 'PN']: {reference * 1000:7.1f} ms")
+    queries = {
+        "name text 'patient'": FieldQuery(text="patient"),
+        "name regex '^Patient.*(Name|ID)$'": FieldQuery(
+            text="^Patient.*(Name|ID)$", regex=True
+        ),
+        "VR in (PN, LO, SH)": FieldQuery(vrs=("PN", "LO", "SH")),
+        "private, nested": FieldQuery(private=True, nested=True),
+        "group 0010": FieldQuery(groups=(0x0010,)),
+        "PS3.15 action X or Z": FieldQuery(actions=("X", "Z")),
+        "value text '1.2.840'": FieldQuery(value="1.2.840"),
+        "value regex '^20[0-9]{6}$'": FieldQuery(value="^20[0-9]{6}$", regex=True),
+        "file text 'copy00042/'": FieldQuery(file="copy00042/"),
+        "all of name, VR, value": FieldQuery(text="date", vrs=("DA",), value="20"),
+    }
+    worst = 0.0
+    for label, query in queries.items():
+        seconds = median_time(lambda q=query: filter_fields(df, q), repeats)
+        worst = max(worst, seconds)
+        kept = len(filter_fields(df, query))
+        print(
+            f"  {label:36s} {seconds * 1000:7.1f} ms  x{seconds / reference:5.1f}"
+            f"  {kept:>9,} rows"
+        )
+    browser = FieldBrowser(df)
+    values = ["patient", "study", "date", "uid", ""]
+
+    def _refresh() -> None:
+        for value in values:
+            browser.text = value
+
+    seconds = median_time(_refresh, repeats) / len(values)
+    worst = max(worst, seconds)
+    print(f"  FieldBrowser refresh (filter, count, page) {seconds * 1000:7.1f} ms")
+    ok = worst < TARGET_FILTER
+    print(
+        f"  worst {worst:.3f} s: {'OK' if ok else 'SLOW'} (target < {TARGET_FILTER} s)"
+    )
+    return ok
+
+
+def bench_thumbnails(repeats: int) -> bool:
+    from deidscope import pixels
+    from deidscope.widgets import ThumbnailGrid
+
+    files = sorted(
+        str(path)
+        for name in DATASETS
+        for path in __import__("pathlib").Path(get_dataset(name)).glob("*.dcm")
+    )
+    print(
+        f"ThumbnailGrid first page: {len(files)} deid-data files, median of {repeats}"
+    )
+
+    def _serial() -> None:
+        for path in files[:24]:
+            with contextlib.suppress(Exception):
+                pixels.thumbnail(path)
+
+    reference = median_time(_serial, repeats)
+    print(f"  reference: thumbnail() one after another, 24 files {reference:.3f} s")
+
+    def _grid() -> None:
+        grid = ThumbnailGrid(files, page_size=24)
+        grid.wait()
+        grid.close()
+
+    seconds = median_time(_grid, repeats)
+    ok = seconds < TARGET_THUMBS
+    print(
+        f"  first page of 24, cold cache {seconds:.3f} s x{seconds / reference:.2f}: "
+        f"{'OK' if ok else 'SLOW'} (target < {TARGET_THUMBS} s)"
+    )
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", choices=("filter", "thumbnails"))
+    args = parser.parse_args()
+    ok = True
+    if args.only in (None, "filter"):
+        ok &= bench_filter(args.rows, args.repeats)
+    if args.only in (None, "thumbnails"):
+        ok &= bench_thumbnails(args.repeats)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

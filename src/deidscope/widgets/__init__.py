@@ -1,0 +1,16 @@
+"""ipywidgets over deidscope's functions: browse fields, see images, draft recipes.
+
+Widgets never do the work: each calls the function a script would
+(:func:`deidscope.widgets.query.filter_fields`, ``deidscope.pixels.thumbnail``,
+``deidscope.recipe.Recipe``...) and keeps what it shows on Python attributes
+(``.filtered``, ``.selected``, ``.recipe_text``, PNG bytes), so a test or a
+script can read them without a browser.
+"""
+
+from __future__ import annotations
+
+from deidscope.widgets.explorer import Explorer, explore
+from deidscope.widgets.field_browser import FieldBrowser
+from deidscope.widgets.query import FieldQuery, filter_fields
+
+__all__ = ["Explorer", "FieldBrowser", "FieldQuery", "explore", "filter_fields"]
