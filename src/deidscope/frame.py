@@ -48,7 +48,7 @@ import os
 import warnings
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -125,7 +125,7 @@ class ReadErrors(pd.DataFrame):
     """
 
     @property
-    def _constructor(self) -> type[ReadErrors]:  # type: ignore[override]
+    def _constructor(self) -> type[ReadErrors]:
         return ReadErrors
 
     def __eq__(self, other: object) -> Any:
@@ -138,7 +138,7 @@ class ReadErrors(pd.DataFrame):
             return not self.equals(other)
         return super().__ne__(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 def _errors_frame(errors: Sequence[tuple[str, str]]) -> ReadErrors:
@@ -151,100 +151,127 @@ def _errors_frame(errors: Sequence[tuple[str, str]]) -> ReadErrors:
     )
 
 
-class _Interner:
-    """Categorical codes for a column, assigned in order of first appearance."""
+_FieldKey = tuple[str, str, str, str, str, "str | None", int, bool]
+# uid, name, VR, tag, keyword, private_creator, depth, is_filemeta: everything
+# about a row but its file and value. Few distinct keys recur over many files,
+# so a row costs one dict lookup and three appends while reading.
+_KEY_COLUMNS = ("uid", "name", "VR", "tag", "keyword", "private_creator")
 
-    __slots__ = ("codes", "index")
 
-    def __init__(self) -> None:
-        self.index: dict[str | None, int] = {}
-        self.codes = array("i")
-
-    def add(self, value: str | None) -> None:
-        code = self.index.get(value)
-        if code is None:
-            code = -1 if value is None else len(self.index) - (None in self.index)
-            self.index[value] = code
-        self.codes.append(code)
-
-    def categorical(self) -> pd.Categorical:
-        categories = [value for value in self.index if value is not None]
-        codes = (
-            np.frombuffer(self.codes, dtype=np.int32)
-            if self.codes
-            else np.empty(0, np.int32)
-        )
-        return pd.Categorical.from_codes(
-            codes, categories=pd.Index(categories, dtype=_STRING)
-        )
+def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    return pd.Categorical.from_codes(
+        codes, categories=pd.Index(categories, dtype=_STRING), validate=False
+    )
 
 
 class _FrameBuilder:
-    """Accumulates rows column by column, then builds the frame once."""
+    """Accumulates rows as codes into a table of field keys, then builds once."""
 
     def __init__(self) -> None:
-        self.keys = {name: _Interner() for name in CATEGORY_COLUMNS}
+        self.files: list[str] = []
+        self.file_rows = array("q")  # rows per file, in order
+        self.keys: dict[_FieldKey, int] = {}
+        self.key_codes = array("i")
         self.values: list[str] = []
-        self.depth = array("b")
-        self.is_filemeta = array("b")
         self.errors: list[tuple[str, str]] = []
 
-    def add(
-        self,
-        file: str,
-        uid: str,
-        name: str,
-        vr: str,
-        value: str,
-        tag: str,
-        keyword: str,
-        private_creator: str | None,
-        depth: int,
-        is_filemeta: bool,
-    ) -> None:
-        keys = self.keys
-        keys["file"].add(file)
-        keys["uid"].add(uid)
-        keys["name"].add(name)
-        keys["VR"].add(vr)
-        keys["tag"].add(tag)
-        keys["keyword"].add(keyword)
-        keys["private_creator"].add(private_creator)
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def add(self, file: str, key: _FieldKey, value: str) -> None:
+        """Add one row (files must come one after the other)."""
+        if not self.files or self.files[-1] != file:
+            self.files.append(file)
+            self.file_rows.append(0)
+        self.file_rows[-1] += 1
+        code = self.keys.get(key)
+        if code is None:
+            code = self.keys[key] = len(self.keys)
+        self.key_codes.append(code)
         self.values.append(value)
-        self.depth.append(min(depth, 127))
-        self.is_filemeta.append(is_filemeta)
 
     def add_dataset(self, file: str, ds: Any) -> None:
+        """Add the rows of one dataset, walked as ``get_identifiers`` does."""
+        keys = self.keys
+        key_codes = self.key_codes
+        values = self.values
+        rows = 0
         for walked in iter_fields(ds, skip=DEFAULT_SKIP):
-            self.add(
-                file,
+            key = (
                 walked.uid,
                 walked.name,
                 walked.vr,
-                format_walked(walked),
-                format_tag(walked.tag),
+                walked.uid[-12:],  # the element's own tag, "(gggg, eeee)"
                 walked.keyword,
                 walked.private_creator,
-                walked.depth,
+                min(walked.depth, 127),
                 walked.is_filemeta,
             )
+            code = keys.get(key)
+            if code is None:
+                code = keys[key] = len(keys)
+            key_codes.append(code)
+            values.append(format_walked(walked))
+            rows += 1
+        if rows:
+            self.files.append(file)
+            self.file_rows.append(rows)
+
+    def truncate(self, length: int) -> None:
+        """Drop the rows added after the first `length` (a file failed half-way)."""
+        extra = len(self.values) - length
+        del self.key_codes[length:]
+        del self.values[length:]
+        while extra > 0 and self.file_rows:
+            if self.file_rows[-1] <= extra:
+                extra -= self.file_rows.pop()
+                self.files.pop()
+            else:
+                self.file_rows[-1] -= extra
+                extra = 0
 
     def build(self) -> pd.DataFrame:
-        data: dict[str, Any] = {
-            column: interner.categorical() for column, interner in self.keys.items()
-        }
+        """Return the frame of every row added, and the errors."""
+        table = list(self.keys)  # unique keys, in order of first appearance
+        codes = (
+            np.frombuffer(self.key_codes, dtype=np.int32)
+            if self.key_codes
+            else np.empty(0, np.int32)
+        )
+        data: dict[str, Any] = {}
+        # a file read twice (named twice) has one category
+        file_index = {file: code for code, file in enumerate(dict.fromkeys(self.files))}
+        file_codes = np.repeat(
+            np.array([file_index[file] for file in self.files], dtype=np.int32),
+            np.frombuffer(self.file_rows, dtype=np.int64)
+            if self.file_rows
+            else np.empty(0, np.int64),
+        )
+        data["file"] = _categorical(file_codes, list(file_index))
+        for position, column in enumerate(_KEY_COLUMNS):
+            uniques: dict[str, int] = {}
+            per_key = np.empty(len(table), dtype=np.int32)
+            for i, key in enumerate(table):
+                value = cast("str | None", key[position])
+                if value is None:
+                    per_key[i] = -1
+                    continue
+                code = uniques.get(value)
+                if code is None:
+                    code = uniques[value] = len(uniques)
+                per_key[i] = code
+            data[column] = _categorical(per_key[codes], list(uniques))
         data["value"] = pd.array(pa.array(self.values, type=pa.string()), dtype=_STRING)
         data["depth"] = (
-            np.frombuffer(self.depth, dtype=np.int8)
-            if self.depth
+            np.array([key[6] for key in table], dtype=np.int8)[codes]
+            if table
             else np.empty(0, np.int8)
         )
-        flags = (
-            np.frombuffer(self.is_filemeta, dtype=np.int8)
-            if self.is_filemeta
-            else np.empty(0, np.int8)
+        data["is_filemeta"] = (
+            np.array([key[7] for key in table], dtype=bool)[codes]
+            if table
+            else np.empty(0, bool)
         )
-        data["is_filemeta"] = flags.astype(bool)
         df = pd.DataFrame(data, columns=list(COLUMNS))
         df.attrs["errors"] = _errors_frame(self.errors)
         return df
@@ -307,18 +334,18 @@ def to_frame(ids: Mapping[PathLike, Mapping[str, Any]]) -> pd.DataFrame:
             elem = field.element
             tag = int(elem.tag)
             private = tag >> 16 & 1
-            builder.add(
-                file,
-                _normalize(uid),
+            uid = _normalize(uid)
+            key = (
+                uid,
                 field.name,
                 str(elem.VR),
-                format_element(elem),
                 format_tag(tag),
                 "" if private else str(elem.keyword),
                 (elem.private_creator or None) if private else None,
-                uid.count("__") // 2,
+                min(uid.count("__") // 2, 127),
                 bool(field.is_filemeta),
             )
+            builder.add(file, key, format_element(elem))
     return builder.build()
 
 
@@ -382,11 +409,11 @@ def _add_file(builder: _FrameBuilder, file: str, errors: Errors) -> None:
         ds, truncation = read_checked(file)
         if truncation is not None and errors == "raise":
             raise ReadError(file, truncation)
-        mark = len(builder.values)
+        mark = len(builder)
         try:
             builder.add_dataset(file, ds)
         except Exception as exc:  # a value pydicom cannot convert, say
-            _truncate(builder, mark)
+            builder.truncate(mark)
             raise ReadError(
                 file, f"cannot be read: {type(exc).__name__}: {exc}"
             ) from exc
@@ -423,15 +450,6 @@ def read_files_frame(files: Sequence[str], errors: Errors = "ignore") -> pd.Data
     for file in files:
         _add_file(builder, file, errors)
     return builder.build()
-
-
-def _truncate(builder: _FrameBuilder, length: int) -> None:
-    """Drop the rows added after `length` (a file that failed half-way)."""
-    for interner in builder.keys.values():
-        del interner.codes[length:]
-    del builder.values[length:]
-    del builder.depth[length:]
-    del builder.is_filemeta[length:]
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

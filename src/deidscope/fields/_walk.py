@@ -15,6 +15,7 @@ from pydicom.datadict import (
 )
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 from deidscope.fields._tags import format_tag, is_tag_text, parse_tag, private_name
 
@@ -146,6 +147,33 @@ def _skip_matcher(skip: Collection[str | int]) -> Callable[[int, str], bool]:
     return lambda tag, keyword: tag in tags or keyword in keywords
 
 
+_TAG_INFO: dict[int, tuple[str, str]] = {}
+_TAG_INFO_LIMIT = 1 << 16
+
+
+def _tag_info(tag: int) -> tuple[str, str]:
+    """Return a tag's text and its keyword by ``DataElement.keyword``'s rule.
+
+    Repeating groups (``60xx``) and private tags have no keyword. Cached: a
+    dataset of a million files holds a few thousand distinct tags.
+    """
+    info = _TAG_INFO.get(tag)
+    if info is None:
+        if len(_TAG_INFO) >= _TAG_INFO_LIMIT:
+            _TAG_INFO.clear()
+        keyword = (
+            dictionary_keyword(tag)
+            if not tag >> 16 & 1 and dictionary_has_tag(tag)
+            else ""
+        )
+        info = _TAG_INFO[tag] = (format_tag(tag), keyword)
+    return info
+
+
+def _by_tag(item: tuple[BaseTag, object]) -> int:
+    return item[0]
+
+
 def iter_fields(
     ds: Dataset,
     *,
@@ -192,20 +220,17 @@ def iter_fields(
         dataset, name_prefix, uid_prefix, is_filemeta, depth = queue[position]
         position += 1
         creators: dict[int, str | None] = {}
-        for key in sorted(dataset.keys()):
+        # items() holds the elements as stored: raw ones stay raw (and deferred)
+        for key, stored in sorted(dataset.items(), key=_by_tag):
             tag = int(key)
-            # DataElement.keyword's rule: repeating groups (60xx) have none
-            keyword = dictionary_keyword(tag) if dictionary_has_tag(tag) else ""
+            own_uid, keyword = _tag_info(tag)
             if is_skipped(tag, keyword):
                 continue
-            own_uid = format_tag(tag)
             uid = own_uid if uid_prefix is None else f"{uid_prefix}__{own_uid}"
             if uid in seen:
                 continue
             seen.add(uid)
-            raw: DataElement | RawDataElement = dataset.get_item(
-                key, keep_deferred=True
-            )
+            raw: DataElement | RawDataElement = stored
             creator: str | None = None
             label = keyword
             if tag >> 16 & 1:
@@ -216,7 +241,9 @@ def iter_fields(
                     label = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
             name = label if name_prefix is None else f"{name_prefix}__{label}"
             if isinstance(raw, RawDataElement):
-                vr = resolve_vr(raw, creator)
+                vr = raw.VR
+                if vr is None or vr == "UN":
+                    vr = resolve_vr(raw, creator)
                 if vr == "SQ" or " or " in vr:
                     raw = dataset[key]
                     vr = raw.VR
