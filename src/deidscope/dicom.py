@@ -95,6 +95,7 @@ def get_files(
 
     Examples
     --------
+    >>> import os
     >>> from deidscope.data import get_dataset
     >>> [os.path.basename(f) for f in get_files(get_dataset("dicom-cookies"))][:3]
     ['image1.dcm', 'image2.dcm', 'image3.dcm']

@@ -145,7 +145,7 @@ def test_missing_path_raises_before_any_work(
 ) -> None:
     missing = tmp_path / "gone.dcm"
     for call in (read_identifiers, get_identifiers):
-        with pytest.raises(FileNotFoundError, match="gone.dcm"):
+        with pytest.raises(FileNotFoundError, match=r"gone\.dcm"):
             call([batch["good0"], missing])
 
 
@@ -184,7 +184,8 @@ def test_progress_bar_is_shown_only_when_asked(
     assert capsys.readouterr().err == ""
     read_identifiers(cookie_files, progress=True)
     err = capsys.readouterr().err
-    assert "read_identifiers" in err and "7/7" in err
+    assert "read_identifiers" in err
+    assert "7/7" in err
 
 
 def test_no_exit_or_print_outside_the_cli() -> None:
@@ -210,7 +211,8 @@ def test_importing_deidscope_changes_no_global_state() -> None:
         "assert 'ipywidgets' not in sys.modules, 'ipywidgets imported'\n"
         "assert matplotlib.get_backend() == backend\n"
         "assert logging.getLogger().handlers == []\n"
-        "assert logging.getLogger('deidscope.files').handlers[0].__class__.__name__ == 'NullHandler'\n"
+        "handler = logging.getLogger('deidscope.files').handlers[0]\n"
+        "assert type(handler).__name__ == 'NullHandler'\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True
