@@ -164,12 +164,15 @@ def fields_of(
 
 def get_identifiers(
     dicom_files: PathLike | Iterable[PathLike],
-    *,
     expand_sequences: bool = True,
     skip: Collection[str | int] = DEFAULT_SKIP,
+    *,
     errors: Errors = "warn",
 ) -> dict[PathLike, FieldMap]:
     """Return every field of every file, as deid's ``get_identifiers``.
+
+    The signature is the public contract's (and deid's keywords):
+    `expand_sequences` and `skip` may also be passed by position.
 
     Parameters
     ----------
