@@ -1,0 +1,367 @@
+"""The :class:`Recipe` class: read, write, combine, and the entry points."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+from deidscope.errors import InputError
+from deidscope.recipe._format import format_recipe, recipe_to_deid
+from deidscope.recipe._model import Action, FilterGroup, GroupAction
+from deidscope.recipe._parse import parse_text
+
+__all__ = ["Recipe", "RecipeWarning"]
+
+logger = logging.getLogger("deidscope.recipe")
+logger.addHandler(logging.NullHandler())
+
+
+class RecipeWarning(UserWarning):
+    """Something about a recipe that deid does silently and you may not expect."""
+
+
+class Recipe:
+    r"""A deid recipe: read from text, edited in Python, written back.
+
+    Parameters
+    ----------
+    format : str, optional
+        The recipe format; deid knows only ``"dicom"`` (the default).
+    header : list of Action, optional
+        The ``%header`` lines, in order.
+    filters : list of FilterGroup, optional
+        The ``%filter`` groups, in order.
+    values : dict of str to list of GroupAction, optional
+        The ``%values`` lists by name.
+    fields : dict of str to list of GroupAction, optional
+        The ``%fields`` lists by name.
+    labels : list of Action, optional
+        The ``%labels`` lines.
+    comments : list of str, optional
+        Whole-line comments before the ``FORMAT`` line.
+    trailing_comments : list of str, optional
+        Whole-line comments after the last line.
+    path : str or None, optional
+        The file the recipe was read from, if any.
+
+    Examples
+    --------
+    >>> r = Recipe.from_text("FORMAT dicom\n%header\nREMOVE PatientID\n")
+    >>> r.header[0].action, r.header[0].field, r.header[0].lineno
+    ('REMOVE', 'PatientID', 3)
+    >>> r.header.append(Action("ADD", "PatientIdentityRemoved", "YES"))
+    >>> print(r.to_text(), end="")
+    FORMAT dicom
+    <BLANKLINE>
+    %header
+    <BLANKLINE>
+    REMOVE PatientID
+    ADD PatientIdentityRemoved YES
+    """
+
+    def __init__(
+        self,
+        *,
+        format: str = "dicom",
+        header: list[Action] | None = None,
+        filters: list[FilterGroup] | None = None,
+        values: dict[str, list[GroupAction]] | None = None,
+        fields: dict[str, list[GroupAction]] | None = None,
+        labels: list[Action] | None = None,
+        comments: list[str] | None = None,
+        trailing_comments: list[str] | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.format = format
+        self.header: list[Action] = [] if header is None else header
+        self.filters: list[FilterGroup] = [] if filters is None else filters
+        self.values: dict[str, list[GroupAction]] = {} if values is None else values
+        self.fields: dict[str, list[GroupAction]] = {} if fields is None else fields
+        self.labels: list[Action] = [] if labels is None else labels
+        self.comments: list[str] = [] if comments is None else comments
+        self.trailing_comments: list[str] = (
+            [] if trailing_comments is None else trailing_comments
+        )
+        self.path = path
+
+    # -- reading and writing -------------------------------------------------
+
+    @classmethod
+    def from_text(
+        cls, text: str, *, path: str | os.PathLike[str] | None = None
+    ) -> Recipe:
+        """Read a recipe from its text.
+
+        Parameters
+        ----------
+        text : str
+            The recipe, in deid's language.
+        path : str or os.PathLike or None, optional
+            Where the text came from, for error messages.
+
+        Returns
+        -------
+        Recipe
+            The recipe; every item keeps its line number.
+
+        Raises
+        ------
+        RecipeSyntaxError
+            For the first line deid would reject or misread, naming the
+            file, the line number and the line.
+        InputError
+            If `text` is not a str.
+        """
+        if not isinstance(text, str):
+            raise InputError(
+                f"Recipe.from_text: expected recipe text as str, "
+                f"but got {type(text).__name__}"
+            )
+        parts = parse_text(text, path=path)
+        return cls(
+            format=parts.format,
+            header=parts.header,
+            filters=parts.filters,
+            values=parts.values,
+            fields=parts.fields,
+            labels=parts.labels,
+            comments=parts.comments,
+            trailing_comments=parts.trailing_comments,
+            path=None if path is None else os.fspath(path),
+        )
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Recipe:
+        """Read a recipe file (UTF-8).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The recipe file, e.g. ``deid.dicom``.
+
+        Returns
+        -------
+        Recipe
+            The recipe, with :attr:`path` set.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the file does not exist.
+        RecipeSyntaxError
+            For the first line that cannot be read.
+        """
+        if not isinstance(path, str | os.PathLike):
+            raise InputError(
+                f"Recipe.from_file: expected a path, but got {type(path).__name__}"
+            )
+        if os.path.isdir(path):
+            raise InputError(
+                f"Recipe.from_file: expected a recipe file, but {os.fspath(path)!r} "
+                "is a folder"
+            )
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        return cls.from_text(text, path=path)
+
+    def to_text(self) -> str:
+        """Write the recipe as deid recipe text.
+
+        Sections come in a fixed order (filters, values, fields, header,
+        labels), each list or group once; whole-line comments stay with the
+        line after them. ``Recipe.from_text(r.to_text()) == r``.
+
+        Returns
+        -------
+        str
+            The text, ending with a new line.
+
+        Raises
+        ------
+        InputError
+            If an item cannot be written so that deid reads it back the same
+            (a value with two spaces in a row or a ``#``, for instance).
+        """
+        return format_recipe(self)
+
+    def to_file(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
+        """Write the recipe text to a file (via a temporary name).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write.
+        overwrite : bool, optional
+            Replace an existing file (default False).
+
+        Returns
+        -------
+        str
+            The path written.
+
+        Raises
+        ------
+        FileExistsError
+            If `path` exists and `overwrite` is False.
+        """
+        target = os.fspath(path)
+        if os.path.exists(target) and not overwrite:
+            raise FileExistsError(
+                17, "Recipe.to_file: file exists (pass overwrite=True)", target
+            )
+        text = self.to_text()
+        folder = os.path.dirname(os.path.abspath(target))
+        temp = os.path.join(folder, f".{os.path.basename(target)}.{os.getpid()}.tmp")
+        with open(temp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, target)
+        return target
+
+    def to_deid(self) -> dict[str, Any]:
+        """Return the dict deid builds from this recipe (``DeidRecipe.deid``).
+
+        Useful to evaluate filters exactly as deid does: its detector reads
+        ``to_deid()["filter"]``.
+
+        Returns
+        -------
+        dict
+            See :func:`deidscope.recipe._format.recipe_to_deid`.
+        """
+        return recipe_to_deid(self)
+
+    # -- combining -----------------------------------------------------------
+
+    @classmethod
+    def combine(cls, recipes: Iterable[Recipe | str | os.PathLike[str]]) -> Recipe:
+        """Combine recipes in order, as deid's ``DeidRecipe([a, b, ...])`` does.
+
+        deid 0.4.13 keeps the first recipe and, for each next one, appends
+        its ``%header`` lines and sets its ``%filter`` groups (a group with
+        the name of an earlier one replaces it; a new name is added at the
+        end). It ignores the ``%values``, ``%fields`` and ``%labels``
+        sections of all but the first recipe: when they are not empty a
+        :class:`RecipeWarning` says so.
+
+        Parameters
+        ----------
+        recipes : iterable of Recipe, str or os.PathLike
+            Recipes or recipe files, first to last.
+
+        Returns
+        -------
+        Recipe
+            A new recipe; the inputs are not changed.
+
+        Raises
+        ------
+        InputError
+            If no recipe is given, or the formats differ.
+        """
+        items = [
+            r if isinstance(r, Recipe) else cls.from_file(r) for r in list(recipes)
+        ]
+        if not items:
+            raise InputError("Recipe.combine: expected at least one recipe")
+        result = items[0].copy()
+        for other in items[1:]:
+            if other.format != result.format:
+                raise InputError(
+                    f"Recipe.combine: formats differ ({result.format!r} and "
+                    f"{other.format!r})"
+                )
+            ignored = [
+                f"%{kind}"
+                for kind in ("values", "fields", "labels")
+                if getattr(other, kind)
+            ]
+            if ignored:
+                warnings.warn(
+                    f"Recipe.combine: deid ignores {', '.join(ignored)} of every "
+                    f"recipe but the first ({other.path or 'recipe'}); left out",
+                    RecipeWarning,
+                    stacklevel=2,
+                )
+            result.header += copy.deepcopy(other.header)
+            for group in copy.deepcopy(other.filters):
+                names = [g.name for g in result.filters]
+                if group.name in names:
+                    result.filters[names.index(group.name)] = group
+                else:
+                    result.filters.append(group)
+        return result
+
+    def copy(self) -> Recipe:
+        """Return a deep copy, to edit without changing this one."""
+        return copy.deepcopy(self)
+
+    # -- comparing -----------------------------------------------------------
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.format,
+            self.header,
+            self.filters,
+            self.values,
+            self.fields,
+            self.labels,
+            self.comments,
+            self.trailing_comments,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Recipe):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        parts = [f"{len(self.header)} header lines"]
+        if self.filters:
+            parts.append(
+                f"{len(self.filters)} filter groups "
+                f"({sum(len(g.labels) for g in self.filters)} labels)"
+            )
+        for kind in ("values", "fields"):
+            lists = getattr(self, kind)
+            if lists:
+                parts.append(f"{kind} {', '.join(lists)}")
+        where = f" from {self.path}" if self.path else ""
+        return f"<Recipe{where}: {'; '.join(parts)}>"
+
+    # -- finding lines ---------------------------------------------------------
+
+    def action_at(self, lineno: int) -> Action:
+        """Return the ``%header`` action read from line `lineno`.
+
+        Parameters
+        ----------
+        lineno : int
+            A line number, as in the ``line`` column of :meth:`preview`.
+
+        Returns
+        -------
+        Action
+            The action.
+
+        Raises
+        ------
+        KeyError
+            If no header action has that line number.
+        """
+        for action in self.header:
+            if action.lineno == lineno:
+                return action
+        raise KeyError(lineno)
+
+    def _numbered(self) -> list[tuple[int, Action]]:
+        """Header actions with their line numbers (from to_text when unset)."""
+        if all(a.lineno is not None for a in self.header):
+            return [(int(a.lineno), a) for a in self.header]  # type: ignore[arg-type]
+        numbered = Recipe.from_text(self.to_text()).header
+        return [(n.lineno or 0, a) for n, a in zip(numbered, self.header, strict=True)]
