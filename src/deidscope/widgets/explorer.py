@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -77,7 +78,7 @@ class Explorer(widgets.Tab):  # type: ignore[misc]
         ):
             try:
                 built = build(recipe)
-            except (ImportError, AttributeError) as exc:
+            except (ImportError, AttributeError, NotImplementedError) as exc:
                 logger.debug("Explorer: no %s tab: %s", title, exc)
                 built = None
                 shown: widgets.Widget = widgets.HTML(
@@ -92,13 +93,11 @@ class Explorer(widgets.Tab):  # type: ignore[misc]
         self.titles = tuple(titles)
 
     def _build_thumbnails(self, recipe: Any) -> Any:
-        from deidscope.widgets import thumbnails
-
+        thumbnails = importlib.import_module("deidscope.widgets.thumbnails")
         return thumbnails.ThumbnailGrid(self.df, recipe=recipe)
 
     def _build_builder(self, recipe: Any) -> Any:
-        from deidscope.widgets import recipe_builder
-
+        recipe_builder = importlib.import_module("deidscope.widgets.recipe_builder")
         builder = recipe_builder.RecipeBuilder(self.df, recipe=recipe)
         builder.connect_browser(self.browser)
         if self.thumbnails is not None:

@@ -87,7 +87,7 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
     >>> browser = FieldBrowser(deidscope.read_identifiers(get_dataset("dicom-cookies")))
     >>> browser.vrs = ("PN",)
     >>> sorted(browser.filtered["name"].unique())[:2]
-    ['OperatorsName', 'PatientName']
+    ['NameOfPhysiciansReadingStudy', 'OperatorsName']
     """
 
     text = traitlets.Unicode("", help="name, keyword, tag or uid text")

@@ -370,7 +370,7 @@ def filter_fields(
     >>> df = deidscope.read_identifiers(get_dataset("dicom-cookies"))
     >>> names = filter_fields(df, vrs=("PN",))["name"].unique().tolist()
     >>> sorted(names)[:2]
-    ['OperatorsName', 'PatientName']
+    ['NameOfPhysiciansReadingStudy', 'OperatorsName']
     """
     if query is not None and criteria:
         raise InputError(
