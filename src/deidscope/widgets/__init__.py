@@ -12,5 +12,13 @@ from __future__ import annotations
 from deidscope.widgets.explorer import Explorer, explore
 from deidscope.widgets.field_browser import FieldBrowser
 from deidscope.widgets.query import FieldQuery, filter_fields
+from deidscope.widgets.thumbnails import ThumbnailGrid
 
-__all__ = ["Explorer", "FieldBrowser", "FieldQuery", "explore", "filter_fields"]
+__all__ = [
+    "Explorer",
+    "FieldBrowser",
+    "FieldQuery",
+    "ThumbnailGrid",
+    "explore",
+    "filter_fields",
+]
