@@ -1,0 +1,653 @@
+"""Compare deid 0.4.13's get_identifiers with deidscope's core, side by side.
+
+::
+
+    python benchmarks/make_corpus.py --files 10000 --seed 0      # once, ~12 GB
+    python benchmarks/bench_core.py --corpus benchmarks/corpus/10k --sizes 1000,10000
+
+For each size (the first N files of the corpus, in manifest order) the
+contenders run in alternation, deid first (deid, ours, ours, ours, deid, ...),
+each measurement in a fresh Python process:
+
+- ``deid``: ``deid.dicom.get_identifiers(files)``;
+- ``get_identifiers``: ``deidscope.dicom.get_identifiers(files)``;
+- ``read_identifiers``: ``deidscope.read_identifiers(files, progress=False)``;
+- ``read_identifiers_w2``: the same with ``workers=2``.
+
+Before each measurement every file of the size is read once (the page cache
+is warmed the same way for everyone; the read is not timed). The measuring
+process imports its package, then times the one call with
+``time.perf_counter``: files/s excludes interpreter start-up and imports.
+Memory is the kernel's ``ru_maxrss`` of the measuring process (its exact
+peak resident set, interpreter and imports included; the RSS after imports
+is reported too). For ``workers=2`` the workers are other processes, so the
+driver also samples the PSS of the whole process tree (shared pages split
+between processes, so the sum is honest) every 0.5 s. tracemalloc is not
+used: it sees only Python's allocations and slows the code it measures.
+
+The figure is the median over repetitions; ratios are ours / deid at the
+same size. deid keeps every file it reads in memory (its ``@cache`` on the
+dataset), so its big run is guarded: skipped when the memory it would need
+(extrapolated from the smaller size) is not available, killed if its tree
+passes ``--deid-memory-limit-gib``, and its OOM score is raised so the kernel
+would pick it first. ``--skip-deid-10k`` skips deid above ``--big`` files.
+
+Results: a Markdown table on stdout and in ``benchmarks/results/`` with a
+JSON of every measurement. ``--quick`` runs one repetition on 20 files (for
+the smoke test). ``--profile N`` profiles our two readers on N files with
+cProfile instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import os
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (
+    GIB,
+    MIB,
+    RESULTS_ROOT,
+    corpus_files,
+    machine_info,
+    markdown_table,
+    median,
+    mem_available,
+    peak_rss_bytes,
+    read_manifest,
+    run_measured,
+    timed,
+    warm_page_cache,
+    write_json,
+)
+
+METHODS = ("deid", "get_identifiers", "read_identifiers", "read_identifiers_w2")
+LABELS = {
+    "deid": "deid get_identifiers",
+    "get_identifiers": "deidscope get_identifiers",
+    "read_identifiers": "read_identifiers",
+    "read_identifiers_w2": "read_identifiers(workers=2)",
+}
+#: Targets of issue 2, as ratios to deid measured side by side.
+TARGET_RATIO = {
+    "read_identifiers": 13.0,
+    "read_identifiers_w2": 18.0,
+    "get_identifiers": 5.0,
+}
+TARGET_PEAK_MIB = 500.0
+TARGET_FRAME_MB_PER_MROWS = 40.0
+MB = 1e6
+
+
+# ------------------------------------------------------------ measuring child
+
+
+def _current_rss() -> int:
+    with open("/proc/self/statm") as fp:
+        return int(fp.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure(method: str, files: list[str]) -> dict[str, Any]:
+    """Time one call of `method` on `files` in this process; see the module doc."""
+    if method == "deid":
+        try:  # if memory runs out, the kernel kills this process first
+            with open("/proc/self/oom_score_adj", "w") as fp:
+                fp.write("1000")
+        except OSError:
+            pass
+        from deid.dicom import get_identifiers as deid_get_identifiers
+
+        def call() -> Any:
+            return deid_get_identifiers(files)
+    elif method == "get_identifiers":
+        from deidscope.dicom import get_identifiers
+
+        def call() -> Any:
+            return get_identifiers(files)
+    elif method in ("read_identifiers", "read_identifiers_w2"):
+        from deidscope import read_identifiers
+
+        workers = 2 if method == "read_identifiers_w2" else None
+
+        def call() -> Any:
+            return read_identifiers(files, workers=workers, progress=False)
+    else:
+        raise ValueError(
+            f"measure: unknown method {method!r}; expected one of {METHODS}"
+        )
+    gc.collect()
+    baseline = _current_rss()
+    seconds, result = timed(call)
+    info: dict[str, Any] = {
+        "method": method,
+        "files": len(files),
+        "seconds": seconds,
+        "files_per_s": len(files) / seconds,
+        "peak_rss": peak_rss_bytes(),
+        "baseline_rss": baseline,
+        "children_peak_rss": peak_rss_bytes(__import__("resource").RUSAGE_CHILDREN),
+    }
+    if method.startswith("read_identifiers"):
+        info["rows"] = len(result)
+        info["files_in_frame"] = int(result["file"].nunique())
+        info["errors"] = len(result.attrs["errors"])
+        info["frame_bytes"] = int(result.memory_usage(deep=True).sum())
+    else:
+        info["rows"] = sum(len(fields) for fields in result.values())
+        info["files_in_frame"] = len(result)
+        info["errors"] = sum(bool(getattr(f, "error", None)) for f in result.values())
+    return info
+
+
+# --------------------------------------------------------------------- driver
+
+
+def _plan(size: int, args: argparse.Namespace) -> dict[str, int]:
+    big = size > args.big
+    return {
+        method: (args.deid_repeat_big if big and method == "deid" else args.repeat)
+        for method in METHODS
+    }
+
+
+def _deid_estimate(size_bytes: int, calibration: tuple[int, int, int] | None) -> int:
+    """Bytes deid would need for files of `size_bytes`, from a smaller run."""
+    if calibration is None:
+        return int(1.3 * size_bytes + 300 * MIB)
+    baseline, peak, measured_bytes = calibration
+    per_byte = max(peak - baseline, 0) / max(measured_bytes, 1)
+    return int(baseline + 1.1 * per_byte * size_bytes)
+
+
+def _fmt(value: float, digits: int = 1) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _summarise(
+    measurements: list[dict[str, Any]], sizes: list[int]
+) -> list[dict[str, Any]]:
+    summary = []
+    for size in sizes:
+        deid_rate = None
+        for method in METHODS:
+            ok = [
+                m
+                for m in measurements
+                if m["size"] == size and m["method"] == method and m.get("ok")
+            ]
+            notes = sorted(
+                {
+                    m["note"]
+                    for m in measurements
+                    if m["size"] == size and m["method"] == method and m.get("note")
+                }
+            )
+            if not ok:
+                summary.append(
+                    {
+                        "size": size,
+                        "method": method,
+                        "reps": 0,
+                        "note": "; ".join(notes),
+                    }
+                )
+                continue
+            rate = median(m["files_per_s"] for m in ok)
+            if method == "deid":
+                deid_rate = rate
+            row: dict[str, Any] = {
+                "size": size,
+                "method": method,
+                "reps": len(ok),
+                "seconds": median(m["seconds"] for m in ok),
+                "files_per_s": rate,
+                "files_per_s_min": min(m["files_per_s"] for m in ok),
+                "files_per_s_max": max(m["files_per_s"] for m in ok),
+                "ratio_vs_deid": rate / deid_rate if deid_rate else None,
+                "peak_rss_mib": median(m["peak_rss"] for m in ok) / MIB,
+                "peak_rss_mib_max": max(m["peak_rss"] for m in ok) / MIB,
+                "baseline_rss_mib": median(m["baseline_rss"] for m in ok) / MIB,
+                "tree_peak_pss_mib": max(m["tree_peak_pss"] for m in ok) / MIB,
+                "rows": ok[0]["rows"],
+                "errors": ok[0]["errors"],
+                "note": "; ".join(notes),
+            }
+            if "frame_bytes" in ok[0]:
+                row["frame_mb"] = ok[0]["frame_bytes"] / MB
+                row["frame_mb_per_million_rows"] = (
+                    ok[0]["frame_bytes"] / max(ok[0]["rows"], 1) * 1e6 / MB
+                )
+            summary.append(row)
+    return summary
+
+
+def _targets(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    checks: list[dict[str, Any]] = []
+    by = {(s["size"], s["method"]): s for s in summary if s.get("reps")}
+    sizes = sorted({s["size"] for s in summary})
+    for size in sizes:
+        for method, goal in TARGET_RATIO.items():
+            row = by.get((size, method))
+            if row is None or row.get("ratio_vs_deid") is None:
+                continue
+            checks.append(
+                {
+                    "target": f"{LABELS[method]} >= {goal:g}x deid ({size} files)",
+                    "measured": f"{row['ratio_vs_deid']:.1f}x",
+                    "met": row["ratio_vs_deid"] >= goal,
+                }
+            )
+        row = by.get((size, "read_identifiers"))
+        if row is not None:
+            checks.append(
+                {
+                    "target": f"read_identifiers peak < {TARGET_PEAK_MIB:g} MiB "
+                    f"({size} files)",
+                    "measured": f"{row['peak_rss_mib']:.0f} MiB",
+                    "met": row["peak_rss_mib"] < TARGET_PEAK_MIB,
+                }
+            )
+            checks.append(
+                {
+                    "target": f"frame <= {TARGET_FRAME_MB_PER_MROWS:g} MB per million "
+                    f"rows ({size} files)",
+                    "measured": f"{row['frame_mb_per_million_rows']:.1f} MB",
+                    "met": row["frame_mb_per_million_rows"]
+                    <= TARGET_FRAME_MB_PER_MROWS,
+                }
+            )
+    return checks
+
+
+def _report(result: dict[str, Any]) -> str:
+    rows = []
+    for s in result["summary"]:
+        if not s.get("reps"):
+            rows.append(
+                [
+                    s["size"],
+                    LABELS[s["method"]],
+                    0,
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                ]
+            )
+            continue
+        ratio = s["ratio_vs_deid"]
+        rows.append(
+            [
+                s["size"],
+                LABELS[s["method"]],
+                s["reps"],
+                _fmt(s["seconds"], 2),
+                _fmt(s["files_per_s"]),
+                "-" if ratio is None else f"{ratio:.1f}x",
+                _fmt(s["peak_rss_mib"], 0),
+                _fmt(s["baseline_rss_mib"], 0),
+                _fmt(s["tree_peak_pss_mib"], 0),
+                f"{s['rows']:,}",
+                _fmt(s["frame_mb_per_million_rows"]) if "frame_mb" in s else "-",
+            ]
+        )
+    table = markdown_table(
+        [
+            "files",
+            "contender",
+            "reps",
+            "median s",
+            "files/s",
+            "vs deid",
+            "peak RSS MiB",
+            "RSS after imports MiB",
+            "tree PSS MiB",
+            "fields/rows",
+            "frame MB per 1M rows",
+        ],
+        rows,
+    )
+    targets = markdown_table(
+        ["target", "measured", "met"],
+        [
+            [t["target"], t["measured"], "yes" if t["met"] else "NO"]
+            for t in result["targets"]
+        ],
+    )
+    notes = [
+        f"- {s['size']} files, {LABELS[s['method']]}: {s['note']}"
+        for s in result["summary"]
+        if s.get("note")
+    ]
+    corpus = result["corpus"]
+    loads = [m["loadavg_1min"] for m in result["measurements"]]
+    machine = result["machine_before"]
+    lines = [
+        f"Corpus: {corpus['path']} ({corpus['files']} files, "
+        f"{corpus['bytes'] / 1e9:.2f} GB); sizes: "
+        + ", ".join(
+            f"{size} files = {b / 1e9:.2f} GB"
+            for size, b in corpus["size_bytes"].items()
+        ),
+        f"Machine: {machine['cpu_count']} CPUs, {machine['mem_total_gib']} GiB; "
+        f"load average (1 min) during the run {min(loads):.2f}-{max(loads):.2f}; "
+        f"MemAvailable at start {machine['mem_available_gib']} GiB.",
+        f"Versions: {json.dumps(machine['versions'])}",
+        "",
+        table,
+        "",
+        targets,
+    ]
+    if notes:
+        lines += ["", *notes]
+    lines += [
+        "",
+        "files/s: median over repetitions of files / seconds of the one call "
+        "(warm page cache, imports excluded). Peak RSS: ru_maxrss of the measuring "
+        "process (median over repetitions). Tree PSS: largest sampled sum over the "
+        "process and its workers. MB = 10^6 bytes.",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    corpus = Path(args.corpus).resolve()
+    manifest = read_manifest(corpus)
+    sizes = sorted({min(size, len(manifest)) for size in args.sizes})
+    machine_before = machine_info()
+    limit = (
+        int(args.deid_memory_limit_gib * GIB)
+        if args.deid_memory_limit_gib
+        else mem_available() - int(args.headroom_gib * GIB)
+    )
+    measurements: list[dict[str, Any]] = []
+    size_bytes: dict[int, int] = {}
+    calibration: tuple[int, int, int] | None = None
+    script = str(Path(__file__).resolve())
+    with tempfile.TemporaryDirectory(prefix="bench_core-") as tmp:
+        for size in sizes:
+            files = corpus_files(corpus, size)
+            size_bytes[size] = sum(row.size for row in manifest[:size])
+            listing = Path(tmp, f"files-{size}.json")
+            listing.write_text(json.dumps(files))
+            plan = _plan(size, args)
+            deid_note = None
+            if args.skip_deid_10k and size > args.big:
+                deid_note = f"skipped (--skip-deid-10k, size > {args.big})"
+            else:
+                need = _deid_estimate(size_bytes[size], calibration)
+                if need > limit:
+                    deid_note = (
+                        f"skipped: would need about {need / GIB:.1f} GiB, "
+                        f"limit {limit / GIB:.1f} GiB"
+                    )
+            if deid_note is not None:
+                plan["deid"] = 0
+                measurements.append(
+                    {
+                        "size": size,
+                        "method": "deid",
+                        "ok": False,
+                        "note": deid_note,
+                        "loadavg_1min": os.getloadavg()[0],
+                    }
+                )
+                _log(f"[{size}] deid: {deid_note}")
+            for rep in range(max(plan.values())):
+                for method in METHODS:
+                    if rep >= plan[method]:
+                        continue
+                    measurements.append(
+                        _measure_once(
+                            script,
+                            method,
+                            size,
+                            rep,
+                            files,
+                            listing,
+                            tmp,
+                            args,
+                            limit if method == "deid" else None,
+                        )
+                    )
+                    last = measurements[-1]
+                    if method == "deid" and last.get("ok"):
+                        calibration = (
+                            last["baseline_rss"],
+                            last["peak_rss"],
+                            size_bytes[size],
+                        )
+    result: dict[str, Any] = {
+        "command": [Path(sys.executable).name, *sys.argv],
+        "corpus": {
+            "path": str(corpus),
+            "files": len(manifest),
+            "bytes": sum(row.size for row in manifest),
+            "size_bytes": {str(k): v for k, v in size_bytes.items()},
+            "summary": _read_json(corpus / "corpus.json"),
+        },
+        "options": {
+            k: str(v) if isinstance(v, Path) else v
+            for k, v in vars(args).items()
+            if k not in ("measure", "file_list", "result")
+        },
+        "machine_before": machine_before,
+        "machine_after": machine_info(),
+        "measurements": measurements,
+    }
+    result["summary"] = _summarise(measurements, sizes)
+    result["targets"] = _targets(result["summary"])
+    return result
+
+
+def _measure_once(
+    script: str,
+    method: str,
+    size: int,
+    rep: int,
+    files: list[str],
+    listing: Path,
+    tmp: str,
+    args: argparse.Namespace,
+    memory_limit: int | None,
+) -> dict[str, Any]:
+    warm_seconds, warmed = timed(warm_page_cache, files)
+    out = Path(tmp, f"result-{method}-{size}-{rep}.json")
+    record: dict[str, Any] = {
+        "size": size,
+        "method": method,
+        "rep": rep,
+        "warm_bytes": warmed,
+        "warm_seconds": warm_seconds,
+        "loadavg_1min": os.getloadavg()[0],
+        "mem_available_gib": mem_available() / GIB,
+    }
+    measured = run_measured(
+        [
+            sys.executable,
+            script,
+            "--measure",
+            method,
+            "--file-list",
+            str(listing),
+            "--result",
+            str(out),
+        ],
+        interval=0.1,
+        pss_every=5,
+        memory_limit=memory_limit,
+        timeout=args.timeout,
+    )
+    record.update(
+        wall=measured.wall,
+        tree_peak_rss=measured.tree_peak_rss,
+        tree_peak_pss=measured.tree_peak_pss,
+        returncode=measured.returncode,
+    )
+    if measured.returncode == 0 and out.is_file():
+        record.update(json.loads(out.read_text()), ok=True)
+        _log(
+            f"[{size}] {method} rep {rep + 1}: {record['files_per_s']:.1f} files/s, "
+            f"peak {record['peak_rss'] / MIB:.0f} MiB, tree PSS "
+            f"{measured.tree_peak_pss / MIB:.0f} MiB, load {record['loadavg_1min']:.2f}"
+        )
+    else:
+        reason = measured.killed or f"exit code {measured.returncode}"
+        record.update(
+            ok=False, note=f"failed: {reason}", stderr=measured.stderr[-3000:]
+        )
+        _log(f"[{size}] {method} rep {rep + 1} FAILED: {reason}")
+        _log(measured.stderr[-3000:])
+    return record
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _log(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+# -------------------------------------------------------------------- profile
+
+
+def profile(corpus: Path, n: int, out_dir: Path) -> str:
+    """cProfile our two readers on the first `n` files; return the top lines."""
+    import deidscope
+    from deidscope.dicom import get_identifiers
+
+    files = corpus_files(corpus, n)
+    warm_page_cache(files)
+    text = io.StringIO()
+    calls: dict[str, Callable[[], object]] = {
+        "read_identifiers": lambda: deidscope.read_identifiers(files, progress=False),
+        "get_identifiers": lambda: get_identifiers(files),
+    }
+    for name, call in calls.items():
+        call()  # first call pays for lazy imports
+        profiler = cProfile.Profile()
+        profiler.enable()
+        call()
+        profiler.disable()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(out_dir / f"profile-{name}-{n}.pstats")
+        for key in ("tottime", "cumulative"):
+            text.write(f"\n### {name} on {n} files, by {key}\n")
+            pstats.Stats(profiler, stream=text).sort_stats(key).print_stats(25)
+    return text.getvalue()
+
+
+# ------------------------------------------------------------------------ cli
+
+
+def _sizes(text: str) -> list[int]:
+    sizes = [int(part) for part in text.split(",") if part]
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected sizes such as 1000,10000: {text}")
+    return sizes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Compare deid's get_identifiers with deidscope's core."
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=Path(__file__).parent / "corpus" / "10k"
+    )
+    parser.add_argument("--sizes", type=_sizes, default=[1000, 10000])
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
+    parser.add_argument(
+        "--big",
+        type=int,
+        default=2000,
+        help="sizes above this count as big (default 2000)",
+    )
+    parser.add_argument(
+        "--deid-repeat-big",
+        type=int,
+        default=1,
+        help="deid's repetitions at big sizes (default 1: it takes minutes and "
+        "about a GiB per 1000 files)",
+    )
+    parser.add_argument(
+        "--skip-deid-10k", action="store_true", help="do not run deid at big sizes"
+    )
+    parser.add_argument(
+        "--deid-memory-limit-gib",
+        type=float,
+        default=None,
+        help="kill deid above this (default: MemAvailable - headroom)",
+    )
+    parser.add_argument(
+        "--headroom-gib",
+        type=float,
+        default=3.0,
+        help="memory left to others when deid runs (default 3)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1800.0,
+        help="seconds before a measurement is killed",
+    )
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_ROOT)
+    parser.add_argument(
+        "--quick", action="store_true", help="one repetition on 20 files (smoke test)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        help="profile our readers on N files instead",
+    )
+    parser.add_argument("--measure", choices=METHODS, help=argparse.SUPPRESS)
+    parser.add_argument("--file-list", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.measure:  # the measuring child
+        files = json.loads(args.file_list.read_text())
+        write_json(args.result, measure(args.measure, files))
+        return 0
+    if args.profile:
+        text = profile(args.corpus.resolve(), args.profile, args.results_dir)
+        print(text)
+        return 0
+    if args.quick:
+        args.sizes, args.repeat, args.deid_repeat_big = [20], 1, 1
+    if args.repeat < 1 or args.deid_repeat_big < 1:
+        parser.error("--repeat and --deid-repeat-big must be at least 1")
+    result = run(args)
+    report = _report(result)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = write_json(args.results_dir / f"bench_core-{stamp}.json", result)
+    markdown = args.results_dir / f"bench_core-{stamp}.md"
+    markdown.with_suffix(".md.tmp").write_text(report + "\n")
+    markdown.with_suffix(".md.tmp").replace(markdown)
+    print(report)
+    print(f"\nResults: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

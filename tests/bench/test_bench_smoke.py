@@ -1,0 +1,269 @@
+"""Smoke tests of the benchmark scripts: well-formed output, no timings checked."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pydicom
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "benchmarks"
+#: Small sizes so that 20 files, a few of them "large", take a few MB.
+SMALL_CORPUS = [
+    "--small-kb",
+    "20,40",
+    "--medium-mb",
+    "0.1,0.2",
+    "--large-mb",
+    "0.5,1",
+    "--mix",
+    "0.6,0.25,0.15",
+]
+METHODS = ("deid", "get_identifiers", "read_identifiers", "read_identifiers_w2")
+
+
+def _load_common() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_common", BENCH / "_common.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+common = _load_common()
+
+
+def _run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*.dcm"))
+    }
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("corpus") / "c20"
+    _run(
+        "make_corpus.py",
+        "--files",
+        "20",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        *SMALL_CORPUS,
+    )
+    return out
+
+
+def test_make_corpus_manifest_matches_files(corpus: Path) -> None:
+    with (corpus / "manifest.csv").open(newline="") as fp:
+        rows = list(csv.DictReader(fp))
+    assert [row["path"] for row in rows] == [f"000/{i:06d}.dcm" for i in range(20)]
+    assert {row["category"] for row in rows} == {"small", "medium", "large"}
+    counts = {c: sum(row["category"] == c for row in rows) for c in ("medium", "large")}
+    assert counts == {"medium": 5, "large": 3}
+    for row in rows:
+        path = corpus / row["path"]
+        assert path.stat().st_size == int(row["size"])
+        assert int(row["n_frames"]) >= 1
+    summary = json.loads((corpus / "corpus.json").read_text())
+    assert summary["files"] == 20
+    assert summary["total_bytes"] == sum(int(row["size"]) for row in rows)
+
+
+def test_make_corpus_files_are_synthetic_dicom_with_nesting_and_private_block(
+    corpus: Path,
+) -> None:
+    uids = set()
+    for path in sorted(corpus.rglob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        uids.add(ds.SOPInstanceUID)
+        assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+        assert str(ds.PatientID).startswith("SYN")
+        inner = ds.ReferencedImageSequence[0].PurposeOfReferenceCodeSequence[0]
+        assert inner.CodeValue == "121311"
+        block = ds.private_block(0x0013, "DEIDSCOPE SYNTHETIC")
+        name = block[0x10].value  # bytes when read as UN (implicit VR files)
+        name = name.decode().strip() if isinstance(name, bytes) else name
+        assert name == str(ds.PatientName)
+        assert block[0x13].VR == "UN"
+        assert len(ds.PixelData) > 0
+    assert len(uids) == 20
+
+
+def test_make_corpus_is_deterministic(corpus: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    _run(
+        "make_corpus.py",
+        "--files",
+        "20",
+        "--seed",
+        "3",
+        "--out",
+        str(again),
+        "--processes",
+        "1",
+        *SMALL_CORPUS,
+    )
+    assert _digests(again) == _digests(corpus)
+    assert (again / "manifest.csv").read_bytes() == (
+        corpus / "manifest.csv"
+    ).read_bytes()
+    other = tmp_path / "other"
+    _run(
+        "make_corpus.py",
+        "--files",
+        "20",
+        "--seed",
+        "4",
+        "--out",
+        str(other),
+        *SMALL_CORPUS,
+    )
+    assert set(_digests(other).values()).isdisjoint(_digests(corpus).values())
+
+
+def test_make_corpus_refuses_a_folder_with_files(corpus: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "make_corpus.py"),
+            "--files",
+            "2",
+            "--out",
+            str(corpus),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "is not empty; pass --force" in proc.stderr
+
+
+def test_bench_core_quick_writes_results(corpus: Path, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    proc = _run(
+        "bench_core.py",
+        "--corpus",
+        str(corpus),
+        "--quick",
+        "--results-dir",
+        str(results),
+    )
+    assert "| files | contender |" in proc.stdout
+    [json_path] = results.glob("bench_core-*.json")
+    [md_path] = results.glob("bench_core-*.md")
+    assert "read_identifiers(workers=2)" in md_path.read_text()
+    result = json.loads(json_path.read_text())
+    summary = {row["method"]: row for row in result["summary"]}
+    assert set(summary) == set(METHODS)
+    for method, row in summary.items():
+        assert row["size"] == 20, method
+        assert row["reps"] == 1, method
+        assert row["files_per_s"] > 0, method
+        assert row["peak_rss_mib"] > row["baseline_rss_mib"] * 0.5, method
+        assert row["errors"] == 0, method
+    # deid and ours find the same number of fields in the same files
+    assert len({row["rows"] for row in summary.values()}) == 1
+    assert summary["deid"]["ratio_vs_deid"] == pytest.approx(1.0)
+    assert summary["read_identifiers"]["frame_mb_per_million_rows"] > 0
+    assert {t["target"].split(" (")[0] for t in result["targets"]} >= {
+        "read_identifiers >= 13x deid",
+        "read_identifiers peak < 500 MiB",
+    }
+    assert result["machine_before"]["cpu_count"] >= 1
+
+
+def test_read_manifest_names_the_missing_corpus(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"make_corpus\.py"):
+        common.read_manifest(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [([3.0], 3.0), ([5.0, 1.0, 3.0], 3.0), ([1.0, 2.0], 1.5)],
+    ids=["one", "odd", "even"],
+)
+def test_median(values: list[float], expected: float) -> None:
+    assert common.median(values) == expected
+
+
+def test_median_of_nothing_raises() -> None:
+    with pytest.raises(ValueError, match="no values"):
+        common.median([])
+
+
+def test_markdown_table_aligns_numbers_right() -> None:
+    table = common.markdown_table(["name", "n"], [["a", "1.5"], ["b", "2x"]])
+    assert table.splitlines() == [
+        "| name | n |",
+        "| --- | ---: |",
+        "| a | 1.5 |",
+        "| b | 2x |",
+    ]
+
+
+def test_warm_page_cache_reads_every_byte(tmp_path: Path) -> None:
+    files = [tmp_path / "a", tmp_path / "b"]
+    files[0].write_bytes(b"x" * 3_000_000)
+    files[1].write_bytes(b"")
+    assert common.warm_page_cache([str(f) for f in files]) == 3_000_000
+
+
+def test_run_measured_reports_memory_and_exit_code() -> None:
+    code = "x = b'x' * (120 * 2**20); import time; time.sleep(0.6); raise SystemExit(3)"
+    measured = common.run_measured(
+        [sys.executable, "-c", code], interval=0.05, pss_every=1
+    )
+    assert measured.returncode == 3
+    assert measured.killed is None
+    assert measured.tree_peak_rss > 100 * 2**20
+    assert measured.tree_peak_pss > 100 * 2**20
+
+
+@pytest.mark.parametrize(
+    ("code", "options", "reason"),
+    [
+        ("import time; time.sleep(30)", {"timeout": 0.5}, "timeout"),
+        (
+            "x = b'x' * (400 * 2**20); import time; time.sleep(30)",
+            {"memory_limit": 100 * 2**20},
+            "memory",
+        ),
+    ],
+    ids=["timeout", "memory-limit"],
+)
+def test_run_measured_kills_a_runaway(
+    code: str, options: dict[str, int], reason: str
+) -> None:
+    measured = common.run_measured(
+        [sys.executable, "-c", code], interval=0.05, **options
+    )
+    assert measured.killed is not None
+    assert measured.killed.startswith(reason)
+    assert measured.returncode < 0
+    assert measured.wall < 20
