@@ -12,12 +12,14 @@ from __future__ import annotations
 from deidscope.widgets.explorer import Explorer, explore
 from deidscope.widgets.field_browser import FieldBrowser
 from deidscope.widgets.query import FieldQuery, filter_fields
+from deidscope.widgets.recipe_builder import RecipeBuilder
 from deidscope.widgets.thumbnails import ThumbnailGrid
 
 __all__ = [
     "Explorer",
     "FieldBrowser",
     "FieldQuery",
+    "RecipeBuilder",
     "ThumbnailGrid",
     "explore",
     "filter_fields",

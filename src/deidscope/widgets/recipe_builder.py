@@ -1,0 +1,529 @@
+"""RecipeBuilder: draft a deid recipe against the data, seeing what each line does."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+import traitlets
+
+from deidscope.errors import DeidscopeError, InputError
+from deidscope.recipe import Action, Recipe, ps315
+from deidscope.widgets._common import (
+    STYLE,
+    check_frame,
+    error_html,
+    escape,
+    frame_html,
+    logger,
+    optional_function,
+)
+from deidscope.widgets.drafting import add_filter_label
+
+__all__ = ["RecipeBuilder"]
+
+#: Header actions the builder offers, and whether each takes a value.
+ACTIONS: dict[str, bool] = {
+    "REMOVE": False,
+    "BLANK": False,
+    "KEEP": False,
+    "REPLACE": True,
+    "JITTER": True,
+    "ADD": True,
+}
+#: Compute the preview on every change up to this many rows (else on a click).
+AUTO_PREVIEW_ROWS = 200_000
+_PREVIEW_ROWS = 200
+
+
+class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
+    """Draft a deid recipe against an identifier frame.
+
+    Pick fields (from a list, or a connected :class:`FieldBrowser`'s picked
+    rows), choose an action and a value, and add the lines; or edit the text.
+    The builder shows the recipe text, the preview (before and after per
+    row, from ``Recipe.preview``), which rows each line hits, the linter's
+    warnings (``Recipe.lint``) and the PS3.15 coverage gaps
+    (``deidscope.audit.coverage``), and saves the recipe to a file.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        An identifier frame. Not modified.
+    recipe : Recipe, str or os.PathLike, optional
+        The recipe to start from: a Recipe, recipe text, or a file.
+
+    Attributes
+    ----------
+    recipe : Recipe
+        The current recipe (read-only property; the text is the source).
+    recipe_text : str
+        The recipe as text (a trait, linked to the text box).
+    preview : pandas.DataFrame or None
+        ``recipe.preview(df)``: one row per (file, uid) touched.
+    line_hits : pandas.DataFrame
+        One row per ``%header`` line: ``line``, ``text``, ``rows`` (the rows
+        where it is the line that decides).
+    warnings : list of str
+        The linter's warnings.
+    coverage : pandas.DataFrame or None
+        Fields the PS3.15 Basic Profile says to remove or replace that the
+        recipe leaves alone.
+    error : str
+        Why the text could not be read or a step failed ("" when fine).
+    saved_path : str
+        Where the recipe was last saved.
+    """
+
+    recipe_text = traitlets.Unicode("")
+    fields = traitlets.Tuple(help="the fields the next lines are for")
+    action = traitlets.Enum(tuple(ACTIONS), default_value="REMOVE")
+    value = traitlets.Unicode("")
+    error = traitlets.Unicode("", read_only=True)
+    saved_path = traitlets.Unicode("", read_only=True)
+    shown_line = traitlets.Int(0, help="the line whose rows are shown (0: none)")
+
+    def __init__(self, df: pd.DataFrame, *, recipe: Any = None, **kwargs: Any) -> None:
+        check_frame(
+            df, caller="RecipeBuilder", columns=("file", "uid", "name", "value")
+        )
+        start = _as_recipe(recipe)
+        super().__init__(**kwargs)
+        self._df = df
+        self._recipe = start
+        self._browser: Any = None
+        self.preview: pd.DataFrame | None = None
+        self.line_hits = pd.DataFrame(columns=["line", "text", "rows"])
+        self.warnings: list[str] = []
+        self.coverage: pd.DataFrame | None = None
+        self._auto = len(df) <= AUTO_PREVIEW_ROWS
+
+        names = sorted({str(n) for n in pd.unique(df["name"].dropna())})
+        self._search = widgets.Text(description="Find", placeholder="field name text")
+        self._fields = widgets.SelectMultiple(
+            options=names, rows=8, description="Fields", layout={"width": "420px"}
+        )
+        self._from_browser = widgets.Button(
+            description="Use picked rows", tooltip="fields of the browser's picks"
+        )
+        self._from_browser.disabled = True
+        self._action = widgets.Dropdown(options=tuple(ACTIONS), description="Action")
+        self._value = widgets.Text(
+            description="Value", placeholder="for REPLACE/ADD/JITTER"
+        )
+        self._add = widgets.Button(description="Add lines", button_style="primary")
+        self._profile_options = widgets.SelectMultiple(
+            options=ps315.OPTIONS, rows=4, description="Options"
+        )
+        self._from_profile = widgets.Button(
+            description="Start from PS3.15 profile", layout={"width": "220px"}
+        )
+        self._text = widgets.Textarea(
+            layout={"width": "100%", "height": "260px"}, continuous_update=False
+        )
+        self._text.add_class("deidscope-recipe")
+        self._status = widgets.HTML()
+        self._preview_button = widgets.Button(description="Preview")
+        self._preview = widgets.HTML()
+        self._lines = widgets.Select(
+            options=[("(pick a line to see its rows)", 0)],
+            value=0,
+            rows=6,
+            layout={"width": "100%"},
+        )
+        self._line_rows = widgets.HTML()
+        self._lint = widgets.HTML()
+        self._coverage = widgets.HTML()
+        self._path = widgets.Text(description="Save as", value="deid.dicom.recipe")
+        self._overwrite = widgets.Checkbox(description="overwrite", indent=False)
+        self._save = widgets.Button(description="Save")
+        self._saved = widgets.HTML()
+
+        traitlets.link((self, "recipe_text"), (self._text, "value"))
+        traitlets.link((self, "fields"), (self._fields, "value"))
+        traitlets.link((self, "action"), (self._action, "value"))
+        traitlets.link((self, "value"), (self._value, "value"))
+        traitlets.link((self, "shown_line"), (self._lines, "value"))
+        self._search.observe(self._on_search_value, "value")
+        self._add.on_click(self._on_add_click)
+        self._from_browser.on_click(self._on_from_browser_click)
+        self._from_profile.on_click(self._on_from_profile_click)
+        self._preview_button.on_click(self._on_preview_button_click)
+        self._save.on_click(self._on_save_click)
+
+        pick = widgets.VBox(
+            [
+                self._search,
+                self._fields,
+                self._from_browser,
+                widgets.HBox([self._action, self._value]),
+                self._add,
+            ]
+        )
+        start_box = widgets.VBox(
+            [
+                widgets.HTML("<b>Or start from the standard</b>"),
+                self._profile_options,
+                self._from_profile,
+            ]
+        )
+        details = widgets.Tab(
+            children=[
+                widgets.VBox([self._preview_button, self._preview]),
+                widgets.VBox([self._lines, self._line_rows]),
+                self._lint,
+                self._coverage,
+            ],
+            titles=("Preview", "Rows per line", "Lint", "PS3.15 gaps"),
+        )
+        self.children = [
+            widgets.HTML(STYLE),
+            widgets.HBox([pick, start_box]),
+            widgets.HTML("<b>Recipe</b> (edit freely)"),
+            self._text,
+            self._status,
+            details,
+            widgets.HBox([self._path, self._overwrite, self._save]),
+            self._saved,
+        ]
+        self.observe(self._on_recipe_text_change, "recipe_text")
+        self.observe(self._on_shown_line_change, "shown_line")
+        self.recipe_text = self._recipe.to_text()
+        if self.recipe_text == "":  # an empty recipe writes nothing: refresh anyway
+            self._refresh()
+
+    # -- public --------------------------------------------------------------
+
+    @property
+    def recipe(self) -> Recipe:
+        """The current recipe (a copy: edit it and call :meth:`set_recipe`)."""
+        return self._recipe.copy()
+
+    def set_recipe(self, recipe: Any) -> None:
+        """Replace the recipe (a Recipe, recipe text or a file)."""
+        self._recipe = _as_recipe(recipe)
+        self.recipe_text = self._recipe.to_text()
+
+    def add_lines(
+        self,
+        fields: Iterable[str] | None = None,
+        action: str | None = None,
+        value: str | None = None,
+    ) -> list[Action]:
+        """Add one ``%header`` line per field.
+
+        Parameters
+        ----------
+        fields : iterable of str, optional
+            Field names or expanders (default: the picked :attr:`fields`).
+        action : str, optional
+            One of ``REMOVE``, ``BLANK``, ``KEEP``, ``REPLACE``, ``JITTER``,
+            ``ADD`` (default: :attr:`action`).
+        value : str, optional
+            The value for actions that take one (default: :attr:`value`).
+
+        Returns
+        -------
+        list of Action
+            The lines added.
+
+        Raises
+        ------
+        InputError
+            If no fields are given, the action is unknown, a value is
+            missing or a field is not one token.
+        """
+        fields = list(self.fields if fields is None else fields)
+        action = (self.action if action is None else action).upper()
+        value = self.value if value is None else value
+        if not fields:
+            raise InputError("RecipeBuilder.add_lines: pick at least one field")
+        if action not in ACTIONS:
+            raise InputError(
+                f"RecipeBuilder.add_lines: expected an action in {list(ACTIONS)}, "
+                f"got {action!r}"
+            )
+        if ACTIONS[action] and not value.strip():
+            raise InputError(f"RecipeBuilder.add_lines: {action} needs a value")
+        bad = [f for f in fields if not f or any(c.isspace() for c in f) or "#" in f]
+        if bad:
+            raise InputError(
+                "RecipeBuilder.add_lines: fields must be one token without '#', "
+                f"got {bad}"
+            )
+        recipe = self._recipe.copy()
+        added = [
+            Action(action, field, value.strip() if ACTIONS[action] else None)
+            for field in fields
+        ]
+        recipe.header.extend(added)
+        self._recipe = recipe
+        self.recipe_text = recipe.to_text()
+        return added
+
+    def add_filter_label(self, label: str, *, group: str = "graylist") -> None:
+        """Add a ``LABEL`` block (see :mod:`deidscope.widgets.drafting`)."""
+        self.recipe_text = Recipe.from_text(
+            add_filter_label(self.recipe_text, label, group=group)
+        ).to_text()
+
+    def start_from_profile(self, options: Iterable[str] = ()) -> None:
+        """Replace the recipe with ``Recipe.from_profile(options=...)``."""
+        make = getattr(Recipe, "from_profile", None)
+        if make is None:
+            raise NotImplementedError("Recipe.from_profile is not available yet")
+        self.set_recipe(make(options=tuple(options)))
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
+        """Write the recipe to a file (never over one unless `overwrite`).
+
+        Returns
+        -------
+        str
+            The path written.
+        """
+        written = str(self._recipe.to_file(path, overwrite=overwrite))
+        self.set_trait("saved_path", written)
+        self._saved.value = f"saved to <code>{escape(written)}</code>"
+        return written
+
+    def connect_browser(self, browser: Any) -> None:
+        """Take fields from a FieldBrowser's picked rows (button and live)."""
+        self._browser = browser
+        self._from_browser.disabled = False
+        browser.observe(self._on_browser_selection, "selection_version")
+
+    def refresh(self) -> None:
+        """Recompute the preview, rows per line, lint and coverage now."""
+        self._refresh(force=True)
+
+    # -- validation ------------------------------------------------------------
+
+    @traitlets.validate("fields")
+    def _valid_fields(self, proposal: dict[str, Any]) -> tuple[str, ...]:
+        fields = tuple(proposal["value"])
+        if not all(isinstance(f, str) for f in fields):
+            raise traitlets.TraitError(
+                f"RecipeBuilder: fields must be str, got {fields}"
+            )
+        return fields
+
+    @traitlets.validate("shown_line")
+    def _valid_shown_line(self, proposal: dict[str, Any]) -> int:
+        line = int(proposal["value"])
+        known = {0, *[int(n) for n in self.line_hits["line"]]}
+        if line not in known:
+            raise traitlets.TraitError(
+                f"RecipeBuilder: shown_line must be 0 or a %header line number "
+                f"{sorted(known - {0})}, got {line}"
+            )
+        return line
+
+    # -- handlers --------------------------------------------------------------
+
+    def _on_recipe_text_change(self, change: dict[str, Any]) -> None:
+        try:
+            self._recipe = Recipe.from_text(change["new"])
+        except DeidscopeError as exc:
+            self.set_trait("error", str(exc))
+            self._status.value = error_html(str(exc))
+            return
+        self.set_trait("error", "")
+        self._refresh()
+
+    def _on_search_value(self, change: dict[str, Any]) -> None:
+        needle = change["new"].casefold()
+        names = sorted({str(n) for n in pd.unique(self._df["name"].dropna())})
+        keep = [n for n in names if needle in n.casefold()] if needle else names
+        chosen = [f for f in self.fields if f in keep]
+        self._fields.options = sorted(set(keep) | set(self.fields))
+        self.fields = tuple(chosen) + tuple(f for f in self.fields if f not in chosen)
+
+    def _on_add_click(self, button: widgets.Button) -> None:
+        try:
+            self.add_lines()
+        except InputError as exc:
+            self._status.value = error_html(str(exc))
+
+    def _on_from_browser_click(self, button: widgets.Button) -> None:
+        self._take_browser_fields()
+
+    def _on_browser_selection(self, change: dict[str, Any]) -> None:
+        self._take_browser_fields()
+
+    def _on_from_profile_click(self, button: widgets.Button) -> None:
+        try:
+            self.start_from_profile(self._profile_options.value)
+        except (NotImplementedError, DeidscopeError) as exc:
+            self._status.value = error_html(str(exc))
+
+    def _on_preview_button_click(self, button: widgets.Button) -> None:
+        self.refresh()
+
+    def _on_save_click(self, button: widgets.Button) -> None:
+        try:
+            self.save(self._path.value, overwrite=self._overwrite.value)
+        except (OSError, DeidscopeError) as exc:
+            self._saved.value = error_html(str(exc))
+
+    def _on_shown_line_change(self, change: dict[str, Any]) -> None:
+        self._show_line_rows()
+
+    # -- internals ---------------------------------------------------------------
+
+    def _take_browser_fields(self) -> None:
+        if self._browser is None:
+            return
+        picked = [str(n) for n in pd.unique(self._browser.selected["name"].dropna())]
+        self._fields.options = sorted(set(self._fields.options) | set(picked))
+        self.fields = tuple(picked)
+
+    def _refresh(self, *, force: bool = False) -> None:
+        recipe = self._recipe
+        n_lines = len(recipe.header)
+        n_labels = sum(len(group.labels) for group in recipe.filters)
+        status = f"{n_lines} header lines · {n_labels} filter labels"
+        if not (self._auto or force):
+            self.preview = None
+            self._preview.value = (
+                f"<i>{len(self._df):,} rows: click Preview to compute</i>"
+            )
+            self._status.value = status
+            return
+        problems: list[str] = []
+        self.preview = self._compute_preview(recipe, problems)
+        self._show_preview()
+        self._compute_line_hits(recipe)
+        self._compute_lint(recipe, problems)
+        self._compute_coverage(recipe, problems)
+        if self.preview is not None:
+            touched = self.preview[["file", "uid"]].drop_duplicates()
+            status += f" · {len(touched):,} of {len(self._df):,} rows changed or kept"
+        if problems:
+            status += "<br>" + "<br>".join(error_html(p) for p in problems)
+        self._status.value = status
+
+    def _compute_preview(
+        self, recipe: Recipe, problems: list[str]
+    ) -> pd.DataFrame | None:
+        preview = getattr(recipe, "preview", None)
+        if preview is None:
+            problems.append("preview needs Recipe.preview (not available yet)")
+            return None
+        try:
+            result = preview(self._df)
+        except DeidscopeError as exc:
+            problems.append(f"preview: {exc}")
+            return None
+        return result if isinstance(result, pd.DataFrame) else pd.DataFrame(result)
+
+    def _show_preview(self) -> None:
+        if self.preview is None:
+            self._preview.value = "<i>no preview</i>"
+            return
+        columns = [
+            c
+            for c in ("file", "name", "uid", "before", "after", "action", "line")
+            if c in self.preview.columns
+        ]
+        shown = self.preview[columns]
+        if "file" in shown.columns:
+            shown = shown.assign(file=shown["file"].astype(str).map(os.path.basename))
+        self._preview.value = f"<b>{len(self.preview):,} rows touched</b>" + frame_html(
+            shown, max_rows=_PREVIEW_ROWS
+        )
+
+    def _compute_line_hits(self, recipe: Recipe) -> None:
+        numbered = Recipe.from_text(recipe.to_text()).header
+        text_lines = recipe.to_text().splitlines()
+        counts: dict[Any, int] = {}
+        if self.preview is not None and "line" in self.preview.columns:
+            counts = {
+                int(str(k)): int(v)
+                for k, v in self.preview["line"].value_counts().items()
+            }
+        rows = [
+            {
+                "line": int(action.lineno or 0),
+                "text": text_lines[(action.lineno or 1) - 1].strip(),
+                "rows": int(counts.get(action.lineno, 0)),
+            }
+            for action in numbered
+        ]
+        self.line_hits = pd.DataFrame(rows, columns=["line", "text", "rows"])
+        options = [("(pick a line to see its rows)", 0)] + [
+            (f"line {r['line']:>3}: {r['text']}  → {r['rows']:,} rows", r["line"])
+            for r in rows
+        ]
+        if self.shown_line not in {value for _, value in options}:
+            self.shown_line = 0
+        self._lines.options = options
+        self._show_line_rows()
+
+    def _show_line_rows(self) -> None:
+        line = self.shown_line
+        if not line or self.preview is None or "line" not in self.preview.columns:
+            self._line_rows.value = ""
+            return
+        rows = self.preview[self.preview["line"] == line]
+        self._line_rows.value = f"<b>line {line}: {len(rows):,} rows</b>" + frame_html(
+            rows, max_rows=_PREVIEW_ROWS
+        )
+
+    def _compute_lint(self, recipe: Recipe, problems: list[str]) -> None:
+        lint = getattr(recipe, "lint", None)
+        if lint is None:
+            self.warnings = []
+            self._lint.value = "<i>lint needs Recipe.lint (not available yet)</i>"
+            return
+        try:
+            found = lint(self._df)
+        except DeidscopeError as exc:
+            problems.append(f"lint: {exc}")
+            return
+        self.warnings = [str(getattr(w, "message", w)) for w in found]
+        if not self.warnings:
+            self._lint.value = "<i>no warnings</i>"
+        else:
+            items = "".join(f"<li>{escape(w)}</li>" for w in self.warnings)
+            self._lint.value = f"<b>{len(self.warnings)} warnings</b><ul>{items}</ul>"
+
+    def _compute_coverage(self, recipe: Recipe, problems: list[str]) -> None:
+        coverage = optional_function("deidscope.audit", "coverage")
+        if coverage is None:
+            self.coverage = None
+            self._coverage.value = (
+                "<i>needs deidscope.audit.coverage (not available yet)</i>"
+            )
+            return
+        try:
+            gaps = coverage(self._df, recipe)
+        except DeidscopeError as exc:
+            logger.debug("coverage failed: %s", exc)
+            problems.append(f"coverage: {exc}")
+            return
+        self.coverage = gaps if isinstance(gaps, pd.DataFrame) else pd.DataFrame(gaps)
+        self._coverage.value = (
+            f"<b>{len(self.coverage):,} PS3.15 gaps</b>"
+            + frame_html(self.coverage, max_rows=_PREVIEW_ROWS)
+        )
+
+
+def _as_recipe(recipe: Any) -> Recipe:
+    if recipe is None:
+        return Recipe()
+    if isinstance(recipe, Recipe):
+        return recipe.copy()
+    if isinstance(recipe, str) and (
+        "\n" in recipe or recipe.lstrip().startswith("FORMAT")
+    ):
+        return Recipe.from_text(recipe)
+    if isinstance(recipe, str | os.PathLike):
+        return Recipe.from_file(recipe)
+    raise InputError(
+        f"RecipeBuilder: expected a Recipe, recipe text or a recipe file, "
+        f"but got {type(recipe).__name__}"
+    )

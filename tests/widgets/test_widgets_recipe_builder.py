@@ -1,0 +1,221 @@
+"""RecipeBuilder, headless: recipe text, lines added, preview, lint, coverage, save."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import traitlets
+
+import deidscope
+from deidscope.data import get_dataset
+from deidscope.errors import InputError
+from deidscope.recipe import Recipe
+from deidscope.widgets import FieldBrowser, RecipeBuilder
+from deidscope.widgets._common import optional_function
+
+HAS_PREVIEW = hasattr(Recipe, "preview")
+
+
+@pytest.fixture(scope="module")
+def df() -> pd.DataFrame:
+    return deidscope.read_identifiers(get_dataset("dicom-cookies"))
+
+
+@pytest.fixture
+def builder(df: pd.DataFrame) -> RecipeBuilder:
+    return RecipeBuilder(df)
+
+
+def test_widgets_builder_starts_empty(builder: RecipeBuilder) -> None:
+    assert builder.recipe_text.startswith("FORMAT dicom")
+    assert builder.recipe == Recipe()
+    assert builder.error == ""
+    assert builder.line_hits.empty
+
+
+def test_widgets_builder_add_lines_updates_text_live(builder: RecipeBuilder) -> None:
+    builder._fields.value = ("PatientName", "PatientID")  # a person picks two
+    builder._action.value = "REMOVE"
+    builder._add.click()
+    assert builder.recipe_text.splitlines()[-2:] == [
+        "REMOVE PatientName",
+        "REMOVE PatientID",
+    ]
+    assert builder._text.value == builder.recipe_text  # the box shows it
+    builder._action.value = "REPLACE"
+    builder._value.value = "anonymous"
+    builder._fields.value = ("OperatorsName",)
+    builder._add.click()
+    assert "REPLACE OperatorsName anonymous" in builder.recipe_text
+    assert builder.line_hits["text"].tolist() == [
+        "REMOVE PatientName",
+        "REMOVE PatientID",
+        "REPLACE OperatorsName anonymous",
+    ]
+    assert Recipe.from_text(builder.recipe_text) == builder.recipe
+
+
+def test_widgets_builder_text_edits_are_parsed(builder: RecipeBuilder) -> None:
+    builder._text.value = "FORMAT dicom\n%header\nBLANK StudyDate\n"
+    assert [(a.action, a.field) for a in builder.recipe.header] == [
+        ("BLANK", "StudyDate")
+    ]
+    builder._text.value = "FORMAT dicom\n%header\nBOGUS x\n"
+    assert "line 3" in builder.error
+    assert "BOGUS" in builder._status.value
+    assert [a.field for a in builder.recipe.header] == ["StudyDate"]  # last good
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"fields": []}, "pick at least one field"),
+        ({"fields": ["PatientName"], "action": "DELETE"}, "expected an action in"),
+        (
+            {"fields": ["PatientName"], "action": "REPLACE", "value": " "},
+            "needs a value",
+        ),
+        ({"fields": ["Patient Name"], "action": "REMOVE"}, "one token"),
+    ],
+    ids=["no-fields", "bad-action", "no-value", "two-tokens"],
+)
+def test_widgets_builder_add_lines_rejects(
+    builder: RecipeBuilder, kwargs: dict[str, object], match: str
+) -> None:
+    with pytest.raises(InputError, match=match):
+        builder.add_lines(**kwargs)  # type: ignore[arg-type]
+
+
+def test_widgets_builder_add_click_reports_errors(builder: RecipeBuilder) -> None:
+    builder._add.click()  # nothing picked
+    assert "pick at least one field" in builder._status.value
+
+
+def test_widgets_builder_search_narrows_the_list(builder: RecipeBuilder) -> None:
+    builder._search.value = "physician"
+    assert builder._fields.options
+    assert all("physician" in name.lower() for name in builder._fields.options)
+
+
+def test_widgets_builder_takes_browser_picks(df: pd.DataFrame) -> None:
+    browser = FieldBrowser(df)
+    builder = RecipeBuilder(df)
+    builder.connect_browser(browser)
+    browser.vrs = ("PN",)
+    browser._pick_all.click()
+    assert set(builder.fields) == set(browser.selected["name"].astype(str))
+    builder.add_lines(action="BLANK")
+    assert "BLANK PatientName" in builder.recipe_text
+
+
+def test_widgets_builder_filter_label(builder: RecipeBuilder) -> None:
+    builder.add_filter_label(
+        "LABEL Cookie\n  missing Modality\n  coordinates 0,0,10,10\n"
+    )
+    (group,) = builder.recipe.filters
+    assert group.name == "graylist"
+    assert group.labels[0].name == "Cookie"
+    assert "1 filter labels" in builder._status.value
+
+
+def test_widgets_builder_save_never_overwrites(
+    builder: RecipeBuilder, tmp_path: Path
+) -> None:
+    builder.add_lines(["PatientName"], "REMOVE")
+    target = tmp_path / "my.recipe"
+    builder._path.value = str(target)
+    builder._save.click()
+    assert builder.saved_path == str(target)
+    assert Recipe.from_file(target) == builder.recipe
+    builder.add_lines(["PatientID"], "REMOVE")
+    builder._save.click()  # exists and overwrite is off
+    assert "PatientID" not in target.read_text()
+    assert "deidscope-error" in builder._saved.value
+    builder._overwrite.value = True
+    builder._save.click()
+    assert "REMOVE PatientID" in target.read_text()
+
+
+def test_widgets_builder_starts_from_recipe_file(
+    df: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = tmp_path / "deid.start"
+    path.write_text("FORMAT dicom\n\n%header\n\nREMOVE PatientID\n")
+    builder = RecipeBuilder(df, recipe=path)
+    assert [a.field for a in builder.recipe.header] == ["PatientID"]
+    builder.add_lines(["PatientName"], "REMOVE")
+    assert "REMOVE PatientName" not in path.read_text()  # the file is untouched
+
+
+def test_widgets_builder_recipe_property_is_a_copy(builder: RecipeBuilder) -> None:
+    recipe = builder.recipe
+    recipe.header.clear()
+    builder.add_lines(["PatientName"], "REMOVE")
+    assert len(builder.recipe.header) == 1
+
+
+@pytest.mark.parametrize(
+    ("trait", "value", "match"),
+    [
+        ("action", "DELETE", "action"),
+        ("shown_line", 99, "shown_line must be 0 or a %header line number"),
+        ("fields", (1,), "fields must be str"),
+    ],
+    ids=["action", "line", "fields"],
+)
+def test_widgets_builder_validates_traits(
+    builder: RecipeBuilder, trait: str, value: object, match: str
+) -> None:
+    with pytest.raises(traitlets.TraitError, match=match):
+        setattr(builder, trait, value)
+
+
+def test_widgets_builder_rejects_bad_input(df: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="RecipeBuilder: expected an identifier"):
+        RecipeBuilder([1])  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="expected a Recipe, recipe text or a recipe"):
+        RecipeBuilder(df, recipe=3)
+
+
+def test_widgets_builder_preview_and_rows_per_line(builder: RecipeBuilder) -> None:
+    builder.add_lines(["PatientName"], "REPLACE", "anonymous")
+    if not HAS_PREVIEW:
+        assert builder.preview is None
+        assert "Recipe.preview" in builder._status.value
+        return
+    preview = builder.preview
+    assert preview is not None
+    rows = preview[preview["uid"].astype(str) == "(0010, 0010)"]
+    assert len(rows) == 7
+    assert set(rows["after"]) == {"anonymous"}
+    assert "<th>before</th>" in builder._preview.value
+    (line,) = builder.line_hits["line"]
+    assert builder.line_hits["rows"].tolist() == [7]
+    builder._lines.value = line
+    assert "7 rows" in builder._line_rows.value
+
+
+def test_widgets_builder_lint_and_coverage(builder: RecipeBuilder) -> None:
+    builder.add_lines(["contains:NoSuchFieldAnywhere"], "REMOVE")
+    if hasattr(Recipe, "lint"):
+        assert builder.warnings
+        assert "NoSuchFieldAnywhere" in " ".join(builder.warnings)
+    else:
+        assert "Recipe.lint" in builder._lint.value
+    if optional_function("deidscope.audit", "coverage") is not None:
+        assert builder.coverage is not None
+        assert "PatientName" in set(builder.coverage.get("name", []))
+    else:
+        assert "audit.coverage" in builder._coverage.value
+
+
+def test_widgets_builder_from_profile(builder: RecipeBuilder) -> None:
+    if not hasattr(Recipe, "from_profile"):
+        builder._from_profile.click()
+        assert "from_profile is not available" in builder._status.value
+        return
+    builder._profile_options.value = ("retain_uids",)
+    builder._from_profile.click()
+    assert builder.recipe == Recipe.from_profile(options=("retain_uids",))
