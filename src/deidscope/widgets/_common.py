@@ -42,7 +42,13 @@ def frame_html(df: pd.DataFrame, *, max_rows: int = 50, index: bool = False) -> 
     """Return an escaped HTML table of the first `max_rows` rows of a frame."""
     shown = df.head(max_rows)
     table = shown.to_html(
-        index=index, escape=True, border=0, na_rep="", max_cols=20, notebook=False
+        index=index,
+        escape=True,
+        border=0,
+        na_rep="",
+        max_cols=20,
+        notebook=False,
+        justify="left",
     )
     more = len(df) - len(shown)
     tail = f"<div><i>… {more:,} more rows</i></div>" if more > 0 else ""

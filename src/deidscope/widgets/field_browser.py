@@ -159,6 +159,7 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
             traitlets.link((self, name), (getattr(self, f"_{name}"), "value"))
 
         self._status = widgets.HTML()
+        self._status.add_class("deidscope-browser-status")
         self._prev = widgets.Button(description="◀", layout={"width": "40px"})
         self._next = widgets.Button(description="▶", layout={"width": "40px"})
         self._page_label = widgets.Label()

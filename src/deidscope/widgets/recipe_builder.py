@@ -126,8 +126,10 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         )
         self._text.add_class("deidscope-recipe")
         self._status = widgets.HTML()
+        self._status.add_class("deidscope-builder-status")
         self._preview_button = widgets.Button(description="Preview")
         self._preview = widgets.HTML()
+        self._preview.add_class("deidscope-preview")
         self._lines = widgets.Select(
             options=[("(pick a line to see its rows)", 0)],
             value=0,

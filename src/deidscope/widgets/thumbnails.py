@@ -293,6 +293,7 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
                 "grid_gap": "6px",
             }
         )
+        self._grid.add_class("deidscope-grid")
         self._header_html = widgets.HTML()
         self._preview = widgets.Image(format="png", layout={"max_width": "512px"})
         self._xrange = widgets.IntRangeSlider(
