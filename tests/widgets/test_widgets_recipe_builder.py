@@ -193,8 +193,10 @@ def test_widgets_builder_preview_and_rows_per_line(builder: RecipeBuilder) -> No
     assert "<th>before</th>" in builder._preview.value
     (line,) = builder.line_hits["line"]
     assert builder.line_hits["rows"].tolist() == [7]
+    assert builder.line_hits["matched"].tolist() == [7]
     builder._lines.value = line
-    assert "7 rows" in builder._line_rows.value
+    assert "decides 7 rows" in builder._line_rows.value
+    assert "matches 7 rows" in builder._line_rows.value
 
 
 def test_widgets_builder_lint_and_coverage(builder: RecipeBuilder) -> None:

@@ -66,7 +66,8 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         ``recipe.preview(df)``: one row per (file, uid) touched.
     line_hits : pandas.DataFrame
         One row per ``%header`` line: ``line``, ``text``, ``rows`` (the rows
-        where it is the line that decides).
+        where it is the line that decides, from the preview) and ``matched``
+        (the rows its field expression names, from ``Recipe.matches``).
     warnings : list of str
         The linter's warnings.
     coverage : pandas.DataFrame or None
@@ -96,7 +97,8 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         self._recipe = start
         self._browser: Any = None
         self.preview: pd.DataFrame | None = None
-        self.line_hits = pd.DataFrame(columns=["line", "text", "rows"])
+        self.line_hits = pd.DataFrame(columns=["line", "text", "rows", "matched"])
+        self._line_matches: dict[int, pd.DataFrame] = {}
         self.warnings: list[str] = []
         self.coverage: pd.DataFrame | None = None
         self._auto = len(df) <= AUTO_PREVIEW_ROWS
@@ -447,19 +449,35 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
                 int(str(k)): int(v)
                 for k, v in self.preview["line"].value_counts().items()
             }
-        rows = [
-            {
-                "line": int(action.lineno or 0),
-                "text": text_lines[(action.lineno or 1) - 1].strip(),
-                "rows": int(counts.get(action.lineno, 0)),
-            }
-            for action in numbered
-        ]
-        self.line_hits = pd.DataFrame(rows, columns=["line", "text", "rows"])
-        options = [("(pick a line to see its rows)", 0)] + [
-            (f"line {r['line']:>3}: {r['text']}  → {r['rows']:,} rows", r["line"])
-            for r in rows
-        ]
+        matches = getattr(recipe, "matches", None)
+        self._line_matches = {}
+        rows: list[dict[str, Any]] = []
+        for action in numbered:
+            line = int(action.lineno or 0)
+            matched: int | None = None
+            if matches is not None:
+                try:
+                    found = matches(line, self._df)
+                except (DeidscopeError, KeyError) as exc:
+                    logger.debug("matches(%s) failed: %s", line, exc)
+                else:
+                    self._line_matches[line] = found
+                    matched = len(found)
+            rows.append(
+                {
+                    "line": line,
+                    "text": text_lines[max(line, 1) - 1].strip(),
+                    "rows": int(counts.get(line, 0)),
+                    "matched": matched,
+                }
+            )
+        self.line_hits = pd.DataFrame(rows, columns=["line", "text", "rows", "matched"])
+        options = [("(pick a line to see its rows)", 0)]
+        for r in rows:
+            hits = f"{r['rows']:,} rows decided"
+            if r["matched"] is not None:
+                hits = f"matches {r['matched']:,} rows, {hits}"
+            options.append((f"line {r['line']:>3}: {r['text']}  → {hits}", r["line"]))
         if self.shown_line not in {value for _, value in options}:
             self.shown_line = 0
         self._lines.options = options
@@ -467,13 +485,23 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
 
     def _show_line_rows(self) -> None:
         line = self.shown_line
-        if not line or self.preview is None or "line" not in self.preview.columns:
+        if not line:
             self._line_rows.value = ""
             return
-        rows = self.preview[self.preview["line"] == line]
-        self._line_rows.value = f"<b>line {line}: {len(rows):,} rows</b>" + frame_html(
-            rows, max_rows=_PREVIEW_ROWS
-        )
+        parts = []
+        matched = self._line_matches.get(line)
+        if matched is not None:
+            parts.append(
+                f"<b>line {line} matches {len(matched):,} rows</b>"
+                + frame_html(matched, max_rows=_PREVIEW_ROWS)
+            )
+        if self.preview is not None and "line" in self.preview.columns:
+            decided = self.preview[self.preview["line"] == line]
+            parts.append(
+                f"<b>line {line} decides {len(decided):,} rows</b>"
+                + frame_html(decided, max_rows=_PREVIEW_ROWS)
+            )
+        self._line_rows.value = "".join(parts)
 
     def _compute_lint(self, recipe: Recipe, problems: list[str]) -> None:
         lint = getattr(recipe, "lint", None)
