@@ -8,14 +8,23 @@ would blank (:func:`plot_boxes`), and blanks them (:func:`clean`).
 
 from __future__ import annotations
 
+from deidscope.pixels.boxes import Box, check_boxes, ctp_box, draw_boxes, parse_box
 from deidscope.pixels.errors import BoxWarning, MissingDecoderError, PixelDataError
+from deidscope.pixels.plots import plot_boxes, plot_montage
 from deidscope.pixels.thumbnail import montage, thumbnail, to_png
 
 __all__ = [
+    "Box",
     "BoxWarning",
     "MissingDecoderError",
     "PixelDataError",
+    "check_boxes",
+    "ctp_box",
+    "draw_boxes",
     "montage",
+    "parse_box",
+    "plot_boxes",
+    "plot_montage",
     "thumbnail",
     "to_png",
 ]
