@@ -89,7 +89,8 @@ def test_recipe_coordinates_are_boxes() -> None:
         "  coordinates all\n"
     )
     lines = recipe.filters[0].labels[0].coordinates
-    assert check_boxes(lines[:2], rows=100, columns=100) == [(10, 20, 40, 60), (1, 2, 3, 4)]
+    boxes = check_boxes(lines[:2], rows=100, columns=100)
+    assert boxes == [(10, 20, 40, 60), (1, 2, 3, 4)]
     with pytest.raises(InputError, match="depend on the image; use detect"):
         check_boxes(lines[2:], rows=100, columns=100)
 
