@@ -1,0 +1,40 @@
+"""Audit a dataset: value profiles, PS3.15 risk, reports, leaks and changes.
+
+- :func:`profile`: one row per field name, with counts, the most common
+  values, the PS3.15 Basic Profile action and the heuristics' flags.
+- :func:`report`: all of it as one self-contained HTML file.
+- :func:`leaks`: identifying values of the original that survive
+  de-identification, and where.
+- :func:`compare`: per field, what de-identification kept, changed, emptied,
+  removed or added, and UIDs not remapped consistently.
+"""
+
+from __future__ import annotations
+
+from deidscope.audit._compare import (
+    COMPARE_COLUMNS,
+    LEAK_COLUMNS,
+    LEAK_KINDS,
+    compare,
+    leaks,
+    pair_files,
+)
+from deidscope.audit._profile import PROFILE_COLUMNS, profile
+from deidscope.audit._report import report
+from deidscope.audit._rules import KINDS, RULES, WELL_KNOWN_UID_ROOTS, Rule
+
+__all__ = [
+    "COMPARE_COLUMNS",
+    "KINDS",
+    "LEAK_COLUMNS",
+    "LEAK_KINDS",
+    "PROFILE_COLUMNS",
+    "RULES",
+    "WELL_KNOWN_UID_ROOTS",
+    "Rule",
+    "compare",
+    "leaks",
+    "pair_files",
+    "profile",
+    "report",
+]

@@ -1,0 +1,461 @@
+"""The audit report: one self-contained HTML file.
+
+Every header value, file name and error message is untrusted text: it goes
+through :func:`_esc` (HTML-escaped, control characters shown as hex escapes,
+long values cut), never into a tag or an attribute unescaped. The page loads
+nothing: no scripts, no fonts, no images, and a Content-Security-Policy that
+forbids them, so it opens the same offline.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from deidscope._optional import import_optional
+from deidscope._version import __version__
+from deidscope.audit._partial import check_frame, is_dask
+from deidscope.audit._profile import finish, hits, keep_for, reduce_frame
+from deidscope.audit._rules import KINDS
+from deidscope.errors import InputError
+from deidscope.recipe.ps315 import ACTION_CODES, OPTIONS
+
+__all__ = ["report"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: Top-level fields the equipment tables count, with their headings.
+EQUIPMENT: dict[str, str] = {
+    "Modality": "Modality",
+    "Manufacturer": "Manufacturer",
+    "ManufacturerModelName": "Model",
+}
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_MISSING = "(missing)"
+
+_CSS = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
+h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; }
+th, td { border: 1px solid #ddd; padding: 3px 6px; vertical-align: top;
+  text-align: left; }
+th { background: #f3f3f3; position: sticky; top: 0; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.v { font-family: ui-monospace, monospace; white-space: pre-wrap;
+  word-break: break-all; }
+.flag { color: #a40000; font-weight: 600; }
+.small { color: #666; font-size: 0.9em; }
+.equipment { display: flex; gap: 2em; flex-wrap: wrap; }
+ul.top { margin: 0; padding-left: 1.1em; }
+"""
+
+
+def _esc(value: object, limit: int | None = 200) -> str:
+    """Escape any value as HTML text; cut it at `limit` characters."""
+    text = "" if value is None or value is pd.NA else str(value)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return html.escape(text, quote=True)
+
+
+def _value(value: object, limit: int = 120) -> str:
+    return f'<span class="v">{_esc(value, limit)}</span>'
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    numeric: Sequence[int] = (),
+) -> str:
+    """Build a table of cells already escaped (headers are escaped here)."""
+    head = "".join(f"<th>{_esc(header)}</th>" for header in headers)
+    body = []
+    for row in rows:
+        cells = "".join(
+            f'<td class="n">{cell}</td>' if i in numeric else f"<td>{cell}</td>"
+            for i, cell in enumerate(row)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    if not body:
+        return '<p class="small">None.</p>'
+    return (
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _check_output(path: str | os.PathLike[str], overwrite: bool) -> Path:
+    """Refuse a bad output path before any work is done."""
+    if not isinstance(path, str | os.PathLike):
+        raise InputError(
+            f"report: expected the output path as str or os.PathLike, "
+            f"but got {type(path).__name__}"
+        )
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"report: the output folder {os.fspath(folder)!r} does not exist "
+            "(create it first)"
+        )
+    if target.is_dir():
+        raise IsADirectoryError(
+            f"report: the output path {os.fspath(target)!r} is a folder; give a "
+            "file name such as report.html"
+        )
+    if target.exists() and not overwrite:
+        raise FileExistsError(
+            f"report: {os.fspath(target)!r} exists; pass overwrite=True to replace it"
+        )
+    return target
+
+
+def _write(target: Path, text: str, *, overwrite: bool) -> None:
+    """Write `text` to a temporary file beside `target`, then rename it."""
+    fd, tmp = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(text)
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            try:  # a link never replaces a file that appeared meanwhile
+                os.link(tmp, target)
+            except FileExistsError:
+                raise FileExistsError(
+                    f"report: {os.fspath(target)!r} appeared while the report was "
+                    "written; pass overwrite=True to replace it"
+                ) from None
+            except OSError:  # no hard links here: check, then rename
+                if target.exists():
+                    raise FileExistsError(
+                        f"report: {os.fspath(target)!r} exists; pass overwrite=True "
+                        "to replace it"
+                    ) from None
+                os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _equipment(df: Any) -> tuple[pd.DataFrame, int]:
+    """One row per file with its modality, manufacturer and model."""
+    columns = list(EQUIPMENT)
+    wanted = df[df["name"].isin(columns)][["file", "name", "value"]]
+    if is_dask(df):
+        dask = import_optional("dask", extra="dask", feature="report of a Dask frame")
+        wanted, n_files = dask.compute(wanted, df["file"].nunique())
+    else:
+        n_files = int(df["file"].nunique())
+    wanted = pd.DataFrame(
+        {column: wanted[column].astype(str).to_numpy() for column in wanted.columns}
+    )
+    per_file = (
+        wanted.drop_duplicates(["file", "name"])
+        .pivot(index="file", columns="name", values="value")
+        .reindex(columns=columns)
+        .astype(object)
+    )
+    per_file = per_file.where(per_file.notna() & (per_file != ""), _MISSING)
+    return per_file, int(n_files)
+
+
+def _counts_table(values: pd.Series, heading: str, missing: int) -> str:
+    counts = values.value_counts(sort=True)
+    if missing:
+        counts[_MISSING] = counts.get(_MISSING, 0) + missing
+    rows = [(_value(value), str(int(count))) for value, count in counts.items()]
+    return (
+        f"<div><h3>{_esc(heading)}</h3>"
+        + _table([heading, "files"], rows, numeric=[1])
+        + "</div>"
+    )
+
+
+def _equipment_section(per_file: pd.DataFrame, n_files: int) -> str:
+    missing = n_files - len(per_file)
+    tables = "".join(
+        _counts_table(per_file[column], heading, missing)
+        for column, heading in EQUIPMENT.items()
+    )
+    combos = per_file.groupby(list(EQUIPMENT), sort=False).size()
+    table = combos.reset_index(name="files").sort_values(
+        "files", ascending=False, kind="stable"
+    )
+    rows = [
+        (*(_value(part) for part in record[:-1]), str(int(record[-1])))
+        for record in table.itertuples(index=False, name=None)
+    ]
+    if missing:
+        rows.append((*(_value(_MISSING) for _ in EQUIPMENT), str(missing)))
+    combined = _table([*EQUIPMENT.values(), "files"], rows, numeric=[len(EQUIPMENT)])
+    return (
+        f'<div class="equipment">{tables}</div>'
+        f"<h3>Modality, manufacturer and model together</h3>{combined}"
+    )
+
+
+def _ps315_section(prof: pd.DataFrame) -> str:
+    codes = prof["basic_profile"].replace("", "(not listed)")
+    rows = []
+    for code, group in prof.groupby(codes, sort=True):
+        meaning = ACTION_CODES.get(str(code), "the table does not list these fields")
+        names = ", ".join(_esc(name, 80) for name in group["name"].head(8))
+        more = f" … and {len(group) - 8} more" if len(group) > 8 else ""
+        rows.append(
+            (
+                _esc(code),
+                _esc(meaning),
+                str(len(group)),
+                str(int(group["n_rows"].sum())),
+                f'<span class="small">{names}{more}</span>',
+            )
+        )
+    actions = _table(
+        ["action", "meaning", "fields", "rows", "fields (first few)"],
+        rows,
+        numeric=[2, 3],
+    )
+    option_rows = []
+    for option in OPTIONS:
+        changed = prof[prof[option] != ""]
+        summary = changed.groupby(option).size()
+        option_rows.append(
+            (
+                _esc(option),
+                str(len(changed)),
+                _esc(", ".join(f"{code}: {n}" for code, n in summary.items())),
+            )
+        )
+    options = _table(
+        ["option", "fields it changes", "new actions (fields)"],
+        option_rows,
+        numeric=[1],
+    )
+    return (
+        "<p>What the Basic Profile of DICOM PS3.15 Table E.1-1 does to the fields "
+        "found, and what each option changes.</p>" + actions + options
+    )
+
+
+def _flags_section(prof: pd.DataFrame, found: pd.DataFrame) -> str:
+    if found.empty:
+        return '<p class="small">No field looks identifying to the heuristics.</p>'
+    info = {field["name"]: field for field in prof.to_dict("records")}
+    kinds = {kind: i for i, kind in enumerate(KINDS)}
+    rows = []
+    for name, group in sorted(
+        found.groupby("name", sort=False),
+        key=lambda item: (min(kinds[k] for k in item[1]["kind"]), str(item[0])),
+    ):
+        why = "".join(
+            f"<li>{_esc(reason)} ({int(n)} rows), e.g. {_value(example)}</li>"
+            for reason, n, example in zip(
+                group["reason"], group["n_rows"], group["example"], strict=True
+            )
+        )
+        field = info[name]
+        rows.append(
+            (
+                _value(name),
+                f'<span class="flag">{_esc(field["looks_like"])}</span>',
+                f'<ul class="top">{why}</ul>',
+                str(int(field["n_files"])),
+                _esc(field["basic_profile"] or "(not listed)"),
+            )
+        )
+    return _table(
+        ["field", "looks like", "why, with an example", "files", "Basic Profile"],
+        rows,
+        numeric=[3],
+    )
+
+
+def _profile_section(prof: pd.DataFrame) -> str:
+    rows = []
+    for field in prof.to_dict("records"):
+        top = "".join(
+            f"<li>{_value(value, 80)} ×{int(count)}</li>"
+            for value, count in field["top_values"]
+        )
+        options = ", ".join(
+            f"{option}: {field[option]}" for option in OPTIONS if field[option]
+        )
+        where = [
+            label
+            for label, on in (
+                ("private", field["is_private"]),
+                ("nested", field["in_sequence"]),
+                ("file meta", field["is_filemeta"]),
+            )
+            if on
+        ]
+        rows.append(
+            (
+                _value(field["name"]),
+                _esc(field["tag"]),
+                _esc(field["VR"]),
+                _esc(field["private_creator"] or ""),
+                _esc(", ".join(where)),
+                str(field["n_files"]),
+                str(field["n_rows"]),
+                str(field["n_values"]),
+                str(field["n_empty"]),
+                f'<ul class="top">{top}</ul>',
+                _esc(field["basic_profile"]),
+                f'<span class="small">{_esc(options)}</span>',
+                f'<span class="flag">{_esc(field["looks_like"])}</span>',
+            )
+        )
+    return _table(
+        [
+            "field",
+            "tag",
+            "VR",
+            "private creator",
+            "where",
+            "files",
+            "rows",
+            "distinct",
+            "empty",
+            "most common values",
+            "Basic Profile",
+            "options",
+            "looks like",
+        ],
+        rows,
+        numeric=[5, 6, 7, 8],
+    )
+
+
+def _errors_section(errors: pd.DataFrame | None) -> str:
+    if errors is None or len(errors) == 0:
+        return '<p class="small">Every file was read.</p>'
+    rows = [
+        (_value(file, 300), _esc(error, 500))
+        for file, error in zip(errors["file"], errors["error"], strict=True)
+    ]
+    return _table(["file", "error"], rows)
+
+
+def _page(title: str, summary: str, sections: Sequence[tuple[str, str, str]]) -> str:
+    toc = "".join(
+        f'<li><a href="#{key}">{_esc(head)}</a></li>' for key, head, _ in sections
+    )
+    body = "".join(
+        f'<section id="{key}"><h2>{_esc(head)}</h2>{content}</section>'
+        for key, head, content in sections
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'\">"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{_esc(title)}</h1>{summary}<ul>{toc}</ul>{body}</body></html>\n"
+    )
+
+
+def report(
+    df: Any,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    title: str | None = None,
+    top: int = 5,
+    errors: pd.DataFrame | None = None,
+) -> Path:
+    """Write an audit of an identifier frame as one self-contained HTML file.
+
+    The report holds the profile of every field (:func:`profile`), counts of
+    files by modality, manufacturer and model, a summary of what the PS3.15
+    Basic Profile and its options do to the fields found, the fields the
+    heuristics flag with the reason and an example, and the files that could
+    not be read. Every value is escaped (a value holding ``<script>`` shows
+    as text); the page loads nothing from anywhere, so it opens offline. The
+    file holds header values: it is created readable by its owner only.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame or dask.dataframe.DataFrame
+        The long frame of :func:`deidscope.read_identifiers`.
+    path : str or os.PathLike
+        The HTML file to write. Its folder must exist.
+    overwrite : bool, optional
+        Replace `path` if it exists (default: refuse).
+    title : str or None, optional
+        The page's title (default: "deidscope audit").
+    top : int, optional
+        How many of the most common values to list per field.
+    errors : pandas.DataFrame or None, optional
+        The unreadable files (``file``, ``error``); default
+        ``df.attrs["errors"]``.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder of `path` does not exist (checked before any work).
+    FileExistsError
+        If `path` exists and `overwrite` is False.
+    IsADirectoryError
+        If `path` is a folder.
+    InputError
+        If `df` is not an identifier frame, or `path` is one of its DICOM
+        files.
+    """
+    target = _check_output(path, overwrite)
+    check_frame(df, caller="report")
+    if not is_dask(df) and os.fspath(target) in set(map(str, df["file"].unique())):
+        raise InputError(
+            f"report: the output path {os.fspath(target)!r} is one of the frame's "
+            "DICOM files; choose another name"
+        )
+    if errors is None:
+        errors = getattr(df, "attrs", {}).get("errors")
+    partial = reduce_frame(df, keep=keep_for(top))
+    prof = finish(partial, top=top)
+    found = hits(partial)
+    per_file, n_files = _equipment(df)
+    n_flagged = int((prof["looks_like"] != "").sum()) if len(prof) else 0
+    n_errors = 0 if errors is None else len(errors)
+    n_rows = int(prof["n_rows"].sum()) if len(prof) else 0
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    summary = (
+        f"<p><b>{n_files}</b> files, <b>{n_rows}</b> rows, <b>{len(prof)}</b> "
+        f"fields; <b>{n_flagged}</b> fields look identifying; <b>{n_errors}</b> "
+        f'files could not be read.</p><p class="small">deidscope {_esc(__version__)}'
+        f", {stamp}.</p>"
+    )
+    sections = [
+        (
+            "equipment",
+            "Modality, manufacturer and model",
+            _equipment_section(per_file, n_files),
+        ),
+        ("ps315", "DICOM PS3.15 Basic Profile", _ps315_section(prof)),
+        ("flags", "Fields that look identifying", _flags_section(prof, found)),
+        ("profile", "Every field", _profile_section(prof)),
+        ("errors", "Files that could not be read", _errors_section(errors)),
+    ]
+    text = _page(title or "deidscope audit", summary, sections)
+    _write(target, text, overwrite=overwrite)
+    logger.info("report: wrote %s (%d fields)", target, len(prof))
+    return target
