@@ -1,0 +1,418 @@
+"""Helpers shared by the subcommands: arguments, output checks, results.
+
+A subcommand module uses these so that every subcommand spells its options
+the same way and treats its output the same way:
+
+- :func:`add_paths`, :func:`add_output`, :func:`add_run_options` add the
+  common arguments (``PATH...``, ``-o/--output`` with ``--force``,
+  ``--workers``, ``--progress/--no-progress``);
+- :func:`input_paths` turns ``PATH...`` into paths (the bundled sample when
+  none is given) and checks that they exist;
+- :func:`check_output_file` and :func:`check_output_folder` refuse, before
+  any work, an output in a folder that does not exist, an output that
+  exists (without ``--force``) and an unsupported suffix;
+- :func:`output_file` hands out a temporary name beside the output and
+  renames it into place only when the work succeeded;
+- a subcommand's ``run(args)`` returns an :class:`Outcome`; only
+  :func:`deidscope.cli.main` prints it and turns it into an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from deidscope.errors import InputError
+
+__all__ = [
+    "EXIT_DEPENDENCY",
+    "EXIT_FINDINGS",
+    "EXIT_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "SAMPLE_DATASET",
+    "Outcome",
+    "add_output",
+    "add_paths",
+    "add_run_options",
+    "check_output_file",
+    "check_output_folder",
+    "input_paths",
+    "output_file",
+    "positive_int",
+    "show_progress",
+]
+
+#: The command ran and found nothing that needs attention.
+EXIT_OK = 0
+#: The command ran, but its result needs attention (e.g. ``apply`` found
+#: identifying values that survived).
+EXIT_FINDINGS = 1
+#: The command line is wrong: an unknown option, a missing argument.
+EXIT_USAGE = 2
+#: An input or output problem: a missing path, an output that exists or
+#: whose folder does not, a file that cannot be read with ``--strict``, a
+#: bad recipe.
+EXIT_INPUT = 3
+#: An optional dependency the command needs is not installed.
+EXIT_DEPENDENCY = 4
+#: An unexpected error (a bug): please report it; ``--traceback`` shows it.
+EXIT_INTERNAL = 70
+#: Interrupted (Ctrl-C).
+EXIT_INTERRUPTED = 130
+
+#: The deid-data sample read when no PATH is given.
+SAMPLE_DATASET = "dicom-cookies"
+
+Run = Callable[[argparse.Namespace], "Outcome"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What a subcommand reports back to :func:`deidscope.cli.main`.
+
+    Parameters
+    ----------
+    messages : tuple of str
+        Lines for standard output (what was done, where it was written).
+    notes : tuple of str
+        Lines for standard error, before the messages (which sample is
+        read, ...).
+    warnings : tuple of str
+        Lines for standard error (files that could not be read, ...).
+    code : int
+        The exit code; :data:`EXIT_OK` or :data:`EXIT_FINDINGS`. Errors are
+        raised, not returned.
+    """
+
+    messages: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    code: int = EXIT_OK
+
+
+def add_paths(parser: argparse.ArgumentParser) -> None:
+    """Add the ``PATH...`` positional argument (none: the bundled sample).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help=(
+            "DICOM files and folders (searched recursively); without PATH, the "
+            f"bundled {SAMPLE_DATASET} sample"
+        ),
+    )
+
+
+def add_output(
+    parser: argparse.ArgumentParser,
+    *,
+    help: str,
+    metavar: str = "OUT",
+) -> None:
+    """Add the required ``-o/--output`` option and ``--force``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    help : str
+        What the output is, for ``--help``.
+    metavar : str, optional
+        How ``--help`` names the value.
+    """
+    parser.add_argument(
+        "-o", "--output", required=True, metavar=metavar, type=Path, help=help
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the output if it exists (never an input file)",
+    )
+
+
+def positive_int(text: str) -> int:
+    """Parse a positive whole number (an argparse ``type``).
+
+    Parameters
+    ----------
+    text : str
+        The argument as typed.
+
+    Returns
+    -------
+    int
+        The number, at least 1.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If `text` is not a positive whole number.
+
+    Examples
+    --------
+    >>> positive_int("4")
+    4
+    """
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive whole number, but got {text!r}"
+        )
+    return number
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--workers`` and ``--progress/--no-progress``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
+    parser.add_argument(
+        "-w",
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="read with N processes (default 1); the output is the same for any N",
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar on standard error (default: only on a terminal)",
+    )
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether to show a progress bar: as asked, else when stderr is a terminal.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments with a ``progress`` attribute (True, False or None).
+
+    Returns
+    -------
+    bool
+        True or False, never None.
+    """
+    progress: bool | None = getattr(args, "progress", None)
+    if progress is not None:
+        return progress
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def input_paths(
+    paths: Iterable[str], *, caller: str
+) -> tuple[list[str], tuple[str, ...]]:
+    """Return the input paths, checked, and notes for the user.
+
+    Parameters
+    ----------
+    paths : iterable of str
+        ``PATH...`` as given; empty means the bundled sample.
+    caller : str
+        The subcommand, for messages (``"deidscope identifiers"``).
+
+    Returns
+    -------
+    paths : list of str
+        The paths to read.
+    notes : tuple of str
+        Lines for standard error (which sample is used, if any).
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the first path that does not exist.
+    """
+    from deidscope.data import get_dataset
+    from deidscope.files import check_paths
+
+    items = list(paths)
+    if not items:
+        sample = get_dataset(SAMPLE_DATASET)
+        return [sample], (f"no PATH given: reading the {SAMPLE_DATASET} sample",)
+    return [os.fspath(p) for p in check_paths(items, caller=caller)], ()
+
+
+def _check_parent(path: Path, *, caller: str) -> None:
+    parent = path.parent
+    if not parent.exists():
+        raise FileNotFoundError(
+            2,
+            f"{caller}: the folder of the output does not exist "
+            f"(create it first): {os.fspath(parent)}",
+        )
+    if not parent.is_dir():
+        raise NotADirectoryError(
+            20, f"{caller}: the output's parent is not a folder: {os.fspath(parent)}"
+        )
+
+
+def check_output_file(
+    path: Path,
+    *,
+    force: bool,
+    caller: str,
+    suffixes: Iterable[str] | None = None,
+    also: Iterable[Path] = (),
+    inputs: Iterable[str] = (),
+) -> None:
+    """Refuse an output file before any work is done.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The output file.
+    force : bool
+        Whether an existing output may be replaced.
+    caller : str
+        The subcommand, for messages.
+    suffixes : iterable of str or None, optional
+        The accepted suffixes (``".csv"``), compared case-insensitively;
+        None accepts any.
+    also : iterable of pathlib.Path, optional
+        Files written next to the output (an errors sidecar), checked the
+        same way.
+    inputs : iterable of str, optional
+        The input paths: an output that is one of them is refused even with
+        `force`.
+
+    Raises
+    ------
+    InputError
+        If the suffix is not accepted, or the output is an input, or a folder.
+    FileNotFoundError
+        If the output's folder does not exist.
+    FileExistsError
+        If the output (or one of `also`) exists and `force` is false.
+    """
+    if suffixes is not None:
+        accepted = tuple(s.lower() for s in suffixes)
+        if not path.name.lower().endswith(accepted):
+            raise InputError(
+                f"{caller}: expected an output ending in {' or '.join(accepted)}, "
+                f"but got {os.fspath(path)!r}"
+            )
+    _check_parent(path, caller=caller)
+    targets = [path, *also]
+    real_inputs = {os.path.realpath(p) for p in inputs}
+    for target in targets:
+        if target.is_dir():
+            raise InputError(
+                f"{caller}: the output is a folder, expected a file: {target}"
+            )
+        if os.path.realpath(target) in real_inputs:
+            raise InputError(
+                f"{caller}: the output would replace an input file: {target}"
+            )
+        if target.exists() and not force:
+            raise FileExistsError(
+                17,
+                f"{caller}: the output exists (pass --force to replace it): {target}",
+            )
+
+
+def check_output_folder(path: Path, *, force: bool, caller: str) -> None:
+    """Refuse an output folder before any work is done.
+
+    The folder may not exist yet (it is created), but its parent must; an
+    existing folder that is not empty needs `force`.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The output folder.
+    force : bool
+        Whether files in an existing, non-empty folder may be replaced.
+    caller : str
+        The subcommand, for messages.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder's parent does not exist.
+    NotADirectoryError
+        If `path` exists and is not a folder.
+    FileExistsError
+        If the folder holds files and `force` is false.
+    """
+    if path.exists():
+        if not path.is_dir():
+            raise NotADirectoryError(
+                20, f"{caller}: the output exists and is not a folder: {path}"
+            )
+        if any(path.iterdir()) and not force:
+            raise FileExistsError(
+                17,
+                f"{caller}: the output folder is not empty "
+                f"(pass --force to write into it): {path}",
+            )
+        return
+    _check_parent(path, caller=caller)
+
+
+@contextlib.contextmanager
+def output_file(path: Path, *, force: bool, caller: str) -> Iterator[Path]:
+    """Yield a temporary name beside `path`; rename it to `path` on success.
+
+    The temporary file keeps the suffix of `path` (a writer that looks at
+    the suffix sees the right one) and is removed if the block raises.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The final output file.
+    force : bool
+        Whether an existing `path` may be replaced (checked again before the
+        rename, in case it appeared meanwhile).
+    caller : str
+        The subcommand, for messages.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary path to write to.
+
+    Raises
+    ------
+    FileExistsError
+        If `path` appeared while the work ran and `force` is false.
+    """
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise InputError(f"{caller}: nothing was written to {path}")
+        if path.exists() and not force:
+            raise FileExistsError(
+                17,
+                f"{caller}: the output appeared while working "
+                f"(pass --force to replace it): {path}",
+            )
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
