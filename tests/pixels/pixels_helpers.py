@@ -118,3 +118,41 @@ def write_image(
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def deid_recipe_path(name: str) -> str:
+    """A recipe shipped with the installed deid (deid.dicom, ...)."""
+    import os
+
+    import deid.data
+
+    return os.path.join(os.path.dirname(deid.data.__file__), name)
+
+
+def deid_detect_and_clean(path: str, recipe: str, folder) -> tuple[dict, np.ndarray]:
+    """Run deid's DicomCleaner on one file: its detect() results and clean() array."""
+    import contextlib
+    import io
+
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        from deid.dicom import DicomCleaner
+
+        cleaner = DicomCleaner(deid=deid_recipe_path(recipe), output_folder=str(folder))
+        results = cleaner.detect(path)
+        cleaned = cleaner.clean()
+    return results, cleaned
+
+
+def deid_boxes(results: dict, rows: int, columns: int) -> tuple[list, list]:
+    """deid's detect() coordinates as deidscope boxes: (to blank, to keep)."""
+    blank, keep = [], []
+    for item in results["results"]:
+        for mask, value in item["coordinates"]:
+            for text in value if isinstance(value, list) else [value]:
+                if text.lower() == "all":
+                    box = (0, 0, columns, rows)
+                else:
+                    box = tuple(int(part) for part in text.split(","))
+                (keep if mask == 1 else blank).append(box)
+    return blank, keep

@@ -9,9 +9,10 @@ would blank (:func:`plot_boxes`), and blanks them (:func:`clean`).
 from __future__ import annotations
 
 from deidscope.pixels.boxes import Box, check_boxes, ctp_box, draw_boxes, parse_box
+from deidscope.pixels.cleaning import clean
 from deidscope.pixels.errors import BoxWarning, MissingDecoderError, PixelDataError
 from deidscope.pixels.plots import plot_boxes, plot_montage
-from deidscope.pixels.thumbnail import montage, thumbnail, to_png
+from deidscope.pixels.thumbnails import montage, thumbnail, to_png
 
 __all__ = [
     "Box",
@@ -19,6 +20,7 @@ __all__ = [
     "MissingDecoderError",
     "PixelDataError",
     "check_boxes",
+    "clean",
     "ctp_box",
     "draw_boxes",
     "montage",

@@ -20,7 +20,7 @@ from deidscope.errors import DeidscopeError, InputError
 from deidscope.files import PathLike
 from deidscope.pixels._decode import image_size, load, quiet
 from deidscope.pixels.boxes import CLEAN_COLOR, KEEP_COLOR, as_box
-from deidscope.pixels.thumbnail import thumbnail
+from deidscope.pixels.thumbnails import thumbnail
 
 __all__ = ["plot_boxes", "plot_montage"]
 
