@@ -263,3 +263,10 @@ def test_profile_of_dicom_cookies_doctest_values() -> None:
     table = profile(deidscope.read_identifiers(get_dataset("dicom-cookies")))
     row = table.set_index("name").loc["PatientName"]
     assert (row["n_files"], row["n_values"], row["basic_profile"]) == (7, 7, "Z")
+
+
+def test_combine_needs_hashes(samples_df: pd.DataFrame) -> None:
+    halves = [samples_df.iloc[:100], samples_df.iloc[100:]]
+    parts = [partial_profile(half, hashes=False) for half in halves]
+    with pytest.raises(InputError, match="hashes=True"):
+        combine(parts)

@@ -77,8 +77,9 @@ class Partial:
     fields: pd.DataFrame
     #: name, value, count: the most common values of each name.
     values: pd.DataFrame
-    #: name, hash: one row per distinct (name, value).
-    hashes: pd.DataFrame
+    #: name, hash: one row per distinct (name, value); None when the partial
+    #: will not be combined (``fields`` then holds an exact ``n_values``).
+    hashes: pd.DataFrame | None
     #: name, rule, n_rows, example.
     rules: pd.DataFrame
     #: Every file seen, and the first and last with the names they carry.
@@ -95,11 +96,13 @@ def codes(column: pd.Series) -> tuple[IntArray, pd.Index]:
     """Integer codes and the distinct values of a column; missing -> ""."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy().astype(np.int64)
-        categories = pd.Index(column.cat.categories.astype(str))
+        categories = pd.Index(column.cat.categories)
     else:
         raw, uniques = pd.factorize(column)
         codes = np.asarray(raw, dtype=np.int64)
-        categories = pd.Index(pd.Index(uniques).astype(str))
+        categories = pd.Index(uniques)
+    if not pd.api.types.is_string_dtype(categories.dtype):
+        categories = categories.astype(str)
     if (codes < 0).any():
         codes = codes.copy()
         if "" in categories:
@@ -139,6 +142,7 @@ def empty_partial() -> Partial:
             "is_filemeta": pd.Series(dtype=bool),
             "n_rows": pd.Series(dtype=np.int64),
             "n_empty": pd.Series(dtype=np.int64),
+            "n_values": pd.Series(dtype=np.int64),
             "n_files": pd.Series(dtype=np.int64),
             "n_flagged": pd.Series(dtype=np.int64),
             "vrs": pd.Series(dtype=object),
@@ -240,7 +244,9 @@ def triples(df: pd.DataFrame) -> Triples:
     )
 
 
-def partial_profile(df: pd.DataFrame, *, keep: int = 32) -> Partial:
+def partial_profile(
+    df: pd.DataFrame, *, keep: int = 32, hashes: bool = True
+) -> Partial:
     """Reduce a pandas frame (or one partition) to a :class:`Partial`.
 
     Parameters
@@ -249,6 +255,9 @@ def partial_profile(df: pd.DataFrame, *, keep: int = 32) -> Partial:
         Rows of the long identifier frame.
     keep : int, optional
         How many of the most common values of each name to keep.
+    hashes : bool, optional
+        Keep hashes of the distinct values, so that partials can be combined
+        (False when the partial is the whole frame).
 
     Returns
     -------
@@ -270,7 +279,7 @@ def partial_profile(df: pd.DataFrame, *, keep: int = 32) -> Partial:
     flagged = hits.any(axis=1)
 
     n_rows = np.bincount(name_codes, minlength=n_names)
-    blank = uniques.get_indexer(pd.Index([""]))[0]
+    blank = pc.index(values_pa, "").as_py()
     n_empty = np.bincount(
         t_name, weights=counts * (t_value == blank), minlength=n_names
     ).astype(np.int64)
@@ -317,16 +326,30 @@ def partial_profile(df: pd.DataFrame, *, keep: int = 32) -> Partial:
     rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
     top = order[rank < keep]
     name_text = np.asarray(names, dtype=object)
-    value_text = np.asarray(uniques, dtype=object)
+
+    def value_text(rows: IntArray) -> npt.NDArray[np.object_]:
+        taken = values_pa.take(pa.array(rows, type=pa.int64()))
+        return np.asarray(taken.to_numpy(zero_copy_only=False), dtype=object)
+
     values = pd.DataFrame(
         {
             "name": name_text[p_name[top]],
-            "value": value_text[p_value[top]],
+            "value": value_text(p_value[top]),
             "count": pair_counts[top],
         }
     )
-    value_hashes = pd.util.hash_array(value_text)
-    hashes = pd.DataFrame({"name": name_text[p_name], "hash": value_hashes[p_value]})
+    fields["n_values"] = np.bincount(p_name, minlength=n_names)[observed]
+    value_hashes = None
+    if hashes:
+        hashed = pd.util.hash_array(np.asarray(uniques, dtype=object), categorize=False)
+        value_hashes = pd.DataFrame(
+            {
+                "name": pd.Categorical.from_codes(
+                    p_name, categories=pd.Index(name_text, dtype=object)
+                ),
+                "hash": hashed[p_value],
+            }
+        )
 
     rule_rows = []
     for column, rule_id in enumerate(_RULE_IDS):
@@ -337,7 +360,7 @@ def partial_profile(df: pd.DataFrame, *, keep: int = 32) -> Partial:
             {
                 "name": t_name[matched],
                 "n_rows": counts[matched],
-                "example": value_text[t_value[matched]],
+                "example": value_text(t_value[matched]),
             }
         )
         # the greatest value as the example: the same however rows are split
@@ -363,7 +386,7 @@ def partial_profile(df: pd.DataFrame, *, keep: int = 32) -> Partial:
     return Partial(
         fields=fields,
         values=values,
-        hashes=hashes,
+        hashes=value_hashes,
         rules=rules,
         files=frozenset(file_text[np.unique(file_codes)].tolist()),
         head=str(file_text[head_code]),
@@ -448,6 +471,7 @@ def combine(partials: Sequence[Partial], *, keep: int = 32) -> Partial:
         n_empty=("n_empty", "sum"),
         n_files=("n_files", "sum"),
         n_flagged=("n_flagged", "sum"),
+        n_values=("n_values", "sum"),
         vrs=(
             "vrs",
             lambda s: "/".join(sorted({v for text in s for v in text.split("/")})),
@@ -456,7 +480,21 @@ def combine(partials: Sequence[Partial], *, keep: int = 32) -> Partial:
     if correction:
         fix = pd.Series(correction, dtype=np.int64).reindex(merged.index, fill_value=0)
         merged["n_files"] = merged["n_files"] - fix
-    # private_creator "first" skips None; keep None where all were None
+    if any(part.hashes is None for part in parts):
+        raise ValueError("combine: every partial needs its value hashes")
+    hashes = pd.concat(
+        [
+            part.hashes.astype({"name": object})
+            for part in parts
+            if part.hashes is not None
+        ]
+    ).drop_duplicates(ignore_index=True)
+    merged["n_values"] = (
+        hashes.groupby("name")
+        .size()
+        .reindex(merged.index, fill_value=0)
+        .astype(np.int64)
+    )
     rules = pd.concat([part.rules for part in parts], ignore_index=True)
     if not rules.empty:
         rules = rules.groupby(["name", "rule"], sort=False, as_index=False).agg(
@@ -465,9 +503,7 @@ def combine(partials: Sequence[Partial], *, keep: int = 32) -> Partial:
     return Partial(
         fields=merged,
         values=top_values(pd.concat([part.values for part in parts]), keep),
-        hashes=pd.concat([part.hashes for part in parts]).drop_duplicates(
-            ignore_index=True
-        ),
+        hashes=hashes,
         rules=rules,
         files=frozenset(seen),
         head=head,

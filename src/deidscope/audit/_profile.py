@@ -123,7 +123,7 @@ def finish(partial: Partial, *, top: int = 5) -> pd.DataFrame:
     outer = lookup_many([max(tag, 0) for tag in outer_tags])["basic_profile"].to_numpy()
     outer[[tag < 0 for tag in outer_tags]] = ""
 
-    n_values = partial.hashes.groupby("name", sort=False).size().reindex(names)
+    n_values = fields["n_values"]
     values = top_values(partial.values, top)
     top_lists: dict[str, list[tuple[str, int]]] = {}
     for name, value, count in zip(
@@ -176,7 +176,7 @@ def _empty_profile() -> pd.DataFrame:
 def reduce_frame(df: Any, *, keep: int) -> Partial:
     """Reduce a pandas or Dask frame to one :class:`Partial`."""
     if not is_dask(df):
-        return partial_profile(df, keep=keep)
+        return partial_profile(df, keep=keep, hashes=False)
     dask = import_optional("dask", extra="dask", feature="profile of a Dask DataFrame")
     delayed = dask.delayed
     tasks = [delayed(partial_profile)(part, keep=keep) for part in df.to_delayed()]
