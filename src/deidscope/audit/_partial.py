@@ -481,7 +481,9 @@ def combine(partials: Sequence[Partial], *, keep: int = 32) -> Partial:
         fix = pd.Series(correction, dtype=np.int64).reindex(merged.index, fill_value=0)
         merged["n_files"] = merged["n_files"] - fix
     if any(part.hashes is None for part in parts):
-        raise ValueError("combine: every partial needs its value hashes")
+        raise InputError(
+            "combine: expected partials made with hashes=True, but one has none"
+        )
     hashes = pd.concat(
         [
             part.hashes.astype({"name": object})
