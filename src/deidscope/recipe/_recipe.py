@@ -6,13 +6,16 @@ import copy
 import logging
 import os
 import warnings
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from deidscope.errors import InputError
 from deidscope.recipe._format import format_recipe, recipe_to_deid
 from deidscope.recipe._model import Action, FilterGroup, GroupAction
 from deidscope.recipe._parse import parse_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Recipe", "RecipeWarning"]
 
@@ -365,3 +368,103 @@ class Recipe:
             return [(int(a.lineno), a) for a in self.header]  # type: ignore[arg-type]
         numbered = Recipe.from_text(self.to_text()).header
         return [(n.lineno or 0, a) for n, a in zip(numbered, self.header, strict=True)]
+
+    # -- what a recipe does ----------------------------------------------------
+
+    def preview(
+        self, df_or_ids: Any, lookup: Mapping[Any, Any] | None = None
+    ) -> pd.DataFrame:
+        r"""Show what the ``%header`` lines do to every field, without writing.
+
+        The lines run as deid 0.4.13 runs them (see
+        :mod:`deidscope.recipe._engine`): ``KEEP`` protects whole tags,
+        later lines win over earlier ones, ``REMOVE`` spares a field a
+        ``REPLACE`` or ``JITTER`` line names, removing or blanking a sequence
+        takes its items, protected fields are never touched.
+
+        Parameters
+        ----------
+        df_or_ids : pandas.DataFrame or mapping
+            An identifier frame (:func:`deidscope.read_identifiers`) or the
+            output of :func:`deidscope.dicom.get_identifiers`. Not changed.
+        lookup : mapping or None, optional
+            Values for ``var:`` and functions for ``func:``. An entry whose
+            key is a file of the data and whose value is a mapping holds that
+            file's own names (deid's ``ids`` form); the other entries hold
+            for every file. Functions are called as deid calls them,
+            ``f(dicom=..., value=..., field=..., item=lookup)``, with
+            ``dicom=None`` here (no dataset is read) and ``field`` a
+            :class:`~deidscope.fields.DicomField` built from the row.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (file, uid) a line acted on, grouped by file in the
+            frame's order: ``file``, ``uid``, ``before`` (<NA> for an element
+            the recipe adds), ``after`` (<NA> when removed, "" when blanked),
+            ``action`` (the line that decided: ``KEEP``, ``ADD``,
+            ``REPLACE``, ``JITTER``, ``REMOVE``, ``BLANK``) and ``line`` (its
+            line number; see :meth:`action_at`).
+
+        Raises
+        ------
+        InputError
+            If `df_or_ids` is not identifier data, or a field expression is
+            one deid would fail on (a regular expression that does not
+            compile).
+
+        Examples
+        --------
+        >>> from deidscope import read_identifiers
+        >>> from deidscope.data import get_dataset
+        >>> df = read_identifiers(get_dataset("dicom-cookies"))
+        >>> recipe = Recipe.from_text(
+        ...     "FORMAT dicom\n%header\n"
+        ...     "REPLACE PatientID var:id\nREMOVE endswith:Date\n"
+        ... )
+        >>> out = recipe.preview(df, lookup={"id": "anon"})
+        >>> row = out[out.uid == "(0010, 0020)"].iloc[0]
+        >>> row.before, row.after, row.action, int(row.line)
+        ('cookie-47', 'anon', 'REPLACE', 3)
+        """
+        from deidscope.recipe._preview import preview
+
+        return preview(self, df_or_ids, lookup)
+
+    def matches(
+        self,
+        line: Action | int | str,
+        df_or_ids: Any,
+        lookup: Mapping[Any, Any] | None = None,
+    ) -> pd.DataFrame:
+        """Return the rows of the data one line's field expression names.
+
+        The line is matched on its own, as if it were the recipe's only
+        ``%header`` line (``KEEP`` lines and earlier removals do not hide
+        anything), with the recipe's ``%values`` and ``%fields`` lists built
+        from the data; use :meth:`preview` for the combined effect.
+
+        Parameters
+        ----------
+        line : Action, int or str
+            A header :class:`Action`, the line number of one, or a field
+            expression such as ``"contains:Date"``.
+        df_or_ids : pandas.DataFrame or mapping
+            An identifier frame or ``get_identifiers`` output.
+        lookup : mapping or None, optional
+            As for :meth:`preview` (used by ``values:`` lists only).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows of the frame the line names (a copy), with its columns.
+
+        Raises
+        ------
+        InputError
+            If there is no header line with that number, or `line` is of
+            another type.
+        """
+        from deidscope.recipe._preview import matches
+
+        return matches(self, line, df_or_ids, lookup)

@@ -1,0 +1,786 @@
+"""Run a recipe's ``%header`` over an identifier frame, as deid's parser would.
+
+deid's ``DicomParser.parse`` works file by file, line by line. This engine
+does the same work for every file at once: each line is matched against the
+frame's distinct fields (:mod:`deidscope.recipe._expand`) and its effect is
+recorded on numpy arrays of row states. The rules are deid 0.4.13's:
+
+- ``KEEP`` lines are expanded first, over all fields; the *tags* of the
+  top-level fields they name are then skipped at every depth, with
+  everything nested in them: no other line can touch those (but ``ADD`` can
+  overwrite one, as in deid).
+- ``%values`` and ``%fields`` lists are built from the fields left, before
+  any header line runs.
+- Header lines then run in recipe order on the fields still there:
+  ``BLANK`` empties, ``REPLACE`` sets, ``JITTER`` shifts dates, ``ADD``
+  sets or creates a top-level element, ``REMOVE`` deletes, unless a
+  ``REPLACE`` or ``JITTER`` line anywhere in the recipe names the field.
+  Blanking or removing a sequence takes its items with it. A later line
+  wins over an earlier one (``REPLACE`` then ``BLANK`` blanks, ``BLANK``
+  then ``REPLACE`` replaces), ``REMOVE`` over ``BLANK``.
+- The protected fields (pixel data and deid's skip list) are not in the
+  frame and cannot be touched; ``ADD`` does not create them.
+
+Beyond deid: when a recipe changes ``SOPInstanceUID`` (``SOPClassUID``), the
+file meta's ``MediaStorageSOPInstanceUID`` (``MediaStorageSOPClassUID``)
+follows it, and random ``deid_func`` values are memoised per original value
+so UIDs stay consistent across a study.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+
+from deidscope._values import format_element
+from deidscope.errors import InputError
+from deidscope.fields import DEFAULT_SKIP, DicomField, format_tag
+from deidscope.recipe._actions import (
+    MISSING,
+    deid_str,
+    jitter_text,
+    resolve,
+    value_from_text,
+)
+from deidscope.recipe._expand import FieldKeys, frame_keys
+from deidscope.recipe._model import Action, GroupAction
+from deidscope.recipe._parse import split_minlength
+
+__all__ = ["Outcome", "RecipeField", "run_header"]
+
+logger = logging.getLogger("deidscope.recipe")
+
+_SOP_FOLLOWERS = ((0x00080018, 0x00020003), (0x00080016, 0x00020002))
+_PROTECTED_TAGS = frozenset(
+    int(tag) for tag in (tag_for_keyword(k) for k in DEFAULT_SKIP) if tag is not None
+)
+_PLACEHOLDER_TAG = 0x00100010
+
+
+class RecipeField(DicomField):
+    """The field a ``func:`` function receives.
+
+    A :class:`DicomField` plus ``deid_name`` (deid's name for it) and
+    ``text`` (its value as frame text).
+    """
+
+    __slots__ = ("deid_name", "text")
+
+    def __init__(
+        self,
+        element: DataElement,
+        name: str,
+        uid: str,
+        is_filemeta: bool,
+        deid_name: str,
+        text: str,
+    ) -> None:
+        super().__init__(element, name, uid, is_filemeta)
+        self.deid_name = deid_name
+        self.text = text
+
+
+@dataclass
+class Outcome:
+    """What a recipe does to each row of a frame, and the rows it adds.
+
+    Arrays cover the frame's rows first (``n_original`` of them), then the
+    added rows.
+    """
+
+    file: np.ndarray  # file code per row
+    files: list[str]  # file by code
+    keys: FieldKeys  # distinct fields
+    rowkey: np.ndarray  # field per row
+    names: list[str]
+    is_filemeta: np.ndarray
+    before: np.ndarray  # object: text, or None for added rows
+    text: np.ndarray  # object: final text
+    removed: np.ndarray  # bool
+    action: np.ndarray  # object: winning action or None
+    line: np.ndarray  # int: its line number (0: none)
+    n_original: int
+    values: dict[int, Any] = field(default_factory=dict)  # row -> python value
+
+    def uid(self, row: int) -> str:
+        """Return the uid of a row."""
+        return self.keys.uids[int(self.rowkey[row])]
+
+    def vr(self, row: int) -> str:
+        """Return the VR of a row."""
+        return self.keys.vrs[int(self.rowkey[row])]
+
+    def touched(self) -> np.ndarray:
+        """Return the rows a line acted on (KEEP included), grouped by file."""
+        rows = np.flatnonzero(self.action != None)  # noqa: E711
+        order = np.lexsort((rows, self.file[rows]))
+        return np.asarray(rows[order])
+
+
+def _element_text(vr: str, value: Any, tag: int = _PLACEHOLDER_TAG) -> str | None:
+    """Return the frame's text for a value set on an element of this VR.
+
+    None when pydicom does not take the value for the VR (deid would fail).
+    """
+    if value is None:
+        return "<0 items>" if vr == "SQ" else ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return format_element(DataElement(tag, vr, value))
+        except Exception:  # a value pydicom will not take for this VR
+            return None
+
+
+class _Run:
+    """The state of one run of a recipe over a frame."""
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        lookups: Sequence[Mapping[str, Any]],
+        *,
+        dicoms: Callable[[int], Dataset | None] | None,
+        keep_values: bool,
+        memo: dict[tuple[Any, ...], Any],
+    ) -> None:
+        self.keys, rowkey = frame_keys(df)
+        self.rowkey = rowkey
+        files = df["file"]
+        if not isinstance(files.dtype, pd.CategoricalDtype):
+            files = files.astype("category")
+        self.files = [str(f) for f in files.cat.categories]
+        self.file = files.cat.codes.to_numpy().astype(np.int64)
+        self.lookups = lookups
+        self.dicoms = dicoms
+        self.keep_values = keep_values
+        self.memo = memo
+        n = len(df)
+        self.n = n
+        values = df["value"].to_numpy(dtype=object, na_value="")
+        self.before = values.copy()
+        self.text = values.copy()
+        self.names = [str(x) for x in df["name"].to_numpy(dtype=object)]
+        self.is_filemeta = df["is_filemeta"].to_numpy(dtype=bool).copy()
+        self.alive = np.ones(n, dtype=bool)
+        self.present = np.ones(n, dtype=bool)  # still in the dataset
+        self.removed = np.zeros(n, dtype=bool)
+        self.action = np.full(n, None, dtype=object)
+        self.line = np.zeros(n, dtype=np.int64)
+        self.values: dict[int, Any] = {}
+        self.key_vr = np.array(self.keys.vrs, dtype=object)
+        self.n_added = 0
+        self._row_by_uid: dict[tuple[int, str], int] | None = None
+        self._tops: dict[tuple[int, int], int] | None = None
+        self._texts: dict[tuple[str, type, Any], str | None] = {}
+
+    # -- row facts --------------------------------------------------------------
+
+    def vr(self, row: int | np.integer[Any]) -> str:
+        return str(self.key_vr[self.rowkey[row]])
+
+    def tag(self, row: int) -> int:
+        return int(self.keys.tags[self.rowkey[row]])
+
+    def uid(self, row: int | np.integer[Any]) -> str:
+        return self.keys.uids[int(self.rowkey[row])]
+
+    def depth(self, row: int) -> int:
+        return int(self.keys.depths[self.rowkey[row]])
+
+    def field(self, row: int) -> RecipeField:
+        vr = self.vr(row)
+        text = str(self.text[row])
+        value = self.values[row] if row in self.values else value_from_text(text, vr)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                element = DataElement(self.tag(row), vr, value)
+            except Exception:
+                element = DataElement(self.tag(row), vr, None)
+        creator = self.keys.creators[self.rowkey[row]]
+        if creator is not None:
+            element.private_creator = creator
+        return RecipeField(
+            element,
+            self.names[row],
+            self.uid(row),
+            bool(self.is_filemeta[row]),
+            self.keys.deid_names[self.rowkey[row]],
+            text,
+        )
+
+    def dicom(self, file: int) -> Dataset | None:
+        return None if self.dicoms is None else self.dicoms(file)
+
+    def tops(self) -> dict[tuple[int, int], int]:
+        """Rows of top-level elements by (file, tag)."""
+        if self._tops is None:
+            top = np.flatnonzero(self.keys.depths[self.rowkey] == 0)
+            tags = self.keys.tags[self.rowkey[top]]
+            self._tops = {
+                (int(f), int(t)): int(r)
+                for f, t, r in zip(self.file[top], tags, top, strict=True)
+            }
+        return self._tops
+
+    # -- effects ----------------------------------------------------------------
+
+    def record(self, rows: np.ndarray, action: str, lineno: int) -> None:
+        self.action[rows] = action
+        self.line[rows] = lineno
+
+    def set_value(self, row: int, value: Any, action: str, lineno: int) -> bool:
+        """Set a row's value; False (and nothing changed) if the VR refuses it."""
+        vr = self.vr(row)
+        text: str | None
+        try:
+            key = (vr, type(value), value)
+            if key in self._texts:
+                text = self._texts[key]
+            else:
+                text = self._texts[key] = _element_text(vr, value, self.tag(row))
+        except TypeError:  # unhashable value
+            text = _element_text(vr, value, self.tag(row))
+        if text is None:
+            logger.warning(
+                "%s %s: %r is not a valid %s value (deid would fail); left alone",
+                action,
+                self.uid(row),
+                value,
+                vr,
+            )
+            return False
+        self.text[row] = text
+        if self.keep_values:
+            self.values[row] = value
+        self.action[row] = action
+        self.line[row] = lineno
+        return True
+
+    def drop_descendants(self, rows: np.ndarray, action: str, lineno: int) -> None:
+        """Rows nested in the sequences `rows` leave the dataset."""
+        sequences = rows[self.key_vr[self.rowkey[rows]] == "SQ"]
+        if not len(sequences):
+            return
+        pairs = {(int(self.file[r]), self.uid(int(r))) for r in sequences}
+        uids = {uid for _, uid in pairs}
+        nested = np.array(
+            [
+                any(a in uids for a in self.keys.ancestors(k))
+                for k in range(len(self.keys))
+            ],
+            dtype=bool,
+        )
+        candidates = np.flatnonzero(nested[self.rowkey] & self.present)
+        hit = [
+            int(r)
+            for r in candidates
+            if any(
+                (int(self.file[r]), a) in pairs
+                for a in self.keys.ancestors(int(self.rowkey[r]))
+            )
+        ]
+        if hit:
+            index = np.array(hit, dtype=np.int64)
+            self.alive[index] = False
+            self.present[index] = False
+            self.removed[index] = True
+            self.record(index, action, lineno)
+
+    def row_of(self, file: int, uid: str) -> int | None:
+        """Return the row of a uid in a file."""
+        if self._row_by_uid is None:
+            self._row_by_uid = {
+                (int(f), self.keys.uids[int(k)]): r
+                for r, (f, k) in enumerate(zip(self.file, self.rowkey, strict=True))
+            }
+        return self._row_by_uid.get((file, uid))
+
+    def extend(self, new: list[tuple[int, int, str, str]]) -> np.ndarray:
+        """Append rows for elements a line creates, (file, tag, name, VR) each."""
+        start = len(self.file)
+        count = len(new)
+        keys = [self.keys.add(format_tag(tag), None, vr) for _, tag, _, vr in new]
+        self.key_vr = np.array(self.keys.vrs, dtype=object)
+        self.rowkey = np.concatenate([self.rowkey, np.array(keys, dtype=np.int64)])
+        self.file = np.concatenate(
+            [self.file, np.array([f for f, _, _, _ in new], dtype=np.int64)]
+        )
+        empty = np.full(count, None, dtype=object)
+        self.before = np.concatenate([self.before, empty])
+        self.text = np.concatenate([self.text, np.full(count, "", dtype=object)])
+        self.names += [name for _, _, name, _ in new]
+        self.is_filemeta = np.concatenate(
+            [self.is_filemeta, np.array([t >> 16 == 2 for _, t, _, _ in new], bool)]
+        )
+        for name in ("alive", "present"):
+            setattr(
+                self, name, np.concatenate([getattr(self, name), np.ones(count, bool)])
+            )
+        self.removed = np.concatenate([self.removed, np.zeros(count, bool)])
+        self.action = np.concatenate([self.action, empty.copy()])
+        self.line = np.concatenate([self.line, np.zeros(count, np.int64)])
+        self.n_added += count
+        self._row_by_uid = None
+        return np.arange(start, start + count)
+
+    # -- matching -----------------------------------------------------------------
+
+    def key_rows(self, expression: str) -> np.ndarray:
+        return np.flatnonzero(self.keys.match(expression)[self.rowkey] & self.alive)
+
+
+def _lookup_value(run: _Run, value: str, row: int, *, convert: bool) -> Any:
+    file = int(run.file[row])
+    return resolve(
+        value,
+        vr=run.vr(row) if convert else None,
+        lookup=run.lookups[file],
+        field=run.field(row),
+        dicom=run.dicom(file),
+        memo=run.memo,
+    )
+
+
+def _is_plain(value: str) -> bool:
+    return re.match(r"^(var|func|deid_func):", value) is None
+
+
+def _resolved(run: _Run, value: str, rows: np.ndarray) -> list[Any]:
+    """Resolve `value` for each row (cached where it can be)."""
+    if _is_plain(value):
+        by_vr: dict[str, Any] = {}
+        out = []
+        for row in rows:
+            vr = run.vr(row)
+            if vr not in by_vr:
+                by_vr[vr] = resolve(value, vr=vr, lookup={})
+            out.append(by_vr[vr])
+        return out
+    if value.startswith("var:"):
+        return [
+            resolve(value, vr=None, lookup=run.lookups[int(run.file[r])]) for r in rows
+        ]
+    return [_lookup_value(run, value, int(r), convert=True) for r in rows]
+
+
+def _keep(run: _Run, actions: list[tuple[int, Action]]) -> None:
+    """Deid's KEEP: skip the tags of the top-level fields named, at every depth."""
+    keeps = [(n, a) for n, a in actions if a.action == "KEEP"]
+    if not keeps:
+        return
+    kept_line: dict[tuple[int, int], int] = {}
+    for lineno, action in keeps:
+        rows = np.flatnonzero(
+            run.keys.match(action.field)[run.rowkey]
+            & (run.keys.depths[run.rowkey] == 0)
+        )
+        for f, t in zip(run.file[rows], run.keys.tags[run.rowkey[rows]], strict=True):
+            kept_line.setdefault((int(f), int(t)), lineno)
+    kept_tags = {t for _, t in kept_line}
+    path_hits = np.array(
+        [any(t in kept_tags for t in path) for path in run.keys.paths], dtype=bool
+    )
+    for row in np.flatnonzero(path_hits[run.rowkey]):
+        path = run.keys.paths[run.rowkey[row]]
+        file = int(run.file[row])
+        lines = [kept_line[(file, t)] for t in path if (file, t) in kept_line]
+        if lines:
+            run.alive[row] = False
+            run.action[row] = "KEEP"
+            run.line[row] = lines[0]
+
+
+def _values_lists(run: _Run, lists: Mapping[str, list[GroupAction]]) -> dict[str, Any]:
+    """Per list name, per file, the values deid extracts (before any line runs)."""
+    result: dict[str, list[set[str]]] = {}
+    for name, items in lists.items():
+        per_file: list[set[str]] = [set() for _ in run.files]
+        for item in items:
+            rows = run.key_rows(item.field)
+            if item.action == "FIELD":
+                for row in rows:
+                    vr, text = run.vr(row), str(run.text[row])
+                    if (
+                        vr == "SQ"
+                        or text == ""
+                        or (text.startswith("<") and text.endswith(" bytes>"))
+                    ):
+                        continue
+                    parts = (
+                        text.split("\\")
+                        if vr not in ("LT", "ST", "UT", "UR")
+                        else [text]
+                    )
+                    per_file[int(run.file[row])].update(parts)
+                continue
+            by, minlength = " ", 1
+            for param in (item.value or "").split(";") if item.value else []:
+                key, _, text = param.partition("=")
+                if key.strip() == "minlength":
+                    minlength = split_minlength(text)
+                elif key.strip() == "by":
+                    by = text.strip().strip("'").strip('"')
+            for row in rows:
+                vr = run.vr(row)
+                if vr == "SQ" or by == "":
+                    continue
+                words = deid_str(str(run.text[row]), vr).split(by)
+                per_file[int(run.file[row])].update(
+                    w for w in words if len(w) >= minlength
+                )
+        result[name] = per_file
+    return result
+
+
+def _fields_lists(run: _Run, lists: Mapping[str, list[GroupAction]]) -> dict[str, Any]:
+    """Per list name, the (file, tag) pairs of the fields deid lists."""
+    result: dict[str, set[tuple[int, int]]] = {}
+    for name, items in lists.items():
+        pairs: set[tuple[int, int]] = set()
+        for item in items:
+            rows = run.key_rows(item.field)
+            pairs.update(
+                zip(
+                    run.file[rows].tolist(),
+                    run.keys.tags[run.rowkey[rows]].tolist(),
+                    strict=True,
+                )
+            )
+        result[name] = pairs
+    return result
+
+
+def _sequence_texts(run: _Run) -> dict[tuple[int, str], str]:
+    """Return each sequence's text roughly as ``str(Sequence)`` shows it.
+
+    One ``(GGGG,EEEE) Name VR: value`` line per element nested in it.
+    """
+    texts: dict[tuple[int, str], list[str]] = {}
+    for row in np.flatnonzero(run.present & (run.keys.depths[run.rowkey] > 0)):
+        key = int(run.rowkey[row])
+        tag = int(run.keys.tags[key])
+        line = (
+            f"({tag >> 16:04X},{tag & 0xFFFF:04X}) {run.keys.element_name(key)} "
+            f"{run.keys.vrs[key]}: {run.text[row]}"
+        )
+        for uid in run.keys.ancestors(key):
+            texts.setdefault((int(run.file[row]), uid), []).append(line)
+    return {key: "\n".join(lines) for key, lines in texts.items()}
+
+
+def _value_rows(run: _Run, per_file: list[set[str]]) -> np.ndarray:
+    """Alive rows whose value deid's ``values:`` search finds.
+
+    deid searches ``str(element.value)``; for a sequence that is the text of
+    every element in it, names included, which :func:`_sequence_texts`
+    imitates.
+    """
+    patterns: dict[frozenset[str], re.Pattern[str]] = {}
+    hits: list[int] = []
+    cache: dict[tuple[int, str, str], bool] = {}
+    sequences: dict[tuple[int, str], str] | None = None
+    for row in np.flatnonzero(run.alive):
+        values = frozenset(per_file[int(run.file[row])])
+        if not values:
+            continue
+        if values not in patterns:
+            text = "(" + "|".join(sorted(values)) + ")"
+            try:
+                patterns[values] = re.compile(text, re.IGNORECASE)
+            except re.error:
+                escaped = "(" + "|".join(re.escape(v) for v in sorted(values)) + ")"
+                patterns[values] = re.compile(escaped, re.IGNORECASE)
+        pattern = patterns[values]
+        vr, current = run.vr(row), str(run.text[row])
+        if vr == "SQ":
+            if sequences is None:
+                sequences = _sequence_texts(run)
+            inside = sequences.get((int(run.file[row]), run.uid(row)), "")
+            if pattern.search(inside):
+                hits.append(int(row))
+            continue
+        key = (id(pattern), vr, current)
+        if key not in cache:
+            cache[key] = pattern.search(deid_str(current, vr)) is not None
+        if cache[key]:
+            hits.append(int(row))
+    return np.array(hits, dtype=np.int64)
+
+
+def _target_rows(
+    run: _Run,
+    field_: str,
+    values: Mapping[str, list[set[str]]],
+    fields_: Mapping[str, set[tuple[int, int]]],
+) -> np.ndarray:
+    if re.match("^values", field_):
+        per_file = values.get(re.sub("^values:", "", field_))
+        if per_file is None:
+            return np.zeros(0, dtype=np.int64)
+        return _value_rows(run, per_file)
+    if re.match("^fields", field_):
+        pairs = fields_.get(re.sub("^fields:", "", field_), set())
+        if not pairs:
+            return np.zeros(0, dtype=np.int64)
+        tags = np.array(sorted({t for _, t in pairs}), dtype=np.int64)
+        rows = np.flatnonzero(np.isin(run.keys.tags, tags)[run.rowkey] & run.alive)
+        keep = [
+            r
+            for r in rows
+            if (int(run.file[r]), int(run.keys.tags[run.rowkey[r]])) in pairs
+        ]
+        return np.array(keep, dtype=np.int64)
+    return run.key_rows(field_)
+
+
+def _add(run: _Run, action: Action, lineno: int) -> None:
+    """Deid's ADD: set a top-level element, or create it, in every file."""
+    name = action.field
+    found = tag_for_keyword(name)
+    tag: int | None = None if found is None else int(found)
+    vr: str | None = None
+    if tag is not None:
+        vr = str(dictionary_VR(tag)).split(" or ")[0]
+    elif re.fullmatch(r"[0-9a-fA-F]{1,8}", name):
+        tag, vr = int(name, 16), "ST"
+    assert action.value is not None
+    tops = run.tops()
+    pending: list[tuple[int, Any]] = []
+    for file in range(len(run.files)):
+        existing = None if tag is None else tops.get((file, tag))
+        convert_vr = None
+        if (
+            existing is not None
+            and run.present[existing]
+            and not run.is_filemeta[existing]
+        ):
+            convert_vr = run.vr(existing)
+        value = resolve(
+            action.value,
+            vr=convert_vr,
+            lookup=run.lookups[file],
+            field=name,
+            dicom=run.dicom(file),
+            memo=run.memo,
+        )
+        if value is MISSING:
+            continue
+        if tag is None or vr is None:
+            logger.warning(
+                "ADD %s: not a DICOM keyword or hex tag (deid would fail); skipped",
+                name,
+            )
+            return
+        if tag in _PROTECTED_TAGS or vr == "SQ":
+            logger.warning("ADD %s: a protected field or a sequence; skipped", name)
+            return
+        if (existing is None or not run.alive[existing]) and _element_text(
+            vr, value, tag
+        ) is None:
+            logger.warning(
+                "ADD %s: %r is not a valid %s value; skipped", name, value, vr
+            )
+            continue
+        if existing is not None and run.alive[existing]:
+            run.set_value(existing, value, "ADD", lineno)
+            continue
+        pending.append((file, value))
+    if not pending or tag is None or vr is None:
+        return
+    # deid writes a new element (the dictionary's VR) over a kept or removed one
+    key = run.keys.add(format_tag(tag), None, vr)
+    run.key_vr = np.array(run.keys.vrs, dtype=object)
+    new = [(f, tag, name, vr) for f, _ in pending if tops.get((f, tag)) is None]
+    created = iter(run.extend(new)) if new else iter(())
+    for file, value in pending:
+        row = tops.get((file, tag))
+        if row is None:
+            row = int(next(created))
+            tops[(file, tag)] = row
+        run.rowkey[row] = key
+        run.alive[row] = run.present[row] = True
+        run.removed[row] = False
+        run.set_value(row, value, "ADD", lineno)
+
+
+def _apply_line(
+    run: _Run,
+    lineno: int,
+    action: Action,
+    rows: np.ndarray,
+    protected: np.ndarray,
+) -> None:
+    verb = action.action
+    if verb == "BLANK":
+        for row in rows:
+            run.values.pop(int(row), None)
+            if run.keep_values:
+                run.values[int(row)] = None
+        run.text[rows] = ""
+        run.text[rows[run.key_vr[run.rowkey[rows]] == "SQ"]] = "<0 items>"
+        run.record(rows, "BLANK", lineno)
+        run.drop_descendants(rows, "BLANK", lineno)
+        return
+    if verb == "REMOVE":
+        if action.value is not None:
+            wanted = _resolved(run, action.value, rows)
+            rows = (
+                rows[[v is not MISSING and bool(v) for v in wanted]]
+                if len(rows)
+                else rows
+            )
+        rows = rows[~protected[run.rowkey[rows]]]
+        run.alive[rows] = False
+        run.present[rows] = False
+        run.removed[rows] = True
+        run.record(rows, "REMOVE", lineno)
+        run.drop_descendants(rows, "REMOVE", lineno)
+        return
+    assert action.value is not None
+    rows = rows[run.key_vr[run.rowkey[rows]] != "SQ"]
+    if verb == "REPLACE":
+        for row, value in zip(rows, _resolved(run, action.value, rows), strict=True):
+            if value is not MISSING:
+                run.set_value(int(row), value, "REPLACE", lineno)
+        return
+    if verb == "JITTER":
+        cache: dict[tuple[str, str, int], str | None] = {}
+        for row in rows:
+            row = int(row)
+            text, vr = str(run.text[row]), run.vr(row)
+            current = (
+                run.values[row] if row in run.values else value_from_text(text, vr)
+            )
+            if not current:
+                continue
+            days = _resolved(run, action.value, np.array([row]))[0]
+            try:
+                days = int(days)
+            except (TypeError, ValueError):
+                logger.warning(
+                    "JITTER %s: %r is not a number of days", action.field, days
+                )
+                continue
+            key = (text, vr, days)
+            if key not in cache:
+                cache[key] = jitter_text(text, vr, days)
+            new = cache[key]
+            if new:
+                run.set_value(row, new, "JITTER", lineno)
+
+
+def _follow_sop(run: _Run) -> None:
+    """MediaStorageSOP*UID follows SOP*UID when the recipe changed it."""
+    tops = run.tops()
+    for file in range(len(run.files)):
+        for sop, media in _SOP_FOLLOWERS:
+            source = tops.get((file, sop))
+            target = tops.get((file, media))
+            if source is None or target is None or run.removed[source]:
+                continue
+            if run.action[source] not in ("REPLACE", "JITTER", "ADD"):
+                continue
+            if not run.present[target] or run.action[target] == "KEEP":
+                continue
+            new = run.text[source]
+            if not new or run.text[target] == new:
+                continue
+            run.text[target] = new
+            if run.keep_values and source in run.values:
+                run.values[target] = run.values[source]
+            run.action[target] = run.action[source]
+            run.line[target] = run.line[source]
+
+
+def run_header(
+    actions: Sequence[tuple[int, Action]],
+    values_lists: Mapping[str, list[GroupAction]],
+    fields_lists: Mapping[str, list[GroupAction]],
+    df: pd.DataFrame,
+    lookups: Sequence[Mapping[str, Any]],
+    *,
+    dicoms: Callable[[int], Dataset | None] | None = None,
+    keep_values: bool = False,
+    memo: dict[tuple[Any, ...], Any] | None = None,
+) -> Outcome:
+    """Run header actions over a frame.
+
+    Parameters
+    ----------
+    actions : sequence of (int, Action)
+        The ``%header`` lines with their line numbers.
+    values_lists, fields_lists : mapping
+        The recipe's ``%values`` and ``%fields`` lists.
+    df : pandas.DataFrame
+        An identifier frame (columns of :data:`deidscope.frame.COLUMNS`).
+    lookups : sequence of mapping
+        One lookup per file, in the order of ``df.file``'s categories.
+    dicoms : callable or None, optional
+        Gives the dataset of a file code, for ``func:`` functions.
+    keep_values : bool, optional
+        Keep the python values set (for writing files).
+    memo : dict or None, optional
+        Memo of random ``deid_func`` results (shared across calls of a run).
+
+    Returns
+    -------
+    Outcome
+        The state of every row after the recipe.
+    """
+    run = _Run(
+        df,
+        lookups,
+        dicoms=dicoms,
+        keep_values=keep_values,
+        memo={} if memo is None else memo,
+    )
+    if len(run.files) != len(lookups):
+        raise InputError("run_header: one lookup per file is needed")
+    _keep(run, list(actions))
+    values = _values_lists(run, values_lists)
+    fields_ = _fields_lists(run, fields_lists)
+    protected = np.zeros(len(run.keys), dtype=bool)
+    for _, action in actions:
+        if action.action in ("REPLACE", "JITTER"):
+            protected |= run.keys.match(action.field)
+    for lineno, action in actions:
+        if action.action in ("KEEP", "LABEL"):
+            continue
+        if action.action == "ADD":
+            _add(run, action, lineno)
+            if len(protected) < len(run.keys):
+                protected = np.zeros(len(run.keys), dtype=bool)
+                for _, other in actions:
+                    if other.action in ("REPLACE", "JITTER"):
+                        protected |= run.keys.match(other.field)
+            continue
+        rows = _target_rows(run, action.field, values, fields_)
+        _apply_line(run, lineno, action, rows, protected)
+    _follow_sop(run)
+    return Outcome(
+        file=run.file,
+        files=run.files,
+        keys=run.keys,
+        rowkey=run.rowkey,
+        names=run.names,
+        is_filemeta=run.is_filemeta,
+        before=run.before,
+        text=run.text,
+        removed=run.removed,
+        action=run.action,
+        line=run.line,
+        n_original=run.n,
+        values=run.values,
+    )
