@@ -21,8 +21,9 @@ with the columns ``file`` and ``error``, to a CSV sidecar named by
 :func:`errors_path`: the output's name plus ``.errors.csv``
 (``ids.parquet`` -> ``ids.parquet.errors.csv``). It is always written,
 header only when every file read, so a stale list never survives a new run.
-The Parquet file's key-value metadata (key ``deidscope``, JSON) records the
-number of files, rows and errors and the sidecar's name.
+The Parquet file's key-value metadata (key ``deidscope``, JSON; read it with
+``pyarrow.parquet.read_metadata(path).metadata``) records the number of
+files, rows and errors and the sidecar's name.
 
 With Dask, the errors are a second lazy DataFrame, :func:`read_errors_dask`,
 built from the same tasks as :func:`read_identifiers_dask` (the task keys
@@ -60,6 +61,7 @@ from deidscope.frame import (
     CATEGORY_COLUMNS,
     COLUMNS,
     ERROR_COLUMNS,
+    ReadErrors,
     _expand,
     _pool_context,
     empty_frame,
@@ -273,6 +275,25 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
 
 
+class _PortableReadError(ReadError):
+    """A ReadError raised in a worker process; it unpickles as a ReadError.
+
+    ``ReadError(path, reason)`` does not survive pickling by itself (its
+    ``args`` hold the message only), so a worker raises this instead.
+    """
+
+    def __reduce__(self) -> tuple[type[ReadError], tuple[Any, str]]:
+        return ReadError, (self.path, self.reason)
+
+
+def _read_batch(files: Sequence[str], errors: Errors) -> pd.DataFrame:
+    """Read `files` in a worker process (errors raised in a portable form)."""
+    try:
+        return read_files_frame(files, errors)
+    except ReadError as exc:
+        raise _PortableReadError(exc.path, exc.reason) from None
+
+
 def _batches(
     files: Sequence[str], size: int, workers: int | None, errors: Errors
 ) -> Iterator[tuple[int, pd.DataFrame]]:
@@ -296,7 +317,7 @@ def _batches(
         limit = workers * _IN_FLIGHT_PER_WORKER
         try:
             for chunk in chunks:
-                pending.append((len(chunk), pool.submit(read_files_frame, chunk, mode)))
+                pending.append((len(chunk), pool.submit(_read_batch, chunk, mode)))
                 if len(pending) >= limit:
                     n, future = pending.popleft()
                     yield n, future.result()
@@ -504,7 +525,8 @@ def _write_csv(
         csv.writer(fp).writerow(COLUMNS)
         for n_files, frame in batches:
             error_writer.write(frame.attrs["errors"])
-            frame.to_csv(fp, header=False, index=False)
+            # CRLF line ends, as csv.writer: a value holding a lone CR is quoted
+            frame.to_csv(fp, header=False, index=False, lineterminator="\r\n")
             rows += len(frame)
             bar.update(n_files)
     return rows
@@ -527,13 +549,14 @@ def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     )
 
 
-def _read_errors_sidecar(path: Path) -> pd.DataFrame:
-    return pd.read_csv(
+def _read_errors_sidecar(path: Path) -> ReadErrors:
+    table = pd.read_csv(
         path,
         dtype={"file": _STRING, "error": _STRING},
         keep_default_na=False,
         encoding="utf-8",
-    )[list(ERROR_COLUMNS)]
+    )
+    return ReadErrors(table[list(ERROR_COLUMNS)])
 
 
 def read_identifiers_parquet(path: PathLike) -> pd.DataFrame:
@@ -588,7 +611,7 @@ def read_identifiers_parquet(path: PathLike) -> pd.DataFrame:
         df.attrs["errors"] = _read_errors_sidecar(sidecar)
     else:
         df.attrs["errors"] = empty_frame().attrs["errors"]
-        recorded = _recorded_errors(table.schema)
+        recorded = _recorded_errors(source) if source.is_file() else 0
         if recorded:
             warnings.warn(
                 f"{caller}: {source} records {recorded} files that could not be "
@@ -600,8 +623,9 @@ def read_identifiers_parquet(path: PathLike) -> pd.DataFrame:
     return df
 
 
-def _recorded_errors(schema: pa.Schema) -> int:
-    raw = (schema.metadata or {}).get(METADATA_KEY)
+def _recorded_errors(path: Path) -> int:
+    """Return the error count in the footer of a write_identifiers file."""
+    raw = (pq.read_metadata(path).metadata or {}).get(METADATA_KEY)
     if raw is None:
         return 0
     try:
@@ -614,7 +638,7 @@ def _read_partition(
     files: tuple[str, ...], errors: Errors
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One Dask task: the rows of `files` and the files that failed."""
-    frame = read_files_frame(list(files), errors)
+    frame = _read_batch(list(files), errors)
     failed = frame.attrs["errors"]
     frame.attrs = {}  # our own fresh frame; Dask partitions carry no attrs
     return frame, failed
@@ -754,7 +778,7 @@ def _skipped_frame(skipped: tuple[tuple[str, str], ...]) -> pd.DataFrame:
     if not skipped:
         errors: pd.DataFrame = empty_frame().attrs["errors"]
         return errors
-    return pd.DataFrame(
+    return ReadErrors(
         {
             "file": pd.array([file for file, _ in skipped], dtype=_STRING),
             "error": pd.array([error for _, error in skipped], dtype=_STRING),
