@@ -3,6 +3,8 @@
 - :func:`profile`: one row per field name, with counts, the most common
   values, the PS3.15 Basic Profile action and the heuristics' flags.
 - :func:`report`: all of it as one self-contained HTML file.
+- :func:`coverage`: fields the PS3.15 Basic Profile says must go but a
+  recipe leaves alone, and private fields with no decision.
 - :func:`leaks`: identifying values of the original that survive
   de-identification, and where.
 - :func:`compare`: per field, what de-identification kept, changed, emptied,
@@ -19,12 +21,14 @@ from deidscope.audit._compare import (
     leaks,
     pair_files,
 )
+from deidscope.audit._coverage import COVERAGE_COLUMNS, coverage
 from deidscope.audit._profile import PROFILE_COLUMNS, profile
 from deidscope.audit._report import report
 from deidscope.audit._rules import KINDS, RULES, WELL_KNOWN_UID_ROOTS, Rule
 
 __all__ = [
     "COMPARE_COLUMNS",
+    "COVERAGE_COLUMNS",
     "KINDS",
     "LEAK_COLUMNS",
     "LEAK_KINDS",
@@ -33,6 +37,7 @@ __all__ = [
     "WELL_KNOWN_UID_ROOTS",
     "Rule",
     "compare",
+    "coverage",
     "leaks",
     "pair_files",
     "profile",

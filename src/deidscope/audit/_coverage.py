@@ -1,0 +1,229 @@
+"""PS3.15 coverage of a recipe: what the standard says must go, and the recipe keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from deidscope.audit._partial import check_frame, codes, derived, is_dask
+from deidscope.errors import InputError
+from deidscope.recipe.ps315 import ACTION_CODES, OPTIONS, lookup_many
+
+__all__ = ["COVERAGE_COLUMNS", "coverage"]
+
+#: The columns of :func:`coverage`.
+COVERAGE_COLUMNS: tuple[str, ...] = (
+    "name",
+    "tag",
+    "VR",
+    "private_creator",
+    "basic_profile",
+    "decision",
+    "line",
+    "n_files",
+    "n_rows",
+    "example",
+    "reason",
+)
+
+#: Actions that keep a value: the profile asks for nothing then.
+_KEEPS = frozenset({"", "K"})
+
+
+def _effective(tags: list[int], options: tuple[str, ...]) -> np.ndarray:
+    """Look up each tag's action under the Basic Profile with `options` applied."""
+    table = lookup_many(tags)
+    action = table["basic_profile"].to_numpy(dtype=object).copy()
+    for option in options:
+        change = table[option].to_numpy(dtype=object)
+        action = np.where(change != "", change, action)
+    return action
+
+
+def _tag_int(tag: str) -> int:
+    text = str(tag).strip("()").replace(" ", "")
+    group, _, element = text.partition(",")
+    try:
+        return int(group, 16) << 16 | int(element, 16)
+    except ValueError:
+        return -1
+
+
+def _check_options(options: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(options, str):
+        options = (options,)
+    chosen = tuple(options)
+    unknown = [option for option in chosen if option not in OPTIONS]
+    if unknown:
+        raise InputError(
+            f"coverage: unknown options {unknown}; expected some of {list(OPTIONS)}"
+        )
+    return chosen
+
+
+def coverage(
+    df: pd.DataFrame,
+    recipe: Any,
+    *,
+    options: Iterable[str] = (),
+    lookup: Mapping[Any, Any] | None = None,
+) -> pd.DataFrame:
+    r"""List what the PS3.15 Basic Profile says must go but the recipe leaves.
+
+    Every element of the data is looked up in DICOM PS3.15 Table E.1-1 (with
+    the chosen options applied) and checked against what the recipe does to
+    it (:meth:`deidscope.recipe.Recipe.preview`, which follows deid's rules).
+    An element is a gap when the table asks for anything but keeping it
+    (remove, blank, dummy, clean, new UID) while no line of the recipe
+    touches it, a ``KEEP`` line protects it, or the line that decides leaves
+    its value as it was. Private elements are the table's ``private`` row:
+    one without a decision is always listed.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The long frame of :func:`deidscope.read_identifiers`.
+    recipe : deidscope.recipe.Recipe
+        The recipe to check (anything with a ``preview(df, lookup)`` method).
+    options : iterable of str, optional
+        Options of :data:`deidscope.recipe.ps315.OPTIONS` the release uses
+        (``"retain_uids"``, ...); where an option sets an action, it wins.
+    lookup : mapping or None, optional
+        Passed to the recipe's ``preview`` for ``var:`` and ``func:`` values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per field name and decision, with the columns of
+        :data:`COVERAGE_COLUMNS`: the field (``name``, ``tag``, ``VR``,
+        ``private_creator``), the action the profile asks for
+        (``basic_profile``, after options), what the recipe does
+        (``decision``: ``"none"``, ``"KEEP"`` or ``"unchanged"``, and the
+        recipe ``line`` that decided, <NA> for none), how many files and
+        elements, an ``example`` value and the ``reason`` in words. Empty
+        when the recipe covers everything.
+
+    Raises
+    ------
+    InputError
+        If `df` is not an identifier frame, `recipe` has no ``preview``, or
+        an option is unknown.
+
+    Examples
+    --------
+    >>> from deidscope import read_identifiers
+    >>> from deidscope.data import get_dataset
+    >>> from deidscope.recipe import Recipe
+    >>> df = read_identifiers(get_dataset("dicom-cookies"))
+    >>> recipe = Recipe.from_text("FORMAT dicom\n%header\nREMOVE PatientName\n")
+    >>> gaps = coverage(df, recipe)
+    >>> "PatientName" in set(gaps["name"]), "PatientID" in set(gaps["name"])
+    (False, True)
+    """
+    check_frame(df, caller="coverage")
+    if is_dask(df):
+        raise InputError(
+            "coverage: expected a pandas DataFrame, but got a Dask DataFrame; "
+            "call .compute() on it first"
+        )
+    if not callable(getattr(recipe, "preview", None)):
+        raise InputError(
+            f"coverage: expected a deidscope.recipe.Recipe, but got "
+            f"{type(recipe).__name__}"
+        )
+    chosen = _check_options(options)
+    if len(df) == 0:
+        return _empty()
+    frame = derived(df)
+    decided = recipe.preview(frame, lookup)
+
+    # what the profile asks of each row, through its tag
+    tag_codes, tags = codes(frame["tag"])
+    tag_ints = [_tag_int(tag) for tag in tags]
+    asked = _effective([max(t, 0) for t in tag_ints], chosen)
+    asked[[t < 0 for t in tag_ints]] = ""
+    row_action = asked[tag_codes]
+    private = np.asarray([t >= 0 and bool(t >> 16 & 1) for t in tag_ints])[tag_codes]
+    wanted = ~np.isin(row_action, list(_KEEPS)) | private
+    rows = pd.DataFrame(
+        {
+            "file": frame["file"].astype(str).to_numpy(),
+            "uid": frame["uid"].astype(str).to_numpy(),
+            "name": frame["name"].astype(str).to_numpy(),
+            "tag": frame["tag"].astype(str).to_numpy(),
+            "VR": frame["VR"].astype(str).to_numpy(),
+            "private_creator": frame["private_creator"].astype(object).to_numpy(),
+            "value": frame["value"].astype(str).to_numpy(),
+            "basic_profile": row_action,
+            "private": private,
+        }
+    )[wanted]
+
+    actions = pd.DataFrame(
+        {
+            "file": decided["file"].astype(str).to_numpy(),
+            "uid": decided["uid"].astype(str).to_numpy(),
+            "action": decided["action"].astype(str).to_numpy(),
+            "after": decided["after"].astype(object).to_numpy(),
+            "line": decided["line"].to_numpy(),
+        }
+    ).drop_duplicates(["file", "uid"], keep="last")
+    merged = rows.merge(actions, on=["file", "uid"], how="left")
+    untouched = merged["action"].isna()
+    kept = merged["action"] == "KEEP"
+    same = merged["after"].notna() & (merged["after"] == merged["value"])
+    same &= ~untouched & ~kept
+    gaps = merged[untouched | kept | same].copy()
+    gaps["decision"] = np.select(
+        [untouched[gaps.index], kept[gaps.index]], ["none", "KEEP"], "unchanged"
+    )
+    gaps.loc[gaps["decision"] == "none", "line"] = pd.NA
+    if gaps.empty:
+        return _empty()
+
+    grouped = gaps.groupby(["name", "decision"], sort=False, dropna=False)
+    out = grouped.agg(
+        tag=("tag", "first"),
+        VR=("VR", lambda s: "/".join(sorted(set(s)))),
+        private_creator=("private_creator", "first"),
+        basic_profile=("basic_profile", "first"),
+        line=("line", "first"),
+        n_files=("file", "nunique"),
+        n_rows=("uid", "size"),
+        example=("value", "max"),
+        private=("private", "first"),
+    ).reset_index()
+    out["private_creator"] = [
+        value if isinstance(value, str) else None for value in out["private_creator"]
+    ]
+    out["line"] = pd.array(out["line"], dtype="Int64")
+    out["reason"] = [_reason(row) for row in out.to_dict("records")]
+    order = np.lexsort((out["name"].to_numpy(), out["private"].to_numpy()))
+    result: pd.DataFrame = out.iloc[order].reset_index(drop=True)
+    return result.loc[:, list(COVERAGE_COLUMNS)]
+
+
+def _reason(row: dict[str, Any]) -> str:
+    code = row["basic_profile"]
+    meaning = ACTION_CODES.get(code, code)
+    if row["private"]:
+        asked = f"a private element (PS3.15: {code}, {meaning})"
+    else:
+        asked = f"PS3.15 Basic Profile says {code}: {meaning}"
+    decision = row["decision"]
+    if decision == "none":
+        return f"{asked}; no line of the recipe decides it"
+    if decision == "KEEP":
+        return f"{asked}; line {row['line']} keeps it"
+    return f"{asked}; line {row['line']} leaves its value as it was"
+
+
+def _empty() -> pd.DataFrame:
+    out = pd.DataFrame({column: pd.Series(dtype=object) for column in COVERAGE_COLUMNS})
+    empty: pd.DataFrame = out.astype(
+        {"line": "Int64", "n_files": np.int64, "n_rows": np.int64}
+    )
+    return empty
