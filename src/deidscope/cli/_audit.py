@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> Outcome:
     warnings: tuple[str, ...] = ()
     if n_errors:
         warnings = (
-            f"{n_errors:,} files could not be read (or only in part); "
+            f"{n_errors:,} {'file' if n_errors == 1 else 'files'} could not be read "
+            "(or only in part); "
             "the report lists them with the reason",
         )
     return Outcome(messages=(message,), notes=notes, warnings=warnings)
