@@ -81,6 +81,7 @@ names resolve only against the ``lookup`` a caller passes.
 
 from __future__ import annotations
 
+from deidscope.recipe._lint import RecipeLintWarning
 from deidscope.recipe._model import (
     Action,
     Coordinates,
@@ -101,5 +102,6 @@ __all__ = [
     "GroupAction",
     "Label",
     "Recipe",
+    "RecipeLintWarning",
     "RecipeWarning",
 ]

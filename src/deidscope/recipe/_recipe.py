@@ -468,3 +468,47 @@ class Recipe:
         from deidscope.recipe._preview import matches
 
         return matches(self, line, df_or_ids, lookup)
+
+    def lint(
+        self,
+        df_or_ids: Any = None,
+        lookup: Mapping[Any, Any] | None = None,
+        *,
+        warn: bool = False,
+    ) -> pd.DataFrame:
+        r"""List what the recipe will not do the way its author may think.
+
+        Without data, only the recipe is checked; with data, also which
+        expressions match nothing, which lines fight over the same fields
+        (and which wins), and which filter fields the data never carries.
+        The codes are listed in :mod:`deidscope.recipe._lint`.
+
+        Parameters
+        ----------
+        df_or_ids : pandas.DataFrame, mapping or None, optional
+            An identifier frame or ``get_identifiers`` output.
+        lookup : mapping or None, optional
+            The lookup you will pass to :meth:`preview` or
+            ``replace_identifiers`` (as there: per-file entries allowed);
+            None checks ``var:``/``func:`` names against an empty lookup.
+        warn : bool, optional
+            Also issue a :class:`RecipeLintWarning` per finding.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per finding: ``lineno`` (Int64, <NA> if unknown),
+            ``line`` (the line's text), ``code`` and ``message``, in line
+            order.
+
+        Examples
+        --------
+        >>> recipe = Recipe.from_text(
+        ...     "FORMAT dicom\n%header\nREMOVE PatientID # old\nJITTER StudyDate x\n"
+        ... )
+        >>> recipe.lint().code.tolist()
+        ['remove-never', 'jitter-value']
+        """
+        from deidscope.recipe._lint import lint
+
+        return lint(self, df_or_ids, lookup, warn=warn)
