@@ -154,12 +154,17 @@ def test_report_refuses_a_folder(evil_df: pd.DataFrame, tmp_path: Path) -> None:
         report(evil_df, tmp_path)
 
 
-def test_report_never_replaces_an_input(evil_folder: Path, tmp_path: Path) -> None:
+def test_report_never_replaces_an_input(
+    evil_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = evil_folder / "evil.dcm"
     df = deidscope.read_identifiers([target])
     before = target.read_bytes()
     with pytest.raises(InputError, match="is one of the frame's DICOM files"):
         report(df, target, overwrite=True)
+    monkeypatch.chdir(evil_folder)  # the same file by another path
+    with pytest.raises(InputError, match="is one of the frame's DICOM files"):
+        report(df, Path("..") / "in" / "evil.dcm", overwrite=True)
     assert target.read_bytes() == before
 
 

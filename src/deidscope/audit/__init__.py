@@ -19,9 +19,9 @@ from deidscope.audit._compare import (
     LEAK_KINDS,
     compare,
     leaks,
-    pair_files,
 )
 from deidscope.audit._coverage import COVERAGE_COLUMNS, coverage
+from deidscope.audit._pairs import pair_files
 from deidscope.audit._profile import PROFILE_COLUMNS, profile
 from deidscope.audit._report import report
 from deidscope.audit._rules import KINDS, RULES, WELL_KNOWN_UID_ROOTS, Rule

@@ -122,6 +122,21 @@ def _check_output(path: str | os.PathLike[str], overwrite: bool) -> Path:
     return target
 
 
+def _is_input(target: Path, files: pd.Series) -> bool:
+    """Whether `target` is one of `files` (same file by any path)."""
+    if not target.exists():
+        return False
+    names = pd.Series(pd.unique(files.astype(str)))
+    same_name = names[names.map(os.path.basename) == target.name]
+    for file in same_name:
+        try:
+            if os.path.samefile(file, target):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def _write(target: Path, text: str, *, overwrite: bool) -> None:
     """Write `text` to a temporary file beside `target`, then rename it."""
     fd, tmp = tempfile.mkstemp(
@@ -423,7 +438,7 @@ def report(
     """
     target = _check_output(path, overwrite)
     check_frame(df, caller="report")
-    if not is_dask(df) and os.fspath(target) in set(map(str, df["file"].unique())):
+    if not is_dask(df) and _is_input(target, df["file"]):
         raise InputError(
             f"report: the output path {os.fspath(target)!r} is one of the frame's "
             "DICOM files; choose another name"
