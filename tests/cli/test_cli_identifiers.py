@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import deidscope.parallel
+import deidscope.parallel._write
 from deidscope.cli import main
 from deidscope.cli._common import EXIT_INPUT, EXIT_OK
 from deidscope.data import get_dataset
@@ -187,7 +188,7 @@ def test_failure_leaves_no_temporary_files(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(deidscope.parallel, "frame_to_table", broken)
+    monkeypatch.setattr(deidscope.parallel._write, "frame_to_table", broken)
     out = tmp_path / "ids.parquet"
     assert main(["identifiers", *cookie_files, "-o", str(out)]) == EXIT_INPUT
     assert "No space left on device" in capsys.readouterr().err

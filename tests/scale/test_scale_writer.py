@@ -237,12 +237,12 @@ def test_bad_arguments_fail_before_any_work(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import deidscope.parallel
+    import deidscope.parallel._write
 
     def fail(*args: object, **kw: object) -> None:
         raise AssertionError("a file was read")
 
-    monkeypatch.setattr(deidscope.parallel, "read_files_frame", fail)
+    monkeypatch.setattr(deidscope.parallel._write, "read_files_frame", fail)
     monkeypatch.chdir(tmp_path)
     args: dict[str, object] = {"paths": cookie_files, "path": "ids.parquet"}
     args.update(kwargs)

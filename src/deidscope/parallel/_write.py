@@ -1,0 +1,381 @@
+"""Streaming the identifier frame to Parquet or CSV, batch by batch."""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import csv
+import dataclasses
+import json
+import logging
+import os
+import uuid
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from deidscope._version import __version__
+from deidscope.dicom import Errors, ReadErrorsWarning, check_errors_option
+from deidscope.errors import InputError, ReadError
+from deidscope.files import PathLike, check_paths
+from deidscope.frame import (
+    COLUMNS,
+    ERROR_COLUMNS,
+    _expand,
+    _pool_context,
+    read_files_frame,
+)
+from deidscope.parallel._format import (
+    METADATA_KEY,
+    SCHEMA,
+    errors_path,
+    frame_to_table,
+)
+
+__all__ = ["FILES_PER_ROW_GROUP", "IdentifiersWritten", "write_identifiers"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: Files per Parquet row group (and per task with several processes).
+FILES_PER_ROW_GROUP = 500
+#: Files per Dask partition (one task reads one partition).
+#: Keep at most this many batches per worker process in flight.
+_IN_FLIGHT_PER_WORKER = 2
+_FORMATS: dict[str, Literal["parquet", "csv"]] = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class IdentifiersWritten:
+    """What :func:`write_identifiers` wrote.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The Parquet or CSV file.
+    errors_path : pathlib.Path
+        The errors sidecar (columns ``file``, ``error``).
+    n_files : int
+        Files read or tried (read errors included).
+    n_rows : int
+        Rows written.
+    n_errors : int
+        Files listed in the sidecar.
+    """
+
+    path: Path
+    errors_path: Path
+    n_files: int
+    n_rows: int
+    n_errors: int
+
+
+def _check_positive(value: object, name: str, caller: str, *, none: bool) -> None:
+    if value is None and none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(
+            f"{caller}: {name} must be a positive int{' or None' if none else ''}, "
+            f"but got {value!r}"
+        )
+
+
+def _output_format(path: Path, caller: str) -> Literal["parquet", "csv"]:
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"{caller}: expected an output ending in "
+            f"{', '.join(_FORMATS)}, but got {os.fspath(path)!r}"
+        )
+    return fmt
+
+
+def _check_output(path: Path, *, overwrite: bool, caller: str) -> None:
+    parent = path.parent
+    if not parent.is_dir():
+        raise FileNotFoundError(
+            2,
+            f"{caller}: the output's folder does not exist (create it first)",
+            os.fspath(parent),
+        )
+    for target in (path, errors_path(path)):
+        if target.is_dir():
+            raise InputError(
+                f"{caller}: the output is a folder, expected a file: {target}"
+            )
+        if target.exists() and not overwrite:
+            raise FileExistsError(
+                17,
+                f"{caller}: the output exists (pass overwrite=True to replace it)",
+                os.fspath(target),
+            )
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+class _PortableReadError(ReadError):
+    """A ReadError raised in a worker process; it unpickles as a ReadError.
+
+    ``ReadError(path, reason)`` does not survive pickling by itself (its
+    ``args`` hold the message only), so a worker raises this instead.
+    """
+
+    def __reduce__(self) -> tuple[type[ReadError], tuple[Any, str]]:
+        return ReadError, (self.path, self.reason)
+
+
+def _read_batch(files: Sequence[str], errors: Errors) -> pd.DataFrame:
+    """Read `files` in a worker process (errors raised in a portable form)."""
+    try:
+        return read_files_frame(files, errors)
+    except ReadError as exc:
+        raise _PortableReadError(exc.path, exc.reason) from None
+
+
+def _batches(
+    files: Sequence[str], size: int, workers: int | None, errors: Errors
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """Yield ``(n_files, frame)`` per batch of `files`, in order.
+
+    With several workers, at most a couple of batches per worker are read
+    ahead of the one being written, so memory stays bounded.
+    """
+    mode: Errors = "raise" if errors == "raise" else "ignore"
+    chunks = (files[start : start + size] for start in range(0, len(files), size))
+    if workers is None or workers == 1 or len(files) <= size:
+        for chunk in chunks:
+            yield len(chunk), read_files_frame(chunk, mode)
+        return
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=_pool_context()
+    ) as pool:
+        pending: collections.deque[tuple[int, concurrent.futures.Future[Any]]] = (
+            collections.deque()
+        )
+        limit = workers * _IN_FLIGHT_PER_WORKER
+        try:
+            for chunk in chunks:
+                pending.append((len(chunk), pool.submit(_read_batch, chunk, mode)))
+                if len(pending) >= limit:
+                    n, future = pending.popleft()
+                    yield n, future.result()
+            while pending:
+                n, future = pending.popleft()
+                yield n, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+
+class _ErrorsWriter:
+    """Streams ``(file, error)`` rows to the CSV sidecar."""
+
+    def __init__(self, fp: Any) -> None:
+        self._writer = csv.writer(fp)
+        self._writer.writerow(ERROR_COLUMNS)
+        self.count = 0
+
+    def write(self, errors: pd.DataFrame | Sequence[tuple[str, str]]) -> None:
+        rows = (
+            errors.itertuples(index=False, name=None)
+            if isinstance(errors, pd.DataFrame)
+            else errors
+        )
+        for file, error in rows:
+            self._writer.writerow((file, error))
+            self.count += 1
+
+
+def _progress_bar(total: int, progress: bool | None, desc: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        unit="file",
+        desc=desc,
+        disable=progress is False,
+        delay=0 if progress else 2.0,
+        leave=bool(progress),
+    )
+
+
+def write_identifiers(
+    paths: PathLike | Iterable[PathLike],
+    path: PathLike,
+    *,
+    workers: int | None = None,
+    files_per_row_group: int = FILES_PER_ROW_GROUP,
+    progress: bool | None = None,
+    errors: Errors = "warn",
+    overwrite: bool = False,
+) -> IdentifiersWritten:
+    """Stream the identifier frame of DICOM files to a Parquet or CSV file.
+
+    The files are read `files_per_row_group` at a time; each batch becomes
+    one Parquet row group (or a run of CSV lines) and is dropped before the
+    next, so memory stays flat whatever the number of files. The rows are
+    those of :func:`~deidscope.frame.read_identifiers` on the same paths, in
+    the same order; :func:`read_identifiers_parquet` reads them back.
+
+    Parameters
+    ----------
+    paths : str, os.PathLike or iterable of them
+        Files and folders (searched recursively, every file in them read).
+    path : str or os.PathLike
+        The output: ``.parquet`` (or ``.pq``) for Parquet with
+        :data:`SCHEMA`, ``.csv`` for CSV (UTF-8, a header line, a missing
+        ``private_creator`` as an empty field). Written to a temporary name
+        and renamed when complete.
+    workers : int or None, optional
+        Processes to read with; None or 1 reads in this process. The output
+        is the same whatever the number.
+    files_per_row_group : int, optional
+        Files per batch (and per Parquet row group).
+    progress : bool or None, optional
+        Show a progress bar: None only when the run lasts more than a couple
+        of seconds, True always, False never.
+    errors : {"warn", "ignore", "raise"}, optional
+        Files that cannot be read are written to the sidecar
+        (:func:`errors_path`); ``"warn"`` also warns once with the count,
+        ``"ignore"`` does not, ``"raise"`` raises on the first (and writes
+        nothing).
+    overwrite : bool, optional
+        Replace an existing output (and sidecar); by default they are left
+        alone and an error raised before any work.
+
+    Returns
+    -------
+    IdentifiersWritten
+        The paths written and the counts of files, rows and errors.
+
+    Raises
+    ------
+    FileNotFoundError
+        If an input path or the output's folder does not exist (before any
+        file is read).
+    FileExistsError
+        If the output or its sidecar exists and `overwrite` is false.
+    InputError
+        For an unsupported output suffix or bad options.
+    ReadError
+        With ``errors="raise"``, for the first file that cannot be read.
+    """
+    caller = "write_identifiers"
+    check_errors_option(errors, caller=caller)
+    _check_positive(workers, "workers", caller, none=True)
+    _check_positive(files_per_row_group, "files_per_row_group", caller, none=False)
+    output = Path(path)
+    fmt = _output_format(output, caller)
+    items = check_paths(paths, caller=caller)
+    _check_output(output, overwrite=overwrite, caller=caller)
+    files, skipped = _expand(items)
+    if skipped and errors == "raise":
+        raise ReadError(*skipped[0])
+
+    sidecar = errors_path(output)
+    tmp_output, tmp_sidecar = _temporary(output), _temporary(sidecar)
+    n_rows = 0
+    try:
+        with (
+            open(tmp_sidecar, "w", newline="", encoding="utf-8") as error_fp,
+            _progress_bar(len(files), progress, caller) as bar,
+        ):
+            error_writer = _ErrorsWriter(error_fp)
+            error_writer.write(skipped)
+            batches = _batches(files, files_per_row_group, workers, errors)
+            if fmt == "parquet":
+                n_rows = _write_parquet(
+                    tmp_output,
+                    batches,
+                    error_writer,
+                    bar,
+                    n_files=len(files) + len(skipped),
+                    sidecar=sidecar.name,
+                )
+            else:
+                n_rows = _write_csv(tmp_output, batches, error_writer, bar)
+        n_errors = error_writer.count
+        for tmp, final in ((tmp_sidecar, sidecar), (tmp_output, output)):
+            if final.exists() and not overwrite:
+                raise FileExistsError(
+                    17, f"{caller}: the output appeared while writing", os.fspath(final)
+                )
+            os.replace(tmp, final)
+    finally:
+        for tmp in (tmp_output, tmp_sidecar):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    logger.info("%s: %d rows of %d files to %s", caller, n_rows, len(files), output)
+    if n_errors and errors == "warn":
+        warnings.warn(
+            f"{caller}: {n_errors} of {len(files) + len(skipped)} files could not be "
+            f"read; {sidecar} lists them with the reason "
+            "(pass errors='ignore' to silence this warning)",
+            ReadErrorsWarning,
+            stacklevel=2,
+        )
+    return IdentifiersWritten(
+        path=output,
+        errors_path=sidecar,
+        n_files=len(files) + len(skipped),
+        n_rows=n_rows,
+        n_errors=n_errors,
+    )
+
+
+def _write_parquet(
+    path: Path,
+    batches: Iterable[tuple[int, pd.DataFrame]],
+    error_writer: _ErrorsWriter,
+    bar: Any,
+    *,
+    n_files: int,
+    sidecar: str,
+) -> int:
+    rows = 0
+    with pq.ParquetWriter(path, SCHEMA) as writer:
+        for batch_files, frame in batches:
+            error_writer.write(frame.attrs["errors"])
+            if len(frame):
+                writer.write_table(frame_to_table(frame), row_group_size=len(frame))
+                rows += len(frame)
+            bar.update(batch_files)
+        summary = {
+            "version": __version__,
+            "files": n_files,
+            "rows": rows,
+            "errors": error_writer.count,
+            "errors_file": sidecar,
+        }
+        writer.add_key_value_metadata({METADATA_KEY: json.dumps(summary).encode()})
+    return rows
+
+
+def _write_csv(
+    path: Path,
+    batches: Iterable[tuple[int, pd.DataFrame]],
+    error_writer: _ErrorsWriter,
+    bar: Any,
+) -> int:
+    rows = 0
+    with open(path, "w", newline="", encoding="utf-8") as fp:
+        csv.writer(fp).writerow(COLUMNS)
+        for n_files, frame in batches:
+            error_writer.write(frame.attrs["errors"])
+            # CRLF line ends, as csv.writer: a value holding a lone CR is quoted
+            frame.to_csv(fp, header=False, index=False, lineterminator="\r\n")
+            rows += len(frame)
+            bar.update(n_files)
+    return rows
