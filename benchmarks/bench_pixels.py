@@ -72,12 +72,52 @@ def bench_thumbnails(repeat: int) -> None:
     )
 
 
+def bench_detect(repeat: int, n_files: int = 10_000) -> None:
+    import pandas as pd
+
+    import deidscope
+    from deidscope.pixels import detect
+    from deidscope.recipe import Recipe
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "pixels"))
+    from pixels_helpers import deid_recipe_path
+
+    base = deidscope.read_identifiers(deid_data_files(), errors="ignore")
+    files = base["file"].astype(str)
+    unique = list(dict.fromkeys(files))
+    copies = -(-n_files // len(unique))
+    parts = []
+    for i in range(copies):
+        part = base.copy()
+        part["file"] = files.str.replace("/data/", f"/data/copy{i:04d}/", regex=False)
+        parts.append(part)
+    frame = pd.concat(parts, ignore_index=True)
+    frame["file"] = frame["file"].astype("category")
+    n = frame["file"].nunique()
+    recipes = {
+        "deid.dicom": Recipe.from_file(deid_recipe_path("deid.dicom")),
+        "deid.dicom.ultrasound": Recipe.from_file(
+            deid_recipe_path("deid.dicom.ultrasound")
+        ),
+    }
+    for name, recipe in recipes.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            seconds = _best(lambda r=recipe: detect(frame, r, errors="ignore"), repeat)
+        print(
+            f"detect({name}) over {n} files, {len(frame):,} rows: {seconds:.2f} s "
+            "(target: < 2 s)"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-detect", action="store_true")
     args = parser.parse_args(argv)
     bench_thumbnails(args.repeat)
+    if not args.skip_detect:
+        bench_detect(max(1, args.repeat // 2))
     return 0
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from deidscope.pixels.boxes import Box, check_boxes, ctp_box, draw_boxes, parse_box
 from deidscope.pixels.cleaning import clean
+from deidscope.pixels.detection import DEFAULT_RECIPE, DETECT_COLUMNS, detect
 from deidscope.pixels.errors import BoxWarning, MissingDecoderError, PixelDataError
 from deidscope.pixels.plots import plot_boxes, plot_montage
 from deidscope.pixels.thumbnails import montage, thumbnail, to_png
 
 __all__ = [
+    "DEFAULT_RECIPE",
+    "DETECT_COLUMNS",
     "Box",
     "BoxWarning",
     "MissingDecoderError",
@@ -22,6 +25,7 @@ __all__ = [
     "check_boxes",
     "clean",
     "ctp_box",
+    "detect",
     "draw_boxes",
     "montage",
     "parse_box",
