@@ -383,3 +383,28 @@ def test_montage_bad_input() -> None:
         montage([np.zeros((2, 2), np.float32)])
     with pytest.raises(InputError, match="expected a uint8 array"):
         to_png(np.zeros((2, 2, 4), np.uint8))
+
+
+def _broken_cookie(tmp_path, data: bytes):
+    src = next(f for f in deid_data_files() if f.endswith("image1.dcm"))
+    ds = pydicom.dcmread(src)
+    frame = next(pydicom.encaps.generate_frames(ds.PixelData, number_of_frames=1))
+    ds.PixelData = pydicom.encaps.encapsulate([data or frame[: len(frame) // 3]])
+    path = tmp_path / "broken.dcm"
+    ds.save_as(path)
+    return path
+
+
+def test_corrupt_jpeg_frame_is_a_clear_error(tmp_path) -> None:
+    path = _broken_cookie(tmp_path, b"\xff\xd8" + b"\x00" * 64)
+    with pytest.raises(PixelDataError, match=r"broken\.dcm: cannot decode"):
+        thumbnail(path)
+
+
+def test_truncated_jpeg_shows_what_pydicom_decodes(tmp_path) -> None:
+    # Pillow refuses a truncated scan; pydicom's decoder fills the rest, and
+    # the thumbnail falls back to it rather than failing.
+    path = _broken_cookie(tmp_path, b"")
+    thumb = thumbnail(path)
+    ref = reference_thumbnail(str(path), thumb.shape[:2])
+    assert np.abs(thumb.astype(float) - ref).mean() <= TOLERANCE

@@ -358,7 +358,11 @@ def _jpeg_draft(
             if photometric not in ("RGB", "YBR_FULL", "YBR_FULL_422"):
                 return None
         image.draft("YCbCr" if samples == 3 else "L", (shape[1], shape[0]))
-        arr = np.asarray(image)
+        try:
+            arr = np.asarray(image)
+        except Exception as exc:  # corrupt or truncated: pydicom says why
+            logger.debug("%s: JPEG fast path failed: %s", src.name, exc)
+            return None
     if samples == 3 and photometric != "RGB":
         from pydicom.pixels.processing import convert_color_space
 
