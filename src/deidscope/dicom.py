@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Collection, Iterable, Iterator
-from typing import Literal
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from typing import Any, Literal
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -42,6 +42,7 @@ __all__ = [
     "ReadErrorsWarning",
     "get_files",
     "get_identifiers",
+    "replace_identifiers",
 ]
 
 logger = logging.getLogger(__name__)
@@ -244,3 +245,110 @@ def get_identifiers(
             stacklevel=2,
         )
     return result
+
+
+def replace_identifiers(
+    dicom_files: PathLike | Iterable[PathLike],
+    ids: Mapping[Any, Any] | None = None,
+    deid: Any = None,
+    save: bool = False,
+    overwrite: bool = False,
+    output_folder: PathLike | None = None,
+    force: bool = True,
+    strip_sequences: bool = False,
+    remove_private: bool = False,
+    *,
+    lookup: Mapping[str, Any] | None = None,
+    errors: Errors = "warn",
+    progress: bool | None = None,
+) -> list[Any]:
+    r"""Apply a recipe's ``%header`` to files, as deid's ``replace_identifiers``.
+
+    The lines run as :meth:`deidscope.recipe.Recipe.preview` shows (the same
+    engine, deid 0.4.13's rules), on nested sequences, private elements and
+    the file meta; ``MediaStorageSOPInstanceUID`` follows a changed
+    ``SOPInstanceUID``, and random ``deid_func`` UIDs are the same for the
+    same original UID across the files of one call.
+
+    Parameters
+    ----------
+    dicom_files : str, os.PathLike or iterable of them
+        The files (a single path is accepted; folders are not: use
+        :func:`get_files`).
+    ids : mapping or None, optional
+        deid's per-file lookup, ``{path: {name: value_or_function}}``
+        (``get_identifiers`` output with names added works).
+    deid : Recipe, str, os.PathLike or list of them
+        The recipe, a recipe file, or several combined as deid combines
+        them. deidscope has no default recipe: one is required.
+    save : bool, optional
+        Write files (True) or return the changed datasets (False, default).
+    overwrite : bool, optional
+        Replace existing outputs; with no `output_folder`, write over the
+        input files themselves (default False).
+    output_folder : str, os.PathLike or None, optional
+        Where to write. The input folder structure is kept below it
+        (relative to the inputs' common folder). None and not `overwrite`:
+        a new temporary folder, as deid does.
+    force : bool, optional
+        Read files without the ``DICM`` marker too (default True, as deid);
+        False reports them as failed.
+    strip_sequences : bool, optional
+        Remove the top-level sequences first, as deid's option does.
+    remove_private : bool, optional
+        Remove private elements first, as deid's option does.
+    lookup : mapping or None, optional
+        Names for ``var:`` and ``func:`` that hold for every file (``ids``
+        entries win). ``func:`` names resolve only here and in `ids`.
+    errors : {"warn", "ignore", "raise"}, optional
+        A file that cannot be read, changed or written is left out (None in
+        the result) and listed in ``result.errors``; ``"warn"`` (default)
+        warns once with the count, ``"raise"`` raises on the first.
+    progress : bool or None, optional
+        Progress bar: None after a couple of seconds, True always, False
+        never.
+
+    Returns
+    -------
+    list
+        One entry per file: the changed ``pydicom`` dataset, or with
+        `save` the path written; None for a file that failed. The list
+        has an ``errors`` attribute (a DataFrame with ``file``, ``error``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file does not exist (before any work).
+    InputError
+        If `deid` is not a recipe, or an option is invalid.
+    RecipeSyntaxError
+        If a recipe file cannot be read.
+    ReadError
+        With ``errors="raise"``, for the first file that fails.
+
+    Examples
+    --------
+    >>> from deidscope.data import get_dataset
+    >>> from deidscope.recipe import Recipe
+    >>> files = list(get_files(get_dataset("dicom-cookies")))
+    >>> recipe = Recipe.from_text("FORMAT dicom\n%header\nREPLACE PatientID var:id")
+    >>> cleaned = replace_identifiers(files, deid=recipe, lookup={"id": "anon"})
+    >>> cleaned[0].PatientID
+    'anon'
+    """
+    from deidscope.recipe._apply import replace_identifiers as apply
+
+    return apply(
+        dicom_files,
+        ids,
+        deid,
+        save,
+        overwrite,
+        output_folder,
+        force,
+        strip_sequences,
+        remove_private,
+        lookup=lookup,
+        errors=errors,
+        progress=progress,
+    )

@@ -167,3 +167,27 @@ def deid_result(
     for file, ds in zip(files, datasets, strict=True):
         result.update(frame_values(to_frame({file: fields_of(ds)})))
     return result
+
+
+_FOLLOWERS = {"(0002, 0003)": "(0008, 0018)", "(0002, 0002)": "(0008, 0016)"}
+
+
+def without_followers(
+    ours: dict[tuple[str, str], str], theirs: dict[tuple[str, str], str]
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
+    """Both results without the file-meta UIDs that follow a changed SOP UID.
+
+    deidscope's one deliberate difference from deid: MediaStorageSOPInstanceUID
+    (ClassUID) takes the new SOPInstanceUID (ClassUID); deid leaves it.
+    """
+    followed = {
+        key
+        for key in ours
+        if key[1] in _FOLLOWERS
+        and ours[key] != theirs.get(key)
+        and ours[key] == ours.get((key[0], _FOLLOWERS[key[1]]))
+    }
+    return (
+        {k: v for k, v in ours.items() if k not in followed},
+        {k: v for k, v in theirs.items() if k not in followed},
+    )

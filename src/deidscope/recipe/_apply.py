@@ -1,0 +1,329 @@
+"""``replace_identifiers``: apply a recipe's ``%header`` to files, as deid does.
+
+Files are read and handled in chunks: each chunk's fields become one frame,
+the recipe runs over it once (:mod:`deidscope.recipe._engine`, the engine
+:meth:`Recipe.preview` uses, so what a preview shows is what is written),
+and the outcome is applied to each dataset. A file that cannot be read,
+changed or written is reported and the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import uuid
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+import pandas as pd
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.sequence import Sequence as DicomSequence
+
+from deidscope.errors import InputError, ReadError
+from deidscope.files import PathLike, check_paths, read_dataset
+from deidscope.recipe._engine import Outcome, run_header
+from deidscope.recipe._expand import uid_path
+from deidscope.recipe._preview import file_lookups
+from deidscope.recipe._recipe import Recipe
+
+__all__ = ["ReplaceErrorsWarning", "ReplaceResult", "replace_identifiers"]
+
+logger = logging.getLogger("deidscope.recipe")
+
+#: Files read, changed and written together.
+CHUNK_FILES = 64
+#: Show a progress bar when a run takes longer than this many seconds.
+PROGRESS_DELAY = 2.0
+
+Errors = Literal["warn", "ignore", "raise"]
+
+
+class ReplaceErrorsWarning(UserWarning):
+    """Some files of a batch could not be de-identified (the others were)."""
+
+
+class ReplaceResult(list[Any]):
+    """The list ``replace_identifiers`` returns, with the files that failed.
+
+    One entry per input file, in order: the dataset (``save=False``) or the
+    path written (``save=True``), or None for a file that failed.
+
+    Attributes
+    ----------
+    errors : pandas.DataFrame
+        Columns ``file`` and ``error``, one row per file that failed.
+    """
+
+    def __init__(self, items: Iterable[Any], errors: Sequence[tuple[str, str]]) -> None:
+        super().__init__(items)
+        self.errors = pd.DataFrame(list(errors), columns=["file", "error"])
+
+
+def _recipe(deid: Any) -> Recipe:
+    if isinstance(deid, Recipe):
+        return deid
+    if isinstance(deid, str | os.PathLike):
+        return Recipe.from_file(deid)
+    if isinstance(deid, list | tuple) and deid:
+        return Recipe.combine(deid)
+    raise InputError(
+        "replace_identifiers: expected deid= a Recipe, a recipe file or a list of "
+        f"them, but got {type(deid).__name__} (deidscope has no default recipe)"
+    )
+
+
+def _ids_lookup(
+    paths: Sequence[PathLike],
+    ids: Mapping[Any, Any] | None,
+    lookup: Mapping[str, Any] | None,
+) -> dict[Any, Any]:
+    """One lookup mapping in the form :func:`file_lookups` reads."""
+    merged: dict[Any, Any] = dict(lookup or {})
+    if ids:
+        if not isinstance(ids, Mapping):
+            raise InputError(
+                f"replace_identifiers: ids must map files to mappings, "
+                f"but got {type(ids).__name__}"
+            )
+        by_abs = {os.path.abspath(os.fspath(k)): v for k, v in ids.items()}
+        for path in paths:
+            entry = ids.get(path, by_abs.get(os.path.abspath(os.fspath(path))))
+            if isinstance(entry, Mapping):
+                merged[os.fspath(path)] = entry
+    return merged
+
+
+def _navigate(ds: Dataset, uid: str, is_filemeta: bool) -> tuple[Dataset, int] | None:
+    """Return the dataset holding a uid's element, and its tag (None if gone)."""
+    parts = uid.split("__")
+    container: Dataset = ds.file_meta if is_filemeta else ds
+    for i in range(0, len(parts) - 1, 2):
+        tag = uid_path(parts[i])[0]
+        if tag not in container:
+            return None
+        items = container[tag].value
+        index = int(parts[i + 1])
+        if not isinstance(items, DicomSequence | list) or index >= len(items):
+            return None
+        container = items[index]
+    return container, uid_path(parts[-1])[0]
+
+
+def _apply(ds: Dataset, outcome: Outcome, rows: Sequence[int]) -> None:
+    """Write the outcome's changes for one file into its dataset."""
+    removals = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for row in rows:
+            action = outcome.action[row]
+            if action == "KEEP":
+                continue
+            is_meta = bool(outcome.is_filemeta[row])
+            if outcome.removed[row]:
+                removals.append(row)
+                continue
+            if is_meta and getattr(ds, "file_meta", None) is None:
+                ds.file_meta = FileMetaDataset()
+            place = _navigate(ds, outcome.uid(row), is_meta)
+            if place is None:
+                continue
+            container, tag = place
+            value = outcome.values.get(row)
+            vr = outcome.vr(row)
+            current = container.get(tag)
+            if current is not None and vr == current.VR and row < outcome.n_original:
+                if value is None and vr == "SQ":
+                    current.value = DicomSequence()
+                else:
+                    current.value = value
+            else:
+                container[tag] = DataElement(tag, vr, value)
+        for row in removals:
+            place = _navigate(ds, outcome.uid(row), bool(outcome.is_filemeta[row]))
+            if place is not None and place[1] in place[0]:
+                del place[0][place[1]]
+
+
+def _dataset_getter(
+    datasets: Mapping[int, Dataset], by_name: Mapping[str, int], order: Sequence[str]
+) -> Any:
+    """Return the engine's ``dicoms`` callback for one chunk."""
+
+    def get(code: int) -> Dataset | None:
+        return datasets.get(by_name[order[code]])
+
+    return get
+
+
+def _has_marker(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(132)[128:] == b"DICM"
+
+
+def _common_root(paths: Sequence[str]) -> str:
+    folders = [os.path.dirname(os.path.abspath(p)) for p in paths]
+    return os.path.commonpath(folders) if folders else os.getcwd()
+
+
+def _write(ds: Dataset, target: str) -> None:
+    folder = os.path.dirname(target)
+    os.makedirs(folder, exist_ok=True)
+    temp = os.path.join(folder, f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds.save_as(temp)
+        os.replace(temp, target)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
+def _progress(total: int, progress: bool | None) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        unit="file",
+        desc="replace_identifiers",
+        disable=progress is False,
+        delay=0 if progress else PROGRESS_DELAY,
+        leave=bool(progress),
+    )
+
+
+def _strip(ds: Dataset, *, strip_sequences: bool, remove_private: bool) -> None:
+    if remove_private:
+        ds.remove_private_tags()
+    if strip_sequences:
+        for tag in [elem.tag for elem in ds if elem.VR == "SQ"]:
+            del ds[tag]
+
+
+def replace_identifiers(
+    dicom_files: PathLike | Iterable[PathLike],
+    ids: Mapping[Any, Any] | None = None,
+    deid: Recipe | PathLike | Sequence[Recipe | PathLike] | None = None,
+    save: bool = False,
+    overwrite: bool = False,
+    output_folder: PathLike | None = None,
+    force: bool = True,
+    strip_sequences: bool = False,
+    remove_private: bool = False,
+    *,
+    lookup: Mapping[str, Any] | None = None,
+    errors: Errors = "warn",
+    progress: bool | None = None,
+) -> ReplaceResult:
+    """Implement :func:`deidscope.dicom.replace_identifiers`."""
+    from deidscope.dicom import check_errors_option, fields_of
+    from deidscope.frame import to_frame
+
+    check_errors_option(errors, caller="replace_identifiers")
+    recipe = _recipe(deid)
+    paths = check_paths(dicom_files, caller="replace_identifiers")
+    for path in paths:
+        if os.path.isdir(path):
+            raise InputError(
+                f"replace_identifiers: expected files, but {os.fspath(path)!r} is a "
+                "folder (list its files with get_files)"
+            )
+    names = [os.fspath(p) for p in paths]
+    merged = _ids_lookup(paths, ids, lookup)
+    numbered = recipe._numbered()
+    memo: dict[tuple[Any, ...], Any] = {}
+    results: list[Any] = [None] * len(paths)
+    failures: list[tuple[str, str]] = []
+    if save:
+        base = _common_root(names)
+        if output_folder is None:
+            root = base if overwrite else tempfile.mkdtemp(prefix="deidscope-")
+        else:
+            root = os.fspath(output_folder)
+
+    def fail(index: int, reason: str) -> None:
+        if errors == "raise":
+            raise ReadError(names[index], reason)
+        failures.append((names[index], reason))
+        logger.info("replace_identifiers: %s: %s", names[index], reason)
+
+    with _progress(len(paths), progress) as bar:
+        for start in range(0, len(paths), CHUNK_FILES):
+            chunk = range(start, min(start + CHUNK_FILES, len(paths)))
+            datasets: dict[int, FileDataset] = {}
+            for index in chunk:
+                try:
+                    if not force and not _has_marker(names[index]):
+                        raise ReadError(
+                            names[index],
+                            "no DICM marker at byte 128 (pass force=True to read it)",
+                        )
+                    ds = read_dataset(names[index])
+                    _strip(
+                        ds,
+                        strip_sequences=strip_sequences,
+                        remove_private=remove_private,
+                    )
+                    datasets[index] = ds
+                except ReadError as exc:
+                    fail(index, exc.reason)
+            frame = to_frame({names[i]: fields_of(ds) for i, ds in datasets.items()})
+            order = [str(f) for f in frame["file"].cat.categories]
+            by_name = {names[i]: i for i in datasets}
+            lookups = file_lookups(order, merged, caller="replace_identifiers")
+            outcome = run_header(
+                numbered,
+                recipe.values,
+                recipe.fields,
+                frame,
+                lookups,
+                dicoms=_dataset_getter(datasets, by_name, order),
+                keep_values=True,
+                memo=memo,
+            )
+            touched = outcome.touched()
+            per_file: dict[int, list[int]] = {}
+            for row in touched:
+                per_file.setdefault(int(outcome.file[row]), []).append(int(row))
+            for code, file in enumerate(order):
+                index = by_name[file]
+                try:
+                    _apply(datasets[index], outcome, per_file.get(code, []))
+                except Exception as exc:
+                    fail(index, f"cannot apply the recipe: {type(exc).__name__}: {exc}")
+                    datasets.pop(index)
+            for index in chunk:
+                found = datasets.get(index)
+                if found is None:
+                    bar.update(1)
+                    continue
+                if not save:
+                    results[index] = found
+                    bar.update(1)
+                    continue
+                relative = os.path.relpath(os.path.abspath(names[index]), base)
+                target = os.path.join(root, relative)
+                same = os.path.abspath(target) == os.path.abspath(names[index])
+                if os.path.exists(target) and not overwrite:
+                    fail(index, f"{target} exists (pass overwrite=True to replace it)")
+                elif same and not overwrite:
+                    fail(index, "would write over the input (pass overwrite=True)")
+                else:
+                    try:
+                        _write(found, target)
+                        results[index] = target
+                    except Exception as exc:
+                        fail(index, f"cannot be written: {type(exc).__name__}: {exc}")
+                bar.update(1)
+    if failures and errors == "warn":
+        warnings.warn(
+            f"replace_identifiers: {len(failures)} of {len(paths)} files failed; "
+            "result.errors lists them with the reason "
+            "(pass errors='ignore' to silence this warning)",
+            ReplaceErrorsWarning,
+            stacklevel=3,
+        )
+    return ReplaceResult(results, failures)
