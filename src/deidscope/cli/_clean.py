@@ -1,0 +1,200 @@
+"""``deidscope clean [--recipe R] PATH... -o OUT``: blank burned-in text."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from deidscope.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Outcome,
+    add_output,
+    add_paths,
+    add_run_options,
+    check_output_folder,
+    input_paths,
+    output_file,
+    show_progress,
+)
+
+__all__ = ["REPORT_NAME", "register", "run"]
+
+NAME = "clean"
+#: The report written in the output folder, one row per file.
+REPORT_NAME = "clean-report.csv"
+
+_DESCRIPTION = """\
+Flag DICOM files with a recipe's %filter section, as deid's DicomCleaner
+does, and write a cleaned copy of every file whose matching LABELs give
+boxes: the boxes blanked in every frame (keepcoordinates boxes kept),
+uncompressed, BurnedInAnnotation set to NO. Inputs are never modified.
+
+OUT is a folder (created if needed); cleaned files keep their path relative
+to the inputs' common folder. OUT/clean-report.csv lists every file with
+what was done: cleaned, flagged without boxes (look at it yourself), not
+flagged, or the error. The exit code is 1 when a flagged file could not be
+cleaned, so that a script notices.
+"""
+
+_EPILOG = """\
+examples:
+  deidscope clean -o cleaned/                       (the bundled sample)
+  deidscope clean --recipe my.deid scans/ -o cleaned/ --workers 2
+
+--workers reads the headers with N processes; cleaning runs in this one.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``clean`` subcommand.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``deidscope`` parser's subcommands.
+    """
+    parser = subparsers.add_parser(
+        NAME,
+        help="blank the regions a recipe's %%filter flags; write cleaned copies",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_paths(parser)
+    add_output(parser, help="the output folder (created; must be empty, or --force)")
+    parser.add_argument(
+        "-r",
+        "--recipe",
+        type=Path,
+        default=None,
+        metavar="R",
+        help="a deid recipe with a %%filter section (default: deidscope's own)",
+    )
+    add_run_options(parser)
+    parser.set_defaults(run=run)
+
+
+def _targets(files: list[str], output: Path) -> dict[str, Path]:
+    """Each input's output path: its path relative to the inputs' common folder."""
+    folders = [os.path.dirname(os.path.abspath(f)) for f in files]
+    root = os.path.commonpath(folders) if folders else ""
+    return {f: output / os.path.relpath(os.path.abspath(f), root) for f in files}
+
+
+def run(args: argparse.Namespace) -> Outcome:
+    """Detect and clean; see the module documentation.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    Outcome
+        What was cleaned, flagged, and where the report is.
+    """
+    import pandas as pd
+
+    from deidscope.errors import DeidscopeError
+    from deidscope.frame import read_identifiers
+    from deidscope.pixels import DEFAULT_RECIPE, clean, detect
+    from deidscope.recipe import Recipe
+
+    caller = f"deidscope {NAME}"
+    paths, notes = input_paths(args.paths, caller=caller)
+    output: Path = args.output
+    check_output_folder(output, force=args.force, caller=caller)
+    recipe = Recipe.from_file(
+        args.recipe if args.recipe is not None else DEFAULT_RECIPE
+    )
+    if not recipe.filters:
+        notes += ("the recipe has no %filter section: nothing is flagged",)
+    frame = read_identifiers(
+        paths, workers=args.workers, progress=show_progress(args), errors="ignore"
+    )
+    flags = detect(frame, recipe, errors="ignore")
+    output.mkdir(exist_ok=True)
+    targets = _targets(flags["file"].tolist(), output)
+    inputs = {os.path.realpath(f) for f in targets}
+    rows: list[dict[str, Any]] = []
+    row: dict[Any, Any]
+    for row in flags.to_dict("records"):
+        record = {
+            "file": row["file"],
+            "output": "",
+            "action": "not flagged",
+            "group": row["group"] or "",
+            "label": row["label"] or "",
+            "reason": row["reason"] or "",
+            "coordinates": " ".join(",".join(map(str, b)) for b in row["coordinates"]),
+            "keep_coordinates": " ".join(
+                ",".join(map(str, b)) for b in row["keep_coordinates"]
+            ),
+            "error": "",
+        }
+        if row["flagged"] and not row["coordinates"]:
+            record["action"] = "flagged, no boxes: review"
+        elif row["coordinates"]:
+            target = targets[row["file"]]
+            if os.path.realpath(target) in inputs:
+                record["action"] = "error"
+                record["error"] = "the output would replace an input file"
+            else:
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    clean(
+                        row["file"],
+                        row["coordinates"],
+                        keep=row["keep_coordinates"],
+                        output=target,
+                    )
+                    record["action"] = "cleaned"
+                    record["output"] = os.fspath(target)
+                except (DeidscopeError, OSError) as exc:
+                    record["action"] = "error"
+                    record["error"] = " ".join(str(exc).splitlines())
+        rows.append(record)
+    errors = flags.attrs.get("errors")
+    if errors is not None:
+        for file, error in errors[["file", "error"]].itertuples(index=False):
+            rows.append({"file": file, "action": "error", "error": str(error)})
+    report = pd.DataFrame(
+        rows,
+        columns=[
+            "file",
+            "output",
+            "action",
+            "group",
+            "label",
+            "reason",
+            "coordinates",
+            "keep_coordinates",
+            "error",
+        ],
+    ).fillna("")
+    report_path = output / REPORT_NAME
+    with output_file(report_path, force=True, caller=caller) as tmp:
+        report.to_csv(tmp, index=False)
+    counts = report["action"].value_counts()
+    cleaned = int(counts.get("cleaned", 0))
+    review = int(counts.get("flagged, no boxes: review", 0))
+    failed = int(counts.get("error", 0))
+    messages = (
+        f"{cleaned} of {len(report)} files cleaned into {os.fspath(output)}; "
+        f"{review} flagged without boxes, {failed} error(s); "
+        f"report: {os.fspath(report_path)}",
+    )
+    warnings: tuple[str, ...] = ()
+    if review:
+        warnings += (
+            f"{review} flagged file(s) have no boxes to blank and were not written: "
+            f"look at them ({REPORT_NAME} lists them)",
+        )
+    if failed:
+        warnings += (f"{failed} file(s) failed; {REPORT_NAME} says why",)
+    code = EXIT_FINDINGS if review or failed else EXIT_OK
+    return Outcome(messages=messages, notes=notes, warnings=warnings, code=code)

@@ -1,0 +1,81 @@
+"""``deidscope clean``: the command over detect and clean."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pydicom
+import pytest
+from pixels_helpers import deid_recipe_path
+
+from deidscope.cli import main
+from deidscope.pixels import DEFAULT_RECIPE, clean, detect
+from samples import deid_data_files
+
+ULTRASOUNDS = [f for f in deid_data_files() if "/ultrasounds/" in f]
+COOKIES = [f for f in deid_data_files() if "dicom-cookies" in f]
+
+
+def test_clean_command_cleans_what_detect_flags(tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["clean", *ULTRASOUNDS, "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "3 of 3 files cleaned" in captured.out
+    report = pd.read_csv(out / "clean-report.csv", keep_default_na=False)
+    assert report["action"].tolist() == ["cleaned"] * 3
+    flags = detect(ULTRASOUNDS, DEFAULT_RECIPE)
+    for path, row in zip(ULTRASOUNDS, flags.itertuples(), strict=True):
+        written = out / path.rsplit("/", 1)[1]
+        direct = clean(
+            path, row.coordinates, keep=row.keep_coordinates, output=tmp_path / "d.dcm"
+        )
+        np.testing.assert_array_equal(
+            pydicom.dcmread(written).pixel_array, pydicom.dcmread(direct).pixel_array
+        )
+
+
+def test_flagged_without_boxes_needs_attention(tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    code = main(["clean", COOKIES[0], ULTRASOUNDS[0], "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "1 flagged file(s) have no boxes" in captured.err
+    report = pd.read_csv(out / "clean-report.csv", keep_default_na=False)
+    assert report["action"].tolist() == ["flagged, no boxes: review", "cleaned"]
+    assert report["group"].tolist() == ["blacklist", "graylist"]
+    # the two inputs are in different folders: paths kept relative to both
+    assert (out / "ultrasounds" / "GREYSCALE_IMAGE.dcm").exists()
+    assert not (out / "dicom-cookies").exists()
+
+
+def test_recipe_option(tmp_path) -> None:
+    out = tmp_path / "out"
+    recipe = deid_recipe_path("deid.dicom.ultrasound")
+    assert main(["clean", "--recipe", recipe, COOKIES[0], "-o", str(out)]) == 0
+    assert pydicom.dcmread(out / "image1.dcm").pixel_array.max() == 0  # "all"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--recipe", "/no/such.deid"], "No such file"),
+        ([], "not empty"),
+    ],
+    ids=["missing-recipe", "output-not-empty"],
+)
+def test_clean_command_errors(tmp_path, capsys, extra, message) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x").write_text("")
+    if not extra:
+        code = main(["clean", ULTRASOUNDS[0], "-o", str(out)])
+    else:
+        (out / "x").unlink()
+        code = main(["clean", *extra, ULTRASOUNDS[0], "-o", str(out)])
+    assert code == 3
+    assert message in capsys.readouterr().err
+
+
+def test_clean_help(capsys) -> None:
+    assert main(["clean", "--help"]) == 0
+    assert "%filter" in capsys.readouterr().out
