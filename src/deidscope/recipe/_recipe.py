@@ -298,6 +298,52 @@ class Recipe:
                     result.filters.append(group)
         return result
 
+    @classmethod
+    def from_profile(
+        cls, options: Iterable[str] = (), *, jitter: str = "var:jitter"
+    ) -> Recipe:
+        """Write a recipe implementing the DICOM PS3.15 Basic Profile.
+
+        One ``%header`` line per row of Table E.1-1 (package data, see
+        :mod:`deidscope.recipe.ps315`), with the options' codes where they
+        apply; the mapping from action codes to deid actions is in
+        :mod:`deidscope.recipe._profile`.
+
+        Parameters
+        ----------
+        options : iterable of str, optional
+            Profile options, from :data:`deidscope.recipe.ps315.OPTIONS`
+            (``"retain_uids"``, ``"retain_long_modified_dates"``, ...).
+            None: the Basic Profile alone.
+        jitter : str, optional
+            The ``JITTER`` value for dates an option modifies: days, or
+            ``var:<name>`` for a value from the lookup (default
+            ``var:jitter``).
+
+        Returns
+        -------
+        Recipe
+            A new recipe (``to_text()`` writes it out).
+
+        Raises
+        ------
+        InputError
+            If an option is unknown.
+
+        Examples
+        --------
+        >>> recipe = Recipe.from_profile()
+        >>> [a.action for a in recipe.header if a.field == "PatientName"]
+        ['BLANK']
+        >>> retained = Recipe.from_profile(["retain_uids"])
+        >>> [a.action for a in retained.header if a.field == "StudyInstanceUID"]
+        ['KEEP']
+        """
+        from deidscope.recipe._profile import profile_actions
+
+        actions, comments = profile_actions(options, jitter=jitter)
+        return cls(header=actions, comments=comments)
+
     def copy(self) -> Recipe:
         """Return a deep copy, to edit without changing this one."""
         return copy.deepcopy(self)

@@ -1,0 +1,182 @@
+"""``Recipe.from_profile``: a deid recipe implementing the PS3.15 Basic Profile.
+
+Each row of Table E.1-1 (:mod:`deidscope.recipe.ps315`) becomes one header
+line, its action code (or, with options, the option's code) turned into a
+deid action:
+
+====== ==================================================================
+code   line
+====== ==================================================================
+X      ``REMOVE field``
+Z      ``BLANK field``
+D      ``REPLACE field <dummy>`` (a dummy valid for the VR); ``BLANK`` for a
+       sequence
+U      ``REPLACE field deid_func:pydicom_uuid``: a new UID derived from the
+       old one, so the same UID maps to the same new UID in every file
+K      ``KEEP field``
+C      dates and date-times: ``JITTER field <jitter>``; times: ``BLANK``;
+       other text: ``REPLACE field CLEANED`` (deid cannot clean free text)
+====== ==================================================================
+
+Codes with a choice (``X/Z``, ``Z/D``, ``X/Z/U*``...) take the first,
+strictest one. Repeating groups and private attributes become expanders:
+``REMOVE startswith:50[0-9a-f]{2}`` (curves), ``REMOVE
+contains:^60[0-9a-f]{2}3000$`` (overlays), ``REMOVE
+contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$`` (every private element). The
+recipe also adds ``PatientIdentityRemoved`` and ``DeidentificationMethod``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydicom.datadict import dictionary_has_tag, dictionary_keyword, dictionary_VR
+
+from deidscope.errors import InputError
+from deidscope.recipe import ps315
+from deidscope.recipe._model import Action
+
+__all__ = ["profile_actions"]
+
+_DUMMIES = {
+    "AE": "ANONYMOUS",
+    "AS": "000Y",
+    "CS": "ANONYMOUS",
+    "DA": "19000101",
+    "DS": "0",
+    "DT": "19000101000000",
+    "IS": "0",
+    "LO": "ANONYMOUS",
+    "LT": "ANONYMOUS",
+    "PN": "ANONYMOUS",
+    "SH": "ANONYMOUS",
+    "ST": "ANONYMOUS",
+    "TM": "000000",
+    "UC": "ANONYMOUS",
+    "UT": "ANONYMOUS",
+    "UI": "2.25.0",
+    "UR": "http://example.invalid",
+    "FL": "0",
+    "FD": "0",
+    "SL": "0",
+    "SS": "0",
+    "UL": "0",
+    "US": "0",
+}
+_SPECIAL = {
+    "(50xx, xxxx)": "startswith:50[0-9a-f]{2}",
+    "(60xx, 3000)": "contains:^60[0-9a-f]{2}3000$",
+    "(60xx, 4000)": "contains:^60[0-9a-f]{2}4000$",
+    "private": "contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$",
+}
+_ORDER = {"KEEP": 0, "REPLACE": 1, "JITTER": 2, "BLANK": 3, "REMOVE": 4}
+
+
+def _field(tag_text: str) -> tuple[str, str]:
+    """Return the recipe field for a table tag, and its VR ("" if unknown)."""
+    if tag_text in _SPECIAL:
+        return _SPECIAL[tag_text], ""
+    group, element = tag_text.strip("()").split(", ")
+    tag = int(group, 16) << 16 | int(element, 16)
+    if not dictionary_has_tag(tag):
+        return f"({group.upper()},{element.upper()})", ""
+    vr = str(dictionary_VR(tag)).split(" or ")[0]
+    keyword = dictionary_keyword(tag)
+    return (keyword or f"({group.upper()},{element.upper()})"), vr
+
+
+def _action(code: str, field: str, vr: str, jitter: str) -> Action:
+    code = code.split("/")[0].rstrip("*")
+    if code == "X":
+        return Action("REMOVE", field)
+    if code == "Z":
+        return Action("BLANK", field)
+    if code == "K":
+        return Action("KEEP", field)
+    if code == "U":
+        return Action("REPLACE", field, "deid_func:pydicom_uuid")
+    if code == "C":
+        if vr in ("DA", "DT"):
+            return Action("JITTER", field, jitter)
+        if vr in ("TM", "SQ", "") or vr not in _DUMMIES:
+            return Action("BLANK", field)
+        return Action("REPLACE", field, "CLEANED")
+    # D: a dummy of the VR; sequences and unknown VRs are emptied
+    if vr in _DUMMIES:
+        return Action("REPLACE", field, _DUMMIES[vr])
+    return Action("BLANK", field)
+
+
+def profile_actions(
+    options: Iterable[str] = (), *, jitter: str = "var:jitter"
+) -> tuple[list[Action], list[str]]:
+    """Return the header actions for the Basic Profile with `options`.
+
+    Parameters
+    ----------
+    options : iterable of str
+        Names from :data:`deidscope.recipe.ps315.OPTIONS`.
+    jitter : str, optional
+        The ``JITTER`` value for dates the options modify (``C``): a number
+        of days, or ``var:<name>`` (default ``var:jitter``).
+
+    Returns
+    -------
+    tuple of (list of Action, list of str)
+        The actions, and the comments to put before them.
+
+    Raises
+    ------
+    InputError
+        If an option is unknown.
+    """
+    if isinstance(options, str):
+        options = (options,)
+    chosen = list(dict.fromkeys(options))
+    unknown = [o for o in chosen if o not in ps315.OPTIONS]
+    if unknown:
+        raise InputError(
+            f"Recipe.from_profile: unknown options {unknown}; expected some of "
+            f"{', '.join(ps315.OPTIONS)}"
+        )
+    table = ps315.load_table()
+    actions: list[Action] = []
+    for row in table.to_dict("records"):
+        code = row["basic_profile"]
+        for option in ps315.OPTIONS:
+            if option in chosen and row[option]:
+                code = row[option]
+                break
+        field, vr = _field(row["tag"])
+        if row["tag"] == "private" and "retain_safe_private" in chosen:
+            continue  # which private elements are safe is the user's decision
+        action = _action(code, field, vr, jitter)
+        special = row["tag"] in _SPECIAL or not dictionary_has_tag(_tag(row["tag"]))
+        if special and row["keyword"]:
+            action.comments = [f"# {row['keyword']}"]
+        actions.append(action)
+    actions.sort(key=lambda a: _ORDER[a.action])
+    actions += [
+        Action("ADD", "PatientIdentityRemoved", "YES"),
+        Action("ADD", "DeidentificationMethod", _method(chosen)),
+    ]
+    names = ", ".join(chosen) if chosen else "none"
+    comments = [
+        "# DICOM PS3.15 Table E.1-1, Basic Application Level Confidentiality Profile",
+        f"# options: {names}",
+        "# written by deidscope.recipe.Recipe.from_profile",
+    ]
+    return actions, comments
+
+
+def _tag(text: str) -> int:
+    group, element = text.strip("()").split(", ")
+    return int(group, 16) << 16 | int(element, 16)
+
+
+def _method(chosen: list[str]) -> str:
+    initials = "".join(
+        "".join(word[0].upper() for word in option.split("_")) for option in chosen
+    )
+    text = "PS3.15_BASIC" + (f"+{initials}" if initials else "")
+    return text[:64]

@@ -1,0 +1,83 @@
+"""Recipe.from_profile: the PS3.15 Basic Profile as a deid recipe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _recipe_helpers import deid_load, parity_files, plain
+
+from deidscope import read_identifiers
+from deidscope.errors import InputError
+from deidscope.recipe import Recipe, ps315
+
+
+def _by_field(recipe: Recipe) -> dict[str, str]:
+    return {a.field: a.action for a in recipe.header}
+
+
+def test_basic_profile_lines() -> None:
+    recipe = Recipe.from_profile()
+    actions = _by_field(recipe)
+    assert actions["PatientName"] == "BLANK"  # Z
+    assert actions["PatientAddress"] == "REMOVE"  # X
+    assert actions["StudyInstanceUID"] == "REPLACE"  # U
+    assert actions["InstitutionName"] == "REMOVE"  # X/Z/D: the strictest
+    assert actions["contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$"] == "REMOVE"
+    uid = next(a for a in recipe.header if a.field == "SOPInstanceUID")
+    assert uid.value == "deid_func:pydicom_uuid"
+    assert recipe.header[-2:][0].field == "PatientIdentityRemoved"
+    assert len(recipe.header) == len(ps315.load_table()) + 2
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "action", "value"),
+    [
+        (["retain_uids"], "StudyInstanceUID", "KEEP", None),
+        (["retain_long_full_dates"], "StudyDate", "KEEP", None),
+        (["retain_long_modified_dates"], "StudyDate", "JITTER", "var:jitter"),
+        (["retain_long_modified_dates"], "StudyTime", "BLANK", None),
+        (["clean_descriptors"], "StudyDescription", "REPLACE", "CLEANED"),
+        (["retain_device_identity"], "DeviceSerialNumber", "KEEP", None),
+    ],
+    ids=["uids", "full-dates", "modified-dates", "times", "descriptors", "device"],
+)
+def test_options(
+    options: list[str], field: str, action: str, value: str | None
+) -> None:
+    line = next(a for a in Recipe.from_profile(options).header if a.field == field)
+    assert (line.action, line.value) == (action, value)
+
+
+def test_retain_safe_private_leaves_private_elements_to_the_user() -> None:
+    fields = _by_field(Recipe.from_profile(["retain_safe_private"]))
+    assert "contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$" not in fields
+
+
+def test_unknown_option() -> None:
+    with pytest.raises(InputError, match="unknown options \\['retain_names'\\]"):
+        Recipe.from_profile(["retain_names"])
+
+
+def test_profile_recipe_round_trips_and_deid_reads_it(tmp_path: Path) -> None:
+    recipe = Recipe.from_profile(["retain_long_modified_dates"], jitter="-30")
+    text = recipe.to_text()
+    assert Recipe.from_text(text) == recipe
+    path = tmp_path / "deid.profile"
+    path.write_text(text)
+    assert deid_load(path) == plain(recipe.to_deid())
+    assert recipe.lint().empty
+
+
+def test_profile_preview_removes_identifiers() -> None:
+    df = read_identifiers(parity_files(), errors="ignore")
+    out = Recipe.from_profile().preview(df)
+    names = out[out.uid == "(0010, 0010)"]
+    assert len(names) == df[df.uid == "(0010, 0010)"].file.nunique()
+    assert (names.after == "").all()
+    private = out[out.uid.astype(str).str.match(r"^\(00(09|11|19|43)")]
+    assert len(private)
+    assert private.after.isna().all()
+    sop = out[out.uid == "(0008, 0018)"].set_index("file").after
+    media = out[out.uid == "(0002, 0003)"].set_index("file").after
+    assert (media.reindex(sop.index) == sop).all()
