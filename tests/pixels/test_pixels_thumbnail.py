@@ -408,3 +408,11 @@ def test_truncated_jpeg_shows_what_pydicom_decodes(tmp_path) -> None:
     thumb = thumbnail(path)
     ref = reference_thumbnail(str(path), thumb.shape[:2])
     assert np.abs(thumb.astype(float) - ref).mean() <= TOLERANCE
+
+
+def test_dataset_without_transfer_syntax(tmp_path) -> None:
+    ds = pydicom.dcmread(write_image(tmp_path / "a.dcm", _gradient(), bits_stored=12))
+    fresh = Dataset()
+    fresh.update(ds)  # no file meta, no encoding it was read with
+    with pytest.raises(PixelDataError, match=r"set ds\.file_meta\.TransferSyntaxUID"):
+        thumbnail(fresh)

@@ -218,12 +218,21 @@ def transfer_syntax(src: Source) -> UID:
     syntax = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
     if syntax:
         return UID(syntax)
-    raw = src.ds.get_item(0x7FE00010, keep_deferred=True)
-    implicit, little = src.ds.original_encoding
-    if raw is None or implicit is None or getattr(raw, "length", 0) == 0xFFFFFFFF:
+    keyword = pixel_keyword(src)
+    tag = next(t for t, k in PIXEL_KEYWORDS.items() if k == keyword)
+    raw: Any = src.ds.get_item(tag, keep_deferred=True)
+    if getattr(raw, "length", 0) == 0xFFFFFFFF or getattr(
+        raw, "is_undefined_length", False
+    ):
         raise src.error(
             "no Transfer Syntax UID in the file meta information, and the pixel "
-            "data is compressed, so its encoding cannot be told"
+            "data is encapsulated (compressed), so its encoding cannot be told"
+        )
+    implicit, little = src.ds.original_encoding
+    if implicit is None:
+        raise src.error(
+            "no Transfer Syntax UID in the file meta information; "
+            "set ds.file_meta.TransferSyntaxUID"
         )
     inferred = (
         ImplicitVRLittleEndian
