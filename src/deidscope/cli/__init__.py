@@ -72,6 +72,7 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 SUBCOMMANDS: tuple[str, ...] = (
     "identifiers",
     "audit",
+    "apply",
     "clean",
 )
 
