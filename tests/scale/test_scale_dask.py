@@ -153,7 +153,8 @@ def test_raise_fails_the_computation(
     ddf = read_identifiers_dask(
         scale_mixed_files[1:], files_per_partition=60, errors="raise"
     )
-    with pytest.raises(ReadError, match="truncated"):
+    # whichever partition fails first on the cluster stops the computation
+    with pytest.raises(ReadError, match=r": (truncated|not a DICOM file)"):
         ddf.compute()
 
 
@@ -190,3 +191,16 @@ def test_without_dask_the_error_names_the_extra(
     monkeypatch.setitem(sys.modules, "dask.dataframe", None)
     with pytest.raises(MissingDependencyError, match=r"deidscope\[dask\]"):
         read_identifiers_dask(cookie_files)
+
+
+def test_audit_profile_runs_on_the_cluster(
+    dask_client: Client, scale_mixed_files: list[str]
+) -> None:
+    from deidscope.audit import profile
+
+    ddf = read_identifiers_dask(scale_mixed_files, files_per_partition=40)
+    with get_task_stream(dask_client) as stream:
+        on_dask = profile(ddf)
+    assert any("_read_partition" in str(t["key"]) for t in stream.data)
+    expected = profile(read_identifiers(scale_mixed_files, errors="ignore"))
+    pd.testing.assert_frame_equal(on_dask, expected)
