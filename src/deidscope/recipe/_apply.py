@@ -158,6 +158,21 @@ def _dataset_getter(
     return get
 
 
+def _frame_of(names: Sequence[str], datasets: Mapping[int, Dataset]) -> pd.DataFrame:
+    """Return the identifier frame of datasets read in memory.
+
+    The frame's own builder reads raw values without converting them, so
+    only the elements a recipe changes are ever converted (and written back
+    re-encoded); the rest are written as they were read.
+    """
+    from deidscope.frame import _FrameBuilder
+
+    builder = _FrameBuilder()
+    for index, ds in datasets.items():
+        builder.add_dataset(names[index], ds)
+    return builder.build()
+
+
 def _has_marker(path: str) -> bool:
     with open(path, "rb") as handle:
         return handle.read(132)[128:] == b"DICM"
@@ -219,8 +234,7 @@ def replace_identifiers(
     progress: bool | None = None,
 ) -> ReplaceResult:
     """Implement :func:`deidscope.dicom.replace_identifiers`."""
-    from deidscope.dicom import check_errors_option, fields_of
-    from deidscope.frame import to_frame
+    from deidscope.dicom import check_errors_option
 
     check_errors_option(errors, caller="replace_identifiers")
     recipe = _recipe(deid)
@@ -270,7 +284,7 @@ def replace_identifiers(
                     datasets[index] = ds
                 except ReadError as exc:
                     fail(index, exc.reason)
-            frame = to_frame({names[i]: fields_of(ds) for i, ds in datasets.items()})
+            frame = _frame_of(names, datasets)
             order = [str(f) for f in frame["file"].cat.categories]
             by_name = {names[i]: i for i in datasets}
             lookups = file_lookups(order, merged, caller="replace_identifiers")
