@@ -75,6 +75,16 @@ not compared by ``==``.
     ``deid_value`` (CTP ``x,y,width,height`` turned into
     ``xmin,ymin,xmax,ymax``) and ``box``.
 
+What a recipe does
+------------------
+:meth:`Recipe.preview` shows, per (file, uid), the value before and after,
+the action and the line that decided, following deid 0.4.13's rules (see
+:mod:`deidscope.recipe._engine`); :meth:`Recipe.matches` lists the rows one
+line names; :meth:`Recipe.lint` lists what will not work as written;
+:meth:`Recipe.from_profile` writes the PS3.15 Basic Profile as a recipe;
+:func:`deidscope.dicom.replace_identifiers` applies a recipe to files with
+the same engine the preview uses.
+
 Recipe text is data: nothing in it is evaluated or imported. ``func:``
 names resolve only against the ``lookup`` a caller passes.
 """
