@@ -63,6 +63,13 @@ def _join(values: Iterable[Any]) -> str:
     return "\\".join(str(value).strip(_PADDING) for value in values)
 
 
+def _join_text(text: str) -> str:
+    """Strip each backslash-separated value of `text` of its padding."""
+    if "\\" not in text:
+        return text.strip(_PADDING)
+    return "\\".join(value.strip(_PADDING) for value in text.split("\\"))
+
+
 def format_element(elem: DataElement) -> str:
     """Return the frame's text for a converted element's value.
 
@@ -135,7 +142,7 @@ def format_walked(field: WalkedField) -> str:
         text = value.decode("ascii")
         if vr in _SINGLE_TEXT_VRS:
             return text.strip(_PADDING)
-        return _join(text.split("\\"))
+        return _join_text(text)
     code = _NUMBER_FORMATS.get(vr)
     if code is not None:
         size = struct.calcsize("<" + code)

@@ -8,6 +8,7 @@ exception a Python user would expect (``ValueError``, ``ImportError``).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 __all__ = [
     "DeidscopeError",
@@ -42,6 +43,10 @@ class ReadError(InputError):
         self.reason = reason
         super().__init__(f"{os.fspath(path)}: {reason}")
 
+    def __reduce__(self) -> tuple[type[ReadError], tuple[str | os.PathLike[str], str]]:
+        # pickled across processes (read_identifiers with workers) whole
+        return (type(self), (self.path, self.reason))
+
 
 class RecipeSyntaxError(DeidscopeError, ValueError):
     """A recipe line that cannot be parsed.
@@ -72,6 +77,18 @@ class RecipeSyntaxError(DeidscopeError, ValueError):
         self.path = path
         where = f"{os.fspath(path)}, line {lineno}" if path else f"line {lineno}"
         super().__init__(f"{where}: {message}: {line.strip()!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_syntax_error,
+            (self.message, self.line, self.lineno, self.path),
+        )
+
+
+def _rebuild_syntax_error(
+    message: str, line: str, lineno: int, path: str | os.PathLike[str] | None
+) -> RecipeSyntaxError:
+    return RecipeSyntaxError(message, line=line, lineno=lineno, path=path)
 
 
 class MissingDependencyError(DeidscopeError, ImportError):

@@ -382,10 +382,8 @@ def find_truncation(
     last_end = 0
     datasets = [ds] if meta is None or inflated else [meta, ds]
     for dataset in datasets:
-        for key in dataset.keys():  # noqa: SIM118 - iterating yields elements
-            raw: DataElement | RawDataElement = dataset.get_item(
-                key, keep_deferred=True
-            )
+        for key, stored in dataset.items():  # as stored: raw, maybe deferred
+            raw: DataElement | RawDataElement = stored
             if not isinstance(raw, RawDataElement) or raw.length == 0xFFFFFFFF:
                 last_end = -1  # an undefined length: its end is not known here
                 continue

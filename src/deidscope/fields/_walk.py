@@ -170,8 +170,21 @@ def _tag_info(tag: int) -> tuple[str, str]:
     return info
 
 
-def _by_tag(item: tuple[BaseTag, object]) -> int:
-    return item[0]
+def _in_tag_order(
+    dataset: Dataset,
+) -> list[tuple[BaseTag, DataElement | RawDataElement]]:
+    """Return a dataset's (tag, stored element) pairs sorted by tag.
+
+    Read from a file they nearly always are already; checking that on plain
+    ints is much cheaper than sorting ``BaseTag`` objects.
+    """
+    items: list[tuple[BaseTag, DataElement | RawDataElement]] = list(dataset.items())
+    tags = list(map(int, dataset.keys()))
+    ordered = sorted(tags)
+    if tags == ordered:
+        return items
+    position = {tag: i for i, tag in enumerate(tags)}
+    return [items[position[tag]] for tag in ordered]
 
 
 def iter_fields(
@@ -221,7 +234,7 @@ def iter_fields(
         position += 1
         creators: dict[int, str | None] = {}
         # items() holds the elements as stored: raw ones stay raw (and deferred)
-        for key, stored in sorted(dataset.items(), key=_by_tag):
+        for key, stored in _in_tag_order(dataset):
             tag = int(key)
             own_uid, keyword = _tag_info(tag)
             if is_skipped(tag, keyword):

@@ -17,12 +17,11 @@ from deidscope._optional import import_optional
 from deidscope.dicom import Errors
 from deidscope.errors import InputError, ReadError
 from deidscope.files import PathLike, check_paths
-from deidscope.frame import ERROR_COLUMNS, _expand, empty_frame
+from deidscope.frame import ERROR_COLUMNS, empty_frame, expand_paths, read_files_frame
 from deidscope.parallel._format import SCHEMA, errors_path
 from deidscope.parallel._write import (
     IdentifiersWritten,
     _check_positive,
-    _read_batch,
 )
 
 __all__ = [
@@ -45,7 +44,7 @@ def _read_partition(
     files: tuple[str, ...], errors: Errors
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read one partition (a Dask task): its rows and the files that failed."""
-    frame = _read_batch(list(files), errors)
+    frame = read_files_frame(list(files), errors)
     failed = pd.DataFrame(frame.attrs["errors"])
     frame.attrs = {}  # our own fresh frame; Dask partitions carry no attrs
     return frame, failed
@@ -94,7 +93,7 @@ def _build(
         )
     _check_positive(files_per_partition, "files_per_partition", caller, none=False)
     items = check_paths(paths, caller=caller)
-    files, skipped = _expand(items)
+    files, skipped = expand_paths(items)
     if skipped and errors == "raise":
         raise ReadError(*skipped[0])
     read = dask.delayed(_read_partition, pure=True)

@@ -26,8 +26,8 @@ from deidscope.files import PathLike, check_paths
 from deidscope.frame import (
     COLUMNS,
     ERROR_COLUMNS,
-    _expand,
-    _pool_context,
+    expand_paths,
+    pool_context,
     read_files_frame,
 )
 from deidscope.parallel._format import (
@@ -124,25 +124,6 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
 
 
-class _PortableReadError(ReadError):
-    """A ReadError raised in a worker process; it unpickles as a ReadError.
-
-    ``ReadError(path, reason)`` does not survive pickling by itself (its
-    ``args`` hold the message only), so a worker raises this instead.
-    """
-
-    def __reduce__(self) -> tuple[type[ReadError], tuple[Any, str]]:
-        return ReadError, (self.path, self.reason)
-
-
-def _read_batch(files: Sequence[str], errors: Errors) -> pd.DataFrame:
-    """Read `files` in a worker process (errors raised in a portable form)."""
-    try:
-        return read_files_frame(files, errors)
-    except ReadError as exc:
-        raise _PortableReadError(exc.path, exc.reason) from None
-
-
 def _batches(
     files: Sequence[str], size: int, workers: int | None, errors: Errors
 ) -> Iterator[tuple[int, pd.DataFrame]]:
@@ -158,7 +139,7 @@ def _batches(
             yield len(chunk), read_files_frame(chunk, mode)
         return
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=_pool_context()
+        max_workers=workers, mp_context=pool_context()
     ) as pool:
         pending: collections.deque[tuple[int, concurrent.futures.Future[Any]]] = (
             collections.deque()
@@ -166,7 +147,7 @@ def _batches(
         limit = workers * _IN_FLIGHT_PER_WORKER
         try:
             for chunk in chunks:
-                pending.append((len(chunk), pool.submit(_read_batch, chunk, mode)))
+                pending.append((len(chunk), pool.submit(read_files_frame, chunk, mode)))
                 if len(pending) >= limit:
                     n, future = pending.popleft()
                     yield n, future.result()
@@ -279,7 +260,7 @@ def write_identifiers(
     fmt = _output_format(output, caller)
     items = check_paths(paths, caller=caller)
     _check_output(output, overwrite=overwrite, caller=caller)
-    files, skipped = _expand(items)
+    files, skipped = expand_paths(items)
     if skipped and errors == "raise":
         raise ReadError(*skipped[0])
 

@@ -165,9 +165,9 @@ def _frame_of(names: Sequence[str], datasets: Mapping[int, Dataset]) -> pd.DataF
     only the elements a recipe changes are ever converted (and written back
     re-encoded); the rest are written as they were read.
     """
-    from deidscope.frame import _FrameBuilder
+    from deidscope.frame import FrameBuilder
 
-    builder = _FrameBuilder()
+    builder = FrameBuilder()
     for index, ds in datasets.items():
         builder.add_dataset(names[index], ds)
     return builder.build()

@@ -295,7 +295,9 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
         )
         self._grid.add_class("deidscope-grid")
         self._header_html = widgets.HTML()
-        self._preview = widgets.Image(format="png", layout={"max_width": "512px"})
+        self._preview = widgets.Image(
+            value=_placeholder(size), format="png", layout={"max_width": "512px"}
+        )
         self._xrange = widgets.IntRangeSlider(
             description="columns x", value=(0, 1), min=0, max=1
         )

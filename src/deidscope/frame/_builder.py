@@ -1,0 +1,230 @@
+"""Building the frame: rows gathered as codes, columns made once."""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections.abc import Mapping
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from deidscope._values import format_element, format_walked
+from deidscope.errors import InputError
+from deidscope.fields import DEFAULT_SKIP, format_tag, iter_fields, normalize_uid
+from deidscope.files import PathLike
+from deidscope.frame._columns import COLUMNS, STRING, errors_frame
+
+__all__ = ["FrameBuilder", "empty_frame", "to_frame"]
+
+_FieldKey = tuple[str, str, str, str, str, "str | None", int, bool]
+# uid, name, VR, tag, keyword, private_creator, depth, is_filemeta: everything
+# about a row but its file and value. Few distinct keys recur over many files,
+# so a row costs one dict lookup and three appends while reading.
+_KEY_COLUMNS = ("uid", "name", "VR", "tag", "keyword", "private_creator")
+#: Values are moved into Arrow arrays every this many rows, between files.
+_FLUSH_ROWS = 1 << 16
+
+
+def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    return pd.Categorical.from_codes(
+        codes, categories=pd.Index(categories, dtype=STRING), validate=False
+    )
+
+
+class FrameBuilder:
+    """Accumulates rows as codes into a table of field keys, then builds once."""
+
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.file_rows = array("q")  # rows per file, in order
+        self.keys: dict[_FieldKey, int] = {}
+        self.key_codes = array("i")
+        self.values: list[str] = []  # the values not yet moved into `chunks`
+        self.chunks: list[pa.Array] = []
+        self.flushed = 0  # rows whose values are in `chunks`
+        self.errors: list[tuple[str, str]] = []
+
+    def __len__(self) -> int:
+        return self.flushed + len(self.values)
+
+    def flush(self) -> None:
+        """Move the values gathered so far into an Arrow array (compact text)."""
+        if self.values:
+            self.chunks.append(pa.array(self.values, type=pa.string()))
+            self.flushed += len(self.values)
+            self.values = []
+
+    def add(self, file: str, key: _FieldKey, value: str) -> None:
+        """Add one row (files must come one after the other)."""
+        if not self.files or self.files[-1] != file:
+            self.files.append(file)
+            self.file_rows.append(0)
+        self.file_rows[-1] += 1
+        code = self.keys.get(key)
+        if code is None:
+            code = self.keys[key] = len(self.keys)
+        self.key_codes.append(code)
+        self.values.append(value)
+
+    def add_dataset(self, file: str, ds: Any) -> None:
+        """Add the rows of one dataset, walked as ``get_identifiers`` does."""
+        keys = self.keys
+        add_code = self.key_codes.append
+        add_value = self.values.append
+        rows = 0
+        for walked in iter_fields(ds, skip=DEFAULT_SKIP):
+            uid, name, _, keyword, vr, _, _, is_filemeta, depth, creator = walked
+            # uid[-12:] is the element's own tag, "(gggg, eeee)"
+            key = (uid, name, vr, uid[-12:], keyword, creator, depth, is_filemeta)
+            code = keys.get(key)
+            if code is None:
+                code = keys[key] = len(keys)
+            add_code(code)
+            add_value(format_walked(walked))
+            rows += 1
+        if rows:
+            self.files.append(file)
+            self.file_rows.append(rows)
+        if len(self.values) >= _FLUSH_ROWS:
+            self.flush()
+
+    def truncate(self, length: int) -> None:
+        """Drop the rows added after the first `length` (a file failed half-way)."""
+        extra = len(self) - length
+        del self.key_codes[length:]
+        del self.values[length - self.flushed :]  # a file never spans a flush
+        while extra > 0 and self.file_rows:
+            if self.file_rows[-1] <= extra:
+                extra -= self.file_rows.pop()
+                self.files.pop()
+            else:
+                self.file_rows[-1] -= extra
+                extra = 0
+
+    def build(self) -> pd.DataFrame:
+        """Return the frame of every row added, and the errors."""
+        table = list(self.keys)  # unique keys, in order of first appearance
+        codes = (
+            np.frombuffer(self.key_codes, dtype=np.int32)
+            if self.key_codes
+            else np.empty(0, np.int32)
+        )
+        data: dict[str, Any] = {}
+        # a file read twice (named twice) has one category
+        file_index = {file: code for code, file in enumerate(dict.fromkeys(self.files))}
+        file_codes = np.repeat(
+            np.array([file_index[file] for file in self.files], dtype=np.int32),
+            np.frombuffer(self.file_rows, dtype=np.int64)
+            if self.file_rows
+            else np.empty(0, np.int64),
+        )
+        data["file"] = _categorical(file_codes, list(file_index))
+        for position, column in enumerate(_KEY_COLUMNS):
+            uniques: dict[str, int] = {}
+            per_key = np.empty(len(table), dtype=np.int32)
+            for i, key in enumerate(table):
+                value = cast("str | None", key[position])
+                if value is None:
+                    per_key[i] = -1
+                    continue
+                code = uniques.get(value)
+                if code is None:
+                    code = uniques[value] = len(uniques)
+                per_key[i] = code
+            data[column] = _categorical(per_key[codes], list(uniques))
+        self.flush()
+        values = pa.chunked_array(self.chunks, type=pa.string())
+        data["value"] = pd.array(values, dtype=STRING)
+        data["depth"] = (
+            np.minimum([key[6] for key in table], 127).astype(np.int8)[codes]
+            if table
+            else np.empty(0, np.int8)
+        )
+        data["is_filemeta"] = (
+            np.array([key[7] for key in table], dtype=bool)[codes]
+            if table
+            else np.empty(0, bool)
+        )
+        df = pd.DataFrame(data, columns=list(COLUMNS))
+        df.attrs["errors"] = errors_frame(self.errors)
+        return df
+
+
+def empty_frame() -> pd.DataFrame:
+    """Return a frame with the contract's columns and dtypes and no rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Zero rows; ``attrs["errors"]`` is an empty errors frame.
+
+    Examples
+    --------
+    >>> list(empty_frame().columns)[:5]
+    ['file', 'uid', 'name', 'VR', 'value']
+    """
+    return FrameBuilder().build()
+
+
+def to_frame(ids: Mapping[PathLike, Mapping[str, Any]]) -> pd.DataFrame:
+    """Turn ``get_identifiers`` output into the long DataFrame.
+
+    Parameters
+    ----------
+    ids : mapping
+        ``{path: {uid: DicomField}}`` as returned by
+        :func:`deidscope.dicom.get_identifiers` (deid's own output works
+        too). Entries whose :class:`~deidscope.fields.FieldMap` carries an
+        ``error`` are listed in ``attrs["errors"]`` (and give rows for the
+        fields they have, if any).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per field, with the columns of :data:`COLUMNS`.
+
+    Examples
+    --------
+    >>> from deidscope.data import get_dataset
+    >>> from deidscope.dicom import get_files, get_identifiers
+    >>> files = list(get_files(get_dataset("dicom-cookies")))[:1]
+    >>> df = to_frame(get_identifiers(files))
+    >>> df.loc[df.name == "PatientID", "value"].tolist()
+    ['cookie-47']
+    """
+    if not isinstance(ids, Mapping):
+        raise InputError(
+            f"to_frame: expected the mapping get_identifiers returns, "
+            f"but got {type(ids).__name__}"
+        )
+    builder = FrameBuilder()
+    for path, fields in ids.items():
+        file = os.fspath(path)
+        error = getattr(fields, "error", None)
+        if error:  # a truncated file keeps the fields it has
+            builder.errors.append((file, str(error)))
+        for uid, field in fields.items():
+            elem = field.element
+            tag = int(elem.tag)
+            private = tag >> 16 & 1
+            uid = _normalize(uid)
+            key = (
+                uid,
+                field.name,
+                str(elem.VR),
+                format_tag(tag),
+                "" if private else str(elem.keyword),
+                (elem.private_creator or None) if private else None,
+                min(uid.count("__") // 2, 127),
+                bool(field.is_filemeta),
+            )
+            builder.add(file, key, format_element(elem))
+    return builder.build()
+
+
+def _normalize(uid: str) -> str:
+
+    return uid if uid.startswith("(") and ", " in uid[:7] else normalize_uid(uid)
