@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-import deidscope.frame
 from deidscope.cli import main
 from deidscope.cli._common import EXIT_INPUT, EXIT_OK
 from samples import write_dicom
@@ -59,31 +58,3 @@ def test_existing_report_needs_force(
     assert out.read_text() == "old"
     assert main(["audit", *cookie_files, "-o", str(out), "--force"]) == EXIT_OK
     assert "PatientName" in out.read_text()
-
-
-@pytest.mark.parametrize(
-    ("output", "message"),
-    [
-        ("missing/audit.html", "the folder of the output does not exist"),
-        ("audit.pdf", "expected an output ending in .html or .htm"),
-    ],
-    ids=["no-folder", "suffix"],
-)
-def test_bad_output_fails_before_reading(
-    output: str,
-    message: str,
-    cookie_files: list[str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    def fail(*args: object, **kwargs: object) -> None:
-        raise AssertionError("files were read")
-
-    monkeypatch.setattr(deidscope.frame, "read_identifiers", fail)
-    monkeypatch.chdir(tmp_path)
-    assert main(["audit", *cookie_files, "-o", output]) == EXIT_INPUT
-    err = capsys.readouterr().err
-    assert err.startswith("deidscope audit: error: ")
-    assert message in err
-    assert list(tmp_path.iterdir()) == []

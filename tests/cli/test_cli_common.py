@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from deidscope.cli import main
 from deidscope.cli._common import (
+    EXIT_INPUT,
     check_output_file,
     check_output_folder,
     input_paths,
@@ -120,3 +122,48 @@ def test_input_paths(tmp_path: Path) -> None:
     assert input_paths([str(tmp_path)], caller=CALLER) == ([str(tmp_path)], ())
     with pytest.raises(FileNotFoundError, match="deidscope test: no such file"):
         input_paths([str(tmp_path / "x")], caller=CALLER)
+
+
+@pytest.mark.parametrize(
+    ("command", "output", "message"),
+    [
+        ("audit", "missing/audit.html", "the folder of the output does not exist"),
+        ("audit", "audit.pdf", "expected an output ending in .html or .htm"),
+        ("audit", "dir.html", "the output is a folder"),
+        ("identifiers", "missing/ids.csv", "the folder of the output does not exist"),
+        (
+            "identifiers",
+            "ids.json",
+            "expected an output ending in .csv or .parquet or .pq",
+        ),
+        ("identifiers", "dir.csv", "the output is a folder"),
+    ],
+    ids=[
+        "audit-no-folder",
+        "audit-suffix",
+        "audit-folder",
+        "identifiers-no-folder",
+        "identifiers-suffix",
+        "identifiers-folder",
+    ],
+)
+@pytest.mark.usefixtures("cli_no_work")
+def test_bad_output_fails_before_any_work(
+    command: str,
+    output: str,
+    message: str,
+    cookie_files: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    made = [output] if output.startswith("dir.") else []
+    for name in made:
+        (tmp_path / name).mkdir()
+    assert main([command, *cookie_files, "-o", output]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith(f"deidscope {command}: error: ")
+    assert message in err
+    assert len(err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == made

@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import deidscope.parallel
 import deidscope.parallel._write
 from deidscope.cli import main
 from deidscope.cli._common import EXIT_INPUT, EXIT_OK
@@ -15,15 +14,6 @@ from deidscope.data import get_dataset
 from deidscope.frame import read_identifiers
 from deidscope.parallel import errors_path, read_identifiers_parquet
 from samples import deid_data_files, write_dicom
-
-
-def _no_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make any attempt to write identifiers fail the test."""
-
-    def fail(*args: object, **kwargs: object) -> None:
-        raise AssertionError("work started")
-
-    monkeypatch.setattr(deidscope.parallel, "write_identifiers", fail)
 
 
 def _hidden(folder: Path) -> list[str]:
@@ -103,40 +93,10 @@ def test_strict_stops_at_the_first_unreadable_file(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mixed"]
 
 
-@pytest.mark.parametrize(
-    ("output", "message"),
-    [
-        ("missing/ids.csv", "the folder of the output does not exist"),
-        ("ids.json", "expected an output ending in .csv or .parquet or .pq"),
-        (".", "the output is a folder"),
-    ],
-    ids=["no-folder", "suffix", "folder"],
-)
-def test_bad_output_fails_before_any_work(
-    output: str,
-    message: str,
-    cookie_files: list[str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    _no_work(monkeypatch)
-    monkeypatch.chdir(tmp_path)
-    target = output if output != "." else str(tmp_path / "dir.csv")
-    if output == ".":
-        (tmp_path / "dir.csv").mkdir()
-    assert main(["identifiers", *cookie_files, "-o", target]) == EXIT_INPUT
-    err = capsys.readouterr().err
-    assert message in err
-    assert len(err.splitlines()) == 1
-
-
+@pytest.mark.usefixtures("cli_no_work")
 def test_missing_input_fails_before_any_work(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _no_work(monkeypatch)
     missing = tmp_path / "nothing-here"
     argv = ["identifiers", str(missing), "-o", str(tmp_path / "x.csv")]
     assert main(argv) == EXIT_INPUT
@@ -145,12 +105,10 @@ def test_missing_input_fails_before_any_work(
     )
 
 
+@pytest.mark.usefixtures("cli_no_work")
 def test_output_that_is_an_input_is_refused_even_with_force(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _no_work(monkeypatch)
     victim = tmp_path / "victim.csv"
     victim.write_text("precious")
     argv = ["identifiers", str(victim), "-o", str(victim), "--force"]

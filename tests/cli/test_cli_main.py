@@ -31,12 +31,21 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"deidscope {__version__}"
 
 
-def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_lists_every_subcommand(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
     assert main(["--help"]) == EXIT_OK
     out = capsys.readouterr().out
     for name in SUBCOMMANDS:
         assert f"    {name} " in out
     assert "exit codes" in out
+    description, commands = out.split("\ncommands:\n")
+    lines = commands.splitlines()
+    for name in SUBCOMMANDS:
+        assert f"({name})" in " ".join(description.split())
+        [row] = [i for i, line in enumerate(lines) if line.startswith(f"    {name} ")]
+        assert not lines[row + 1].startswith("     "), f"{name}'s help wraps"
 
 
 @pytest.mark.parametrize("name", SUBCOMMANDS, ids=SUBCOMMANDS)

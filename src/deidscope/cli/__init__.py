@@ -27,8 +27,9 @@ Adding a subcommand
 Write ``src/deidscope/cli/_<name>.py`` with two functions::
 
     def register(subparsers):          # add the parser, set run=
-        parser = subparsers.add_parser("<name>", help=..., description=...)
-        add_paths(parser)              # helpers in deidscope.cli._common
+        parser = add_command(          # helpers in deidscope.cli._common
+            subparsers, "<name>", help=..., description=..., epilog=...
+        )                              # (adds PATH...)
         add_output(parser, help=...)
         add_run_options(parser)
         parser.set_defaults(run=run)
@@ -36,11 +37,14 @@ Write ``src/deidscope/cli/_<name>.py`` with two functions::
     def run(args) -> Outcome:          # do the work; raise on error
         ...
 
-then add ``"<name>"`` to :data:`SUBCOMMANDS` (one line). ``run`` never
-prints: it returns an ``Outcome`` with the lines to show and the exit code,
-checks its output with ``check_output_file``/``check_output_folder`` before
-any work, and writes through ``output_file`` (a temporary name, renamed on
-success). Keep heavy imports inside ``run`` so ``--help`` stays quick.
+then add ``"<name>"`` to :data:`SUBCOMMANDS` (one line) and a few words to
+``_DESCRIPTION``; keep ``help`` short enough that ``deidscope --help``
+shows it on one line. ``run`` never prints: it returns an ``Outcome``
+with the lines to show and the exit code, checks its output with
+``check_output_file``/``check_output_folder`` before any work, reads with
+``read_inputs`` and writes through ``output_file`` (a temporary name,
+renamed on success). Keep heavy imports inside ``run`` so ``--help`` stays
+quick.
 """
 
 from __future__ import annotations
@@ -77,10 +81,12 @@ SUBCOMMANDS: tuple[str, ...] = (
 )
 
 _DESCRIPTION = """\
-Look at the identifiers in DICOM headers: list every field of every file,
-audit a dataset in an HTML report. Run 'deidscope COMMAND --help' for the
-options of a command. Without PATH, commands read the bundled dicom-cookies
-sample.
+Look at the identifiers in DICOM files, and remove them: list every header
+field of every file (identifiers), audit a dataset in an HTML report
+(audit), de-identify copies with a deid recipe and check them for leaks
+(apply), blank burned-in text in flagged images (clean). Run 'deidscope
+COMMAND --help' for the options of a command. Without PATH, commands read
+the bundled dicom-cookies sample.
 """
 
 _EPILOG = """\

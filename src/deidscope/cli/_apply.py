@@ -10,13 +10,17 @@ from deidscope.cli._common import (
     EXIT_FINDINGS,
     EXIT_OK,
     Outcome,
+    Subparsers,
+    add_command,
     add_output,
-    add_paths,
     add_run_options,
+    add_strict,
     check_output_file,
     check_output_folder,
+    errors_option,
     input_paths,
     output_file,
+    read_inputs,
     show_progress,
 )
 from deidscope.errors import InputError
@@ -51,7 +55,7 @@ def _var(text: str) -> tuple[str, str]:
     return name, value
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``apply`` subcommand.
 
     Parameters
@@ -59,14 +63,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     subparsers : argparse._SubParsersAction
         The ``deidscope`` parser's subcommands.
     """
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         NAME,
-        help="apply a deid recipe to DICOM files, then check the result for leaks",
+        help="de-identify with a deid recipe, then check for leaks",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_paths(parser)
     parser.add_argument(
         "-r",
         "--recipe",
@@ -98,10 +101,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="CSV",
         help="write the surviving values, with where they are, to this CSV file",
     )
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="stop with an error at the first file that cannot be de-identified",
+    add_strict(
+        parser, help="stop with an error at the first file that cannot be de-identified"
     )
     add_run_options(parser)
     parser.set_defaults(run=run)
@@ -128,7 +129,6 @@ def run(args: argparse.Namespace) -> Outcome:
         is 1 when leaks remain (and are not allowed).
     """
     from deidscope.audit import leaks
-    from deidscope.frame import read_identifiers
     from deidscope.recipe import Recipe
     from deidscope.recipe._apply import replace_identifiers
 
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> Outcome:
         output_folder=output,
         overwrite=args.force,
         lookup=dict(args.var),
-        errors="raise" if args.strict else "ignore",
+        errors=errors_option(args),
         progress=show_progress(args),
     )
     written = {
@@ -170,16 +170,8 @@ def run(args: argparse.Namespace) -> Outcome:
     messages = [f"{len(written):,} of {len(files):,} files de-identified into {output}"]
     code = EXIT_OK
     if written:
-        progress = show_progress(args)
-        before = read_identifiers(
-            list(written.values()),
-            workers=args.workers,
-            progress=progress,
-            errors="ignore",
-        )
-        after = read_identifiers(
-            list(written), workers=args.workers, progress=progress, errors="ignore"
-        )
+        before = read_inputs(list(written.values()), args)
+        after = read_inputs(list(written), args)
         found = leaks(before, after, pairs=written)
         if args.leaks is not None:
             with output_file(args.leaks, force=args.force, caller=caller) as temp:

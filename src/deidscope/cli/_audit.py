@@ -7,12 +7,15 @@ import os
 
 from deidscope.cli._common import (
     Outcome,
+    Subparsers,
+    add_command,
     add_output,
-    add_paths,
     add_run_options,
+    add_strict,
     check_output_file,
+    errors_option,
     input_paths,
-    show_progress,
+    read_inputs,
 )
 
 __all__ = ["register", "run"]
@@ -36,7 +39,7 @@ examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``audit`` subcommand.
 
     Parameters
@@ -44,21 +47,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     subparsers : argparse._SubParsersAction
         The ``deidscope`` parser's subcommands.
     """
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         NAME,
-        help="write an HTML audit report of the identifiers in DICOM headers",
+        help="write an HTML report of the identifiers in DICOM headers",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_paths(parser)
     add_output(parser, help="the report, .html; its folder must exist")
     add_run_options(parser)
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="stop with an error at the first file that cannot be read",
-    )
+    add_strict(parser)
     parser.set_defaults(run=run)
 
 
@@ -76,19 +74,13 @@ def run(args: argparse.Namespace) -> Outcome:
         Where the report went and how many files could not be read.
     """
     from deidscope.audit import report
-    from deidscope.frame import read_identifiers
 
     caller = f"deidscope {NAME}"
     paths, notes = input_paths(args.paths, caller=caller)
     check_output_file(
         args.output, force=args.force, caller=caller, suffixes=SUFFIXES, inputs=paths
     )
-    df = read_identifiers(
-        paths,
-        workers=args.workers,
-        progress=show_progress(args),
-        errors="raise" if args.strict else "ignore",
-    )
+    df = read_inputs(paths, args, errors=errors_option(args))
     report(df, args.output, overwrite=args.force)  # a temporary name, renamed
     errors = df.attrs["errors"]
     n_errors = len(errors)

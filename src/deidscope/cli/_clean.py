@@ -11,13 +11,14 @@ from deidscope.cli._common import (
     EXIT_FINDINGS,
     EXIT_OK,
     Outcome,
+    Subparsers,
+    add_command,
     add_output,
-    add_paths,
     add_run_options,
     check_output_folder,
     input_paths,
     output_file,
-    show_progress,
+    read_inputs,
 )
 
 __all__ = ["REPORT_NAME", "register", "run"]
@@ -48,7 +49,7 @@ examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``clean`` subcommand.
 
     Parameters
@@ -56,14 +57,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     subparsers : argparse._SubParsersAction
         The ``deidscope`` parser's subcommands.
     """
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         NAME,
-        help="blank the regions a recipe's %%filter flags; write cleaned copies",
+        help="blank burned-in text a recipe's %%filter flags, in copies",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_paths(parser)
     add_output(parser, help="the output folder (created; must be empty, or --force)")
     parser.add_argument(
         "-r",
@@ -100,7 +100,6 @@ def run(args: argparse.Namespace) -> Outcome:
     import pandas as pd
 
     from deidscope.errors import DeidscopeError
-    from deidscope.frame import read_identifiers
     from deidscope.pixels import DEFAULT_RECIPE, clean, detect
     from deidscope.recipe import Recipe
 
@@ -113,9 +112,7 @@ def run(args: argparse.Namespace) -> Outcome:
     )
     if not recipe.filters:
         notes += ("the recipe has no %filter section: nothing is flagged",)
-    frame = read_identifiers(
-        paths, workers=args.workers, progress=show_progress(args), errors="ignore"
-    )
+    frame = read_inputs(paths, args)
     flags = detect(frame, recipe, errors="ignore")
     output.mkdir(exist_ok=True)
     targets = _targets(flags["file"].tolist(), output)

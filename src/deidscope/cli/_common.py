@@ -3,11 +3,14 @@
 A subcommand module uses these so that every subcommand spells its options
 the same way and treats its output the same way:
 
-- :func:`add_paths`, :func:`add_output`, :func:`add_run_options` add the
-  common arguments (``PATH...``, ``-o/--output`` with ``--force``,
-  ``--workers``, ``--progress/--no-progress``);
+- :func:`add_command` adds a subcommand's parser with its ``PATH...``;
+  :func:`add_output`, :func:`add_run_options` and :func:`add_strict` add
+  the other common arguments (``-o/--output`` with ``--force``,
+  ``--workers``, ``--progress/--no-progress``, ``--strict``);
 - :func:`input_paths` turns ``PATH...`` into paths (the bundled sample when
-  none is given) and checks that they exist;
+  none is given) and checks that they exist; :func:`read_inputs` reads
+  them into the identifier frame as ``--workers`` and ``--progress`` say,
+  and :func:`errors_option` turns ``--strict`` into ``errors=``;
 - :func:`check_output_file` and :func:`check_output_folder` refuse, before
   any work, an output in a folder that does not exist, an output that
   exists (without ``--force``) and an unsupported suffix;
@@ -27,8 +30,12 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from deidscope.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "EXIT_DEPENDENCY",
@@ -40,14 +47,18 @@ __all__ = [
     "EXIT_USAGE",
     "SAMPLE_DATASET",
     "Outcome",
+    "add_command",
     "add_output",
     "add_paths",
     "add_run_options",
+    "add_strict",
     "check_output_file",
     "check_output_folder",
+    "errors_option",
     "input_paths",
     "output_file",
     "positive_int",
+    "read_inputs",
     "show_progress",
 ]
 
@@ -73,6 +84,8 @@ EXIT_INTERRUPTED = 130
 SAMPLE_DATASET = "dicom-cookies"
 
 Run = Callable[[argparse.Namespace], "Outcome"]
+#: The type of ``parser.add_subparsers()``, as ``register`` receives it.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +110,44 @@ class Outcome:
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     code: int = EXIT_OK
+
+
+def add_command(
+    subparsers: Subparsers,
+    name: str,
+    *,
+    help: str,
+    description: str,
+    epilog: str,
+) -> argparse.ArgumentParser:
+    """Add a subcommand's parser, with its ``PATH...`` argument.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``deidscope`` parser's subcommands.
+    name : str
+        The subcommand.
+    help : str
+        One line for ``deidscope --help`` (``%`` written ``%%``).
+    description, epilog : str
+        Text before and after the options in ``deidscope NAME --help``,
+        shown as written.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The subcommand's parser, to add its other arguments to.
+    """
+    parser = subparsers.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_paths(parser)
+    return parser
 
 
 def add_paths(parser: argparse.ArgumentParser) -> None:
@@ -200,6 +251,74 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="show a progress bar on standard error (default: only on a terminal)",
+    )
+
+
+def add_strict(
+    parser: argparse.ArgumentParser,
+    *,
+    help: str = "stop with an error at the first file that cannot be read",
+) -> None:
+    """Add ``--strict`` (read by :func:`errors_option`).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    help : str, optional
+        What stops the command, for ``--help``.
+    """
+    parser.add_argument("--strict", action="store_true", help=help)
+
+
+def errors_option(args: argparse.Namespace) -> Literal["raise", "ignore"]:
+    """Return the ``errors=`` that ``--strict`` asks for (else ``"ignore"``).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments with a ``strict`` attribute.
+
+    Returns
+    -------
+    {"raise", "ignore"}
+        What to pass as ``errors`` to deidscope's readers and writers.
+
+    Examples
+    --------
+    >>> errors_option(argparse.Namespace(strict=True))
+    'raise'
+    """
+    return "raise" if args.strict else "ignore"
+
+
+def read_inputs(
+    paths: list[str],
+    args: argparse.Namespace,
+    *,
+    errors: Literal["raise", "ignore"] = "ignore",
+) -> pd.DataFrame:
+    """Read `paths` into the identifier frame with ``--workers`` and ``--progress``.
+
+    Parameters
+    ----------
+    paths : list of str
+        Files and folders, as :func:`input_paths` returns them.
+    args : argparse.Namespace
+        Parsed arguments with ``workers`` and ``progress`` attributes.
+    errors : {"ignore", "raise"}, optional
+        What to do with a file that cannot be read (see
+        :func:`deidscope.frame.read_identifiers`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The frame, unreadable files in ``attrs["errors"]``.
+    """
+    from deidscope.frame import read_identifiers
+
+    return read_identifiers(
+        paths, workers=args.workers, progress=show_progress(args), errors=errors
     )
 
 

@@ -7,10 +7,13 @@ import os
 
 from deidscope.cli._common import (
     Outcome,
+    Subparsers,
+    add_command,
     add_output,
-    add_paths,
     add_run_options,
+    add_strict,
     check_output_file,
+    errors_option,
     input_paths,
     positive_int,
     show_progress,
@@ -41,7 +44,7 @@ examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``identifiers`` subcommand.
 
     Parameters
@@ -49,24 +52,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     subparsers : argparse._SubParsersAction
         The ``deidscope`` parser's subcommands.
     """
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         NAME,
         help="write every header field of DICOM files to CSV or Parquet",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_paths(parser)
     add_output(
         parser,
         help="the output file, .csv or .parquet; its folder must exist",
     )
     add_run_options(parser)
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="stop with an error at the first file that cannot be read",
-    )
+    add_strict(parser)
     parser.add_argument(
         "--files-per-row-group",
         type=positive_int,
@@ -112,7 +110,7 @@ def run(args: argparse.Namespace) -> Outcome:
         workers=args.workers,
         files_per_row_group=args.files_per_row_group or FILES_PER_ROW_GROUP,
         progress=show_progress(args),
-        errors="raise" if args.strict else "ignore",
+        errors=errors_option(args),
         overwrite=args.force,
     )
     message = (
