@@ -14,10 +14,11 @@ import struct
 from collections.abc import Iterable
 from typing import Any
 
-from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
 
 from deidscope.fields import WalkedField, format_tag
+from deidscope.fields._walk import ItemList
 
 __all__ = ["BULK_VRS", "MAX_TEXT_BYTES", "format_element", "format_walked"]
 
@@ -120,6 +121,8 @@ def format_walked(field: WalkedField) -> str:
     raw = field.raw
     if isinstance(raw, DataElement):
         return format_element(raw)
+    if isinstance(raw, ItemList):
+        return _sequence_summary(len(raw))
     vr = field.vr
     value = raw.value
     if value is None:
@@ -158,11 +161,3 @@ def format_walked(field: WalkedField) -> str:
             format_tag(pairs[i] << 16 | pairs[i + 1]) for i in range(0, len(pairs), 2)
         )
     return format_element(field.dataset[field.tag])
-
-
-def element_of(field: WalkedField) -> DataElement:
-    """Return the converted element of a walked field (pydicom converts it once)."""
-    raw = field.raw
-    if isinstance(raw, RawDataElement):
-        return field.dataset[field.tag]
-    return raw

@@ -23,11 +23,12 @@ import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any, Literal
 
-from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from deidscope.errors import InputError, ReadError
 from deidscope.fields import DEFAULT_SKIP, DicomField, FieldMap, iter_fields
+from deidscope.fields._items import RawItem
 from deidscope.files import (
     PathLike,
     check_paths,
@@ -109,7 +110,7 @@ class _ElementLoader:
 
     __slots__ = ("dataset", "tag")
 
-    def __init__(self, dataset: Dataset, tag: int) -> None:
+    def __init__(self, dataset: Dataset | RawItem, tag: int) -> None:
         self.dataset = dataset
         self.tag = tag
 
@@ -150,13 +151,13 @@ def fields_of(
     for walked in iter_fields(ds, expand_sequences=expand_sequences, skip=skip):
         raw = walked.raw
         element: DataElement | _ElementLoader
-        if isinstance(raw, RawDataElement):
-            element = _ElementLoader(walked.dataset, walked.tag)
-        else:
+        if isinstance(raw, DataElement):
             element = raw
             if walked.private_creator and not raw.private_creator:
                 # read whole (an undefined-length sequence), pydicom left it unset
                 raw.private_creator = walked.private_creator
+        else:
+            element = _ElementLoader(walked.dataset, walked.tag)
         fields[walked.uid] = DicomField(
             element, walked.name, walked.uid, walked.is_filemeta
         )

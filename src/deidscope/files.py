@@ -15,7 +15,7 @@ import logging
 import os
 import warnings
 from collections.abc import Iterable, Iterator
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from pydicom import dcmread
 from pydicom.dataelem import DataElement, RawDataElement
@@ -121,12 +121,23 @@ def sniff_dicom(path: PathLike) -> str | None:
     try:
         with open(path, "rb") as fp:
             head = fp.read(132)
-    except IsADirectoryError:
-        return "is a folder, not a file"
-    except PermissionError:
-        return "permission denied"
+    except FileNotFoundError:
+        return "no such file"
     except OSError as exc:
-        return f"cannot be opened: {exc.strerror or exc}"
+        return _open_error(exc)
+    return _why_not_dicom(head)
+
+
+def _open_error(exc: OSError) -> str:
+    if isinstance(exc, IsADirectoryError):
+        return "is a folder, not a file"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"cannot be opened: {exc.strerror or exc}"
+
+
+def _why_not_dicom(head: bytes) -> str | None:
+    """Return why a file starting with `head` (132 bytes) is not DICOM, or None."""
     if not head:
         return "empty file (0 bytes)"
     if head[128:132] == b"DICM":
@@ -295,17 +306,30 @@ def _read(path: PathLike, defer_size: int | None) -> tuple[FileDataset, list[str
     pixel data; the header is then read again, stopping before the pixels,
     and a message saying so is added.
     """
-    if not os.path.exists(path):
-        raise FileNotFoundError(2, "read_dataset: no such file", os.fspath(path))
-    reason = sniff_dicom(path)
-    if reason is not None:
-        raise ReadError(path, reason)
-    ds, messages = _dcmread(path, defer_size=defer_size)
-    if any(message.startswith(_EOF_MESSAGE) for message in messages):
-        header, again = _dcmread(path, defer_size=defer_size, stop_before_pixels=True)
-        if len(header) > len(ds) and not any(m.startswith(_EOF_MESSAGE) for m in again):
-            ds = header
-            messages.append(_CUT_IN_PIXELS)
+    try:
+        fp = open(path, "rb")  # noqa: SIM115 - closed below, after pydicom reads
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            2, "read_dataset: no such file", os.fspath(path)
+        ) from None
+    except OSError as exc:
+        raise ReadError(path, _open_error(exc)) from None
+    with fp:  # one open for the sniff and the read
+        reason = _why_not_dicom(fp.read(132))
+        if reason is not None:
+            raise ReadError(path, reason)
+        fp.seek(0)
+        ds, messages = _dcmread(path, fp, defer_size=defer_size)
+        if any(message.startswith(_EOF_MESSAGE) for message in messages):
+            fp.seek(0)
+            header, again = _dcmread(
+                path, fp, defer_size=defer_size, stop_before_pixels=True
+            )
+            if len(header) > len(ds) and not any(
+                m.startswith(_EOF_MESSAGE) for m in again
+            ):
+                ds = header
+                messages.append(_CUT_IN_PIXELS)
     for message in messages:
         logger.debug("%s: %s", os.fspath(path), message)
     if len(ds) == 0 and len(getattr(ds, "file_meta", ())) == 0:
@@ -313,11 +337,13 @@ def _read(path: PathLike, defer_size: int | None) -> tuple[FileDataset, list[str
     return ds, messages
 
 
-def _dcmread(path: PathLike, **kwargs: Any) -> tuple[FileDataset, list[str]]:
+def _dcmread(
+    path: PathLike, fp: BinaryIO, **kwargs: Any
+) -> tuple[FileDataset, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            ds = dcmread(path, force=True, **kwargs)
+            ds = dcmread(fp, force=True, **kwargs)
         except InvalidDicomError as exc:
             raise ReadError(path, f"not a valid DICOM file: {exc}") from None
         except EOFError as exc:

@@ -75,7 +75,7 @@ class FrameBuilder:
         add_code = self.key_codes.append
         add_value = self.values.append
         rows = 0
-        for walked in iter_fields(ds, skip=DEFAULT_SKIP):
+        for walked in iter_fields(ds, skip=DEFAULT_SKIP, fast_items=True):
             uid, name, _, keyword, vr, _, _, is_filemeta, depth, creator = walked
             # uid[-12:] is the element's own tag, "(gggg, eeee)"
             key = (uid, name, vr, uid[-12:], keyword, creator, depth, is_filemeta)

@@ -126,7 +126,11 @@ def progress_bar(
     """
     from tqdm.auto import tqdm
 
-    return tqdm(
+    class _Bar(tqdm):  # type: ignore[misc]
+        # no monitor thread: a process with threads cannot safely fork workers
+        monitor_interval = 0
+
+    return _Bar(
         total=total,
         unit="file",
         desc=desc,

@@ -1,0 +1,64 @@
+"""Reading with several processes: how workers start, and what crosses over."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deidscope import read_identifiers
+from deidscope.errors import ReadError, RecipeSyntaxError
+from deidscope.frame import pool_context
+
+
+@pytest.fixture
+def other_thread() -> Iterator[threading.Thread]:
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    yield thread
+    stop.set()
+    thread.join()
+
+
+def test_a_single_threaded_process_forks(cookie_files: list[str]) -> None:
+    threads = threading.active_count()
+    read_identifiers(cookie_files, progress=True)  # a bar starts no thread
+    assert threading.active_count() == threads
+    if threads == 1:
+        assert pool_context().get_start_method() == "fork"
+
+
+def test_a_process_with_threads_uses_the_forkserver(
+    other_thread: threading.Thread,
+) -> None:
+    assert threading.active_count() > 1
+    assert pool_context().get_start_method() == "forkserver"
+
+
+def test_errors_cross_processes_whole() -> None:
+    error = pickle.loads(pickle.dumps(ReadError("/data/x.dcm", "empty file (0 bytes)")))
+    assert isinstance(error, ReadError)
+    assert (error.path, error.reason) == ("/data/x.dcm", "empty file (0 bytes)")
+    syntax = pickle.loads(
+        pickle.dumps(RecipeSyntaxError("unknown action", line="FOO x", lineno=3))
+    )
+    assert (syntax.lineno, syntax.line, syntax.message) == (
+        3,
+        "FOO x",
+        "unknown action",
+    )
+    assert str(syntax) == "line 3: unknown action: 'FOO x'"
+
+
+def test_raise_with_workers_raises_the_read_error(
+    cookie_files: list[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.dcm"
+    bad.write_text("not dicom")
+    paths = [*cookie_files * 10, bad]
+    with pytest.raises(ReadError, match=r"bad\.dcm: not a DICOM file"):
+        read_identifiers(paths, workers=2, errors="raise")
