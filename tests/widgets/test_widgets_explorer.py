@@ -5,25 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 import deidscope
-import deidscope.widgets.thumbnails as thumbnails_module
 from deidscope.data import get_dataset
 from deidscope.errors import InputError
 from deidscope.widgets import Explorer, FieldBrowser, RecipeBuilder, ThumbnailGrid
-from deidscope.widgets._common import optional_function
-
-
-@pytest.fixture(autouse=True)
-def _thumbnails(monkeypatch: pytest.MonkeyPatch) -> None:
-    if optional_function("deidscope.pixels", "thumbnail") is None:
-        monkeypatch.setattr(
-            thumbnails_module,
-            "_thumbnail_function",
-            lambda: lambda path, **kw: np.tile(np.arange(64, dtype=np.uint8), (32, 1)),
-        )
 
 
 def test_widgets_explore_a_folder() -> None:
@@ -39,11 +26,14 @@ def test_widgets_explore_a_folder() -> None:
         explorer.browser._pick_all.click()
         assert explorer.builder.fields == ("PatientName",)  # browser -> builder
         explorer.thumbnails.show(explorer.thumbnails.files[0])
-        explorer.thumbnails.draft_box = (0, 0, 100, 20)
-        explorer.thumbnails.add_label()  # thumbnails -> builder
+        explorer.thumbnails.editor.draft_box = (0, 0, 100, 20)
+        explorer.thumbnails.editor._add.click()  # thumbnails -> builder
         assert "coordinates 0,0,100,20" in explorer.builder.recipe_text
+        assert explorer.thumbnails.recipe_text == explorer.builder.recipe_text
+        assert explorer.thumbnails.wait(timeout=60)
+        assert all(explorer.thumbnails.page_png.values())
     finally:
-        explorer.thumbnails.close()
+        explorer.close()
 
 
 def test_widgets_explore_a_frame() -> None:
@@ -53,7 +43,20 @@ def test_widgets_explore_a_frame() -> None:
         assert explorer.df is df
         assert len(explorer.browser.page_rows) == 5
     finally:
-        explorer.thumbnails.close()
+        explorer.close()
+
+
+def test_widgets_explore_with_a_recipe() -> None:
+    recipe = "FORMAT dicom\n\n%header\n\nREMOVE PatientID\n"
+    explorer = deidscope.explore(get_dataset("dicom-cookies"), recipe=recipe)
+    try:
+        assert [a.field for a in explorer.builder.recipe.header] == ["PatientID"]
+        assert explorer.thumbnails.flags is not None
+        assert not explorer.thumbnails.flags["flagged"].any()  # no %filter
+        assert explorer.builder.preview is not None
+        assert set(explorer.builder.preview["action"]) == {"REMOVE"}
+    finally:
+        explorer.close()
 
 
 def test_widgets_explore_rejects_bad_input() -> None:

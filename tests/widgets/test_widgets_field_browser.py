@@ -7,6 +7,7 @@ import pytest
 import traitlets
 
 import deidscope
+from deidscope.audit import profile
 from deidscope.data import get_dataset
 from deidscope.errors import InputError
 from deidscope.widgets import FieldBrowser, filter_fields
@@ -158,21 +159,16 @@ def test_widgets_browser_pick_all_matching(browser: FieldBrowser) -> None:
     assert browser.selection_version > version
 
 
-def test_widgets_browser_profile_uses_audit_when_present(
-    browser: FieldBrowser, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls: list[int] = []
-
-    def fake_profile(rows: pd.DataFrame) -> pd.DataFrame:
-        calls.append(len(rows))
-        return pd.DataFrame({"name": ["marker-from-audit"], "n_files": [1]})
-
-    import deidscope.widgets.field_browser as module
-
-    monkeypatch.setattr(module, "optional_function", lambda mod, name: fake_profile)
+def test_widgets_browser_profile_is_the_audit_profile(browser: FieldBrowser) -> None:
     browser.vrs = ("PN",)
-    assert calls[-1] == len(browser.filtered)
-    assert "marker-from-audit" in browser.profile_html
+    expected = profile(browser.filtered)
+    assert set(expected["VR"]) == {"PN"}
+    assert "basic_profile" in browser.profile_html
+    assert f"{len(browser.filtered):,} matching rows" in browser.profile_html
+    pd.testing.assert_frame_equal(browser.profile(), expected)
+    browser.pick(browser.filtered.index[:3])
+    assert "3 picked rows" in browser.profile_html
+    pd.testing.assert_frame_equal(browser.profile(), profile(browser.selected))
 
 
 def test_widgets_browser_escapes_values(tmp_path: object) -> None:
@@ -206,8 +202,8 @@ def test_widgets_browser_does_not_modify_frame(df: pd.DataFrame) -> None:
 @pytest.mark.parametrize(
     ("given", "match"),
     [
-        ([1, 2], "FieldBrowser: expected an identifier DataFrame"),
-        (pd.DataFrame({"file": []}), "FieldBrowser: the frame lacks the columns"),
+        ([1, 2], "FieldBrowser: expected the identifier DataFrame"),
+        (pd.DataFrame({"file": []}), r"FieldBrowser: .* it lacks \['uid', 'name'"),
     ],
     ids=["list", "missing-columns"],
 )

@@ -184,10 +184,10 @@ def test_widgets_filter_rejects_bad_criteria(
 
 def test_widgets_filter_rejects_non_frames() -> None:
     with pytest.raises(
-        InputError, match="filter_mask: expected an identifier DataFrame"
+        InputError, match="filter_mask: expected the identifier DataFrame"
     ):
         filter_mask([1, 2], FieldQuery())  # type: ignore[arg-type]
-    with pytest.raises(InputError, match=r"lacks the columns \['tag'\]"):
+    with pytest.raises(InputError, match=r"filter_mask: .* it lacks \['tag'\]"):
         filter_mask(
             pd.DataFrame(columns=["file", "uid", "name", "VR", "value"]), FieldQuery()
         )

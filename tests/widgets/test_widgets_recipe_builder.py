@@ -9,13 +9,11 @@ import pytest
 import traitlets
 
 import deidscope
+from deidscope.audit import coverage
 from deidscope.data import get_dataset
 from deidscope.errors import InputError
 from deidscope.recipe import Recipe
 from deidscope.widgets import FieldBrowser, RecipeBuilder
-from deidscope.widgets._common import optional_function
-
-HAS_PREVIEW = hasattr(Recipe, "preview")
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +171,7 @@ def test_widgets_builder_validates_traits(
 
 
 def test_widgets_builder_rejects_bad_input(df: pd.DataFrame) -> None:
-    with pytest.raises(InputError, match="RecipeBuilder: expected an identifier"):
+    with pytest.raises(InputError, match="RecipeBuilder: expected the identifier"):
         RecipeBuilder([1])  # type: ignore[arg-type]
     with pytest.raises(InputError, match="expected a Recipe, recipe text or a recipe"):
         RecipeBuilder(df, recipe=3)
@@ -181,10 +179,6 @@ def test_widgets_builder_rejects_bad_input(df: pd.DataFrame) -> None:
 
 def test_widgets_builder_preview_and_rows_per_line(builder: RecipeBuilder) -> None:
     builder.add_lines(["PatientName"], "REPLACE", "anonymous")
-    if not HAS_PREVIEW:
-        assert builder.preview is None
-        assert "Recipe.preview" in builder._status.value
-        return
     preview = builder.preview
     assert preview is not None
     rows = preview[preview["uid"].astype(str) == "(0010, 0010)"]
@@ -199,25 +193,42 @@ def test_widgets_builder_preview_and_rows_per_line(builder: RecipeBuilder) -> No
     assert "matches 7 rows" in builder._line_rows.value
 
 
-def test_widgets_builder_lint_and_coverage(builder: RecipeBuilder) -> None:
+def test_widgets_builder_lint_and_coverage(
+    builder: RecipeBuilder, df: pd.DataFrame
+) -> None:
     builder.add_lines(["contains:NoSuchFieldAnywhere"], "REMOVE")
-    if hasattr(Recipe, "lint"):
-        assert builder.warnings
-        assert "NoSuchFieldAnywhere" in " ".join(builder.warnings)
-    else:
-        assert "Recipe.lint" in builder._lint.value
-    if optional_function("deidscope.audit", "coverage") is not None:
-        assert builder.coverage is not None
-        assert "PatientName" in set(builder.coverage.get("name", []))
-    else:
-        assert "audit.coverage" in builder._coverage.value
+    lint = builder.warnings
+    assert list(lint.columns) == ["lineno", "line", "code", "message"]
+    assert lint["code"].tolist() == ["no-match"]
+    assert lint["line"].tolist() == ["REMOVE contains:NoSuchFieldAnywhere"]
+    assert "NoSuchFieldAnywhere" in lint["message"].iloc[0]
+    assert "1 warning</b>" in builder._lint.value
+    assert "no-match" in builder._lint.value
+    assert builder.coverage is not None
+    assert "PatientName" in set(builder.coverage["name"])
+    assert "PS3.15 gaps" in builder._coverage.value
+    builder.add_lines(["PatientName"], "REMOVE")  # the gap closes
+    assert "PatientName" not in set(builder.coverage["name"])
+    pd.testing.assert_frame_equal(builder.coverage, coverage(df, builder.recipe))
+
+
+def test_widgets_builder_no_lint_warnings(builder: RecipeBuilder) -> None:
+    builder.add_lines(["PatientName"], "REMOVE")
+    assert builder.warnings.empty
+    assert "no warnings" in builder._lint.value
 
 
 def test_widgets_builder_from_profile(builder: RecipeBuilder) -> None:
-    if not hasattr(Recipe, "from_profile"):
-        builder._from_profile.click()
-        assert "from_profile is not available" in builder._status.value
-        return
     builder._profile_options.value = ("retain_uids",)
     builder._from_profile.click()
     assert builder.recipe == Recipe.from_profile(options=("retain_uids",))
+    assert builder.error == ""
+    assert builder.preview is not None
+    assert not builder.preview.empty
+
+
+def test_widgets_builder_from_profile_reports_bad_options(
+    builder: RecipeBuilder,
+) -> None:
+    with pytest.raises(InputError, match="no_such_option"):
+        builder.start_from_profile(["no_such_option"])

@@ -1,4 +1,4 @@
-"""ThumbnailGrid, headless: PNG bytes, paging, header on click, drafting."""
+"""ThumbnailGrid and BoxEditor, headless: PNG bytes, paging, flags, drafting."""
 
 from __future__ import annotations
 
@@ -17,35 +17,21 @@ from PIL import Image
 import deidscope
 import deidscope.widgets.thumbnails as thumbnails_module
 from deidscope.errors import InputError
+from deidscope.pixels import thumbnail
 from deidscope.widgets import ThumbnailGrid
-from deidscope.widgets._common import optional_function
-from deidscope.widgets.thumbnails import boxes_png, to_png
+from deidscope.widgets.box_editor import DRAFT_COLOUR, BoxEditor, boxes_png
 from samples import deid_data_files
 
 COOKIES = [f for f in deid_data_files() if "dicom-cookies" in f]
 CAT = next(f for f in deid_data_files() if f.endswith("cat.dcm"))
+CAT_LABEL = """FORMAT dicom
 
+%filter graylist
 
-def _stand_in_thumbnail(
-    path: str, *, size: int = 128, frame: int | None = None
-) -> np.ndarray:
-    """pydicom's array, strided down: used only until deidscope.pixels lands."""
-    ds = pydicom.dcmread(path)
-    arr = ds.pixel_array.astype(float)
-    if arr.ndim == 3 and arr.shape[-1] != 3:
-        arr = arr[arr.shape[0] // 2]
-    step = max(1, -(-max(arr.shape[:2]) // size))
-    arr = arr[::step, ::step]
-    arr = (arr - arr.min()) / max(1e-9, float(np.ptp(arr))) * 255
-    return arr.astype(np.uint8)
-
-
-@pytest.fixture(autouse=True)
-def thumbnail_source(monkeypatch: pytest.MonkeyPatch) -> None:
-    if optional_function("deidscope.pixels", "thumbnail") is None:
-        monkeypatch.setattr(
-            thumbnails_module, "_thumbnail_function", lambda: _stand_in_thumbnail
-        )
+LABEL Cat text
+  equals Modality DX
+  coordinates 0,0,200,40
+"""
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +49,17 @@ def grid(df: pd.DataFrame) -> Iterator[ThumbnailGrid]:
 
 def _decode(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("L"))
+
+
+def _rgb(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def _colour_rows_columns(
+    rgb: np.ndarray, colour: tuple[int, int, int]
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    rows, columns = np.nonzero(np.all(rgb == colour, axis=2))
+    return (int(rows.min()), int(rows.max())), (int(columns.min()), int(columns.max()))
 
 
 def test_widgets_grid_first_page_holds_real_pictures(grid: ThumbnailGrid) -> None:
@@ -89,8 +86,8 @@ def test_widgets_grid_pages_and_caches(
     calls: list[str] = []
     monkeypatch.setattr(
         thumbnails_module,
-        "_thumbnail_function",
-        lambda: lambda path, **kw: calls.append(path) or np.zeros((4, 4), np.uint8),
+        "thumbnail",
+        lambda path, **kw: calls.append(path) or np.zeros((4, 4), np.uint8),
     )
     grid._prev.click()
     assert grid.wait(timeout=60)
@@ -108,6 +105,14 @@ def test_widgets_grid_bad_file_is_reported_not_fatal(tmp_path: Path) -> None:
         assert str(broken) in grid.errors
         assert grid.png(COOKIES[0]) is not None
         assert "deidscope-error" in grid._notes[1].value
+        grid.show(COOKIES[0])
+        grid.show(str(broken))  # the header shows; the editor forgets the cookie
+        assert grid.shown_file == str(broken)
+        assert "PatientName" in grid._header_html.value
+        assert grid.editor.path == ""
+        assert "no picture for this file" in grid.editor.note
+        with pytest.raises(InputError, match="load a file's picture first"):
+            grid.add_label()
     finally:
         grid.close()
 
@@ -118,7 +123,8 @@ def test_widgets_grid_click_shows_header(grid: ThumbnailGrid) -> None:
     assert set(grid.header["file"].astype(str)) == {COOKIES[1]}
     assert "PatientName" in grid._header_html.value
     assert grid._detail.layout.display is None
-    preview = _decode(grid._preview.value)
+    assert grid.editor.path == COOKIES[1]
+    preview = _decode(grid.editor.preview_png())
     assert preview.std() > 5
 
 
@@ -126,20 +132,21 @@ def test_widgets_grid_typed_corners_and_sliders_set_the_box(
     grid: ThumbnailGrid,
 ) -> None:
     grid.show(CAT)
-    grid._corners.value = "10, 20, 300, 80"
-    assert grid.draft_box == (10, 20, 300, 80)
-    assert grid._xrange.value == (10, 300)
-    grid._yrange.value = (5, 50)
-    assert grid.draft_box == (10, 5, 300, 50)
-    grid._corners.value = "9,9,1,1"
-    assert grid.draft_box == (10, 5, 300, 50)
-    assert "corners must be" in grid._hits.value
+    editor = grid.editor
+    editor._corners.value = "10, 20, 300, 80"
+    assert editor.draft_box == (10, 20, 300, 80)
+    assert editor._xrange.value == (10, 300)
+    editor._yrange.value = (5, 50)
+    assert editor.draft_box == (10, 5, 300, 50)
+    editor._corners.value = "9,9,1,1"
+    assert editor.draft_box == (10, 5, 300, 50)
+    assert "corners must be" in editor.note
 
 
 def test_widgets_grid_add_label_writes_filter(grid: ThumbnailGrid) -> None:
     grid.show(CAT)
-    grid.draft_box = (0, 0, 200, 40)
-    grid.label_group = "graylist"
+    grid.editor.draft_box = (0, 0, 200, 40)
+    grid.editor.label_group = "graylist"
     block = grid.add_label()
     assert block.splitlines() == [
         "LABEL Burned-in text on Agfa DXD60_1000G DX",
@@ -152,9 +159,17 @@ def test_widgets_grid_add_label_writes_filter(grid: ThumbnailGrid) -> None:
     (group,) = recipe.filters
     assert group.name == "graylist"
     assert group.labels[0].coordinates[0].value == "0,0,200,40"
-    if optional_function("deidscope.pixels", "detect") is not None:
-        assert grid.label_hits is not None
-        assert [Path(f).name for f in grid.label_hits["file"]] == ["cat.dcm"]
+    assert grid.label_hits is not None
+    assert [Path(f).name for f in grid.label_hits["file"]] == ["cat.dcm"]
+    assert "This LABEL flags 1 of 8 files" in grid.editor.note
+
+
+def test_widgets_grid_add_button_reports_errors(grid: ThumbnailGrid) -> None:
+    grid.show(CAT)
+    grid.editor.label_name = "two\nlines"
+    grid.editor._add.click()
+    assert "format_label: expected a one-line label name" in grid.editor.note
+    assert grid.recipe_text == ""
 
 
 def test_widgets_grid_add_label_needs_a_shown_file(grid: ThumbnailGrid) -> None:
@@ -166,11 +181,9 @@ def test_widgets_grid_add_label_needs_a_shown_file(grid: ThumbnailGrid) -> None:
     ("trait", "value", "match"),
     [
         ("page", 5, "page must be between 0 and 1"),
-        ("page_size", 0, "page_size must be between 1 and 200"),
-        ("draft_box", (5, 0, 5, 10), "draft_box must be"),
-        ("label_group", "purple", "label_group"),
+        ("page_size", 0, "ThumbnailGrid: page_size must be between 1 and 200"),
     ],
-    ids=["page", "page-size", "box", "group"],
+    ids=["page", "page-size"],
 )
 def test_widgets_grid_validates_traits(
     grid: ThumbnailGrid, trait: str, value: Any, match: str
@@ -180,10 +193,31 @@ def test_widgets_grid_validates_traits(
 
 
 @pytest.mark.parametrize(
+    ("trait", "value", "match"),
+    [
+        ("draft_box", (5, 0, 5, 10), "BoxEditor: draft_box must be"),
+        ("draft_box", (-1, 0, 5, 10), "BoxEditor: draft_box must be"),
+        ("label_group", "purple", "label_group"),
+    ],
+    ids=["empty-box", "negative-box", "group"],
+)
+def test_widgets_editor_validates_traits(trait: str, value: Any, match: str) -> None:
+    with pytest.raises(traitlets.TraitError, match=match):
+        setattr(BoxEditor(), trait, value)
+
+
+def test_widgets_editor_needs_a_picture() -> None:
+    editor = BoxEditor()
+    with pytest.raises(InputError, match=r"BoxEditor\.label: load a file's picture"):
+        editor.label()
+    assert _decode(editor.preview_png()).std() == 0  # a plain placeholder
+
+
+@pytest.mark.parametrize(
     ("given", "kwargs", "match"),
     [
         (5, {}, "ThumbnailGrid: expected an identifier frame, a folder or files"),
-        (pd.DataFrame({"x": [1]}), {}, "lacks the column 'file'"),
+        (pd.DataFrame({"x": [1]}), {}, r"ThumbnailGrid: .* it lacks \['file'\]"),
         (COOKIES, {"size": 8}, "size must be 16-1024"),
         (COOKIES, {"recipe": 3.5}, "expected a Recipe, recipe text or a recipe file"),
     ],
@@ -196,19 +230,46 @@ def test_widgets_grid_rejects_bad_input(
         ThumbnailGrid(given, **kwargs)
 
 
-def test_widgets_to_png_round_trip() -> None:
-    image = np.arange(48, dtype=np.uint8).reshape(6, 8)
-    assert np.array_equal(_decode(to_png(image)), image)
-    with pytest.raises(InputError, match="to_png: expected a uint8 array"):
-        to_png(np.zeros((2, 2), np.float32))
-
-
 def test_widgets_boxes_png_scales_boxes_to_the_thumbnail() -> None:
     thumb = np.zeros((50, 100), np.uint8)
-    data = boxes_png(thumb, [((0, 0, 500, 100), (255, 0, 0))], image_shape=(250, 500))
-    rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    red = (rgb[..., 0] > 200) & (rgb[..., 1] < 50)
-    rows, columns = np.nonzero(red)
-    assert (rows.min(), rows.max()) == (0, 19)  # 100 of 250 rows -> 20 of 50
-    assert (columns.min(), columns.max()) == (0, 99)
+    data = boxes_png(
+        thumb,
+        [(0, 0, 500, 100)],
+        keep=[(250, 150, 500, 250)],
+        draft=(0, 200, 100, 250),
+        image_shape=(250, 500),
+    )
+    rgb = _rgb(data)
+    assert rgb.shape == (50, 100, 3)
+    red = np.all(rgb == (230, 25, 25), axis=2)
+    assert red[0, :].all()  # the top edge, all columns
+    assert np.nonzero(red)[0].max() == 19  # 100 of 250 rows -> 20 of 50
+    assert _colour_rows_columns(rgb, DRAFT_COLOUR) == ((40, 49), (0, 19))
+    assert _colour_rows_columns(rgb, (25, 200, 60)) == ((30, 49), (50, 99))
     assert thumb.max() == 0  # the input is not drawn on
+
+
+def test_widgets_grid_flags_draw_the_recipe_boxes() -> None:
+    grid = ThumbnailGrid([COOKIES[0], CAT], recipe=CAT_LABEL, size=64)
+    try:
+        assert grid.wait(timeout=60)
+        assert grid.flagged(CAT)
+        assert not grid.flagged(COOKIES[0])
+        assert "1 flagged" in grid._status.value
+        assert "Cat text" in grid._notes[1].value
+        assert "deidscope-flagged" in grid._tiles[1]._dom_classes
+        header = pydicom.dcmread(CAT, stop_before_pixels=True)
+        rows, columns = int(header.Rows), int(header.Columns)
+        tile = _rgb(grid.png(CAT) or b"")
+        plain = thumbnail(CAT, size=64)
+        assert tile.shape[:2] == plain.shape[:2]
+        red_rows, red_columns = _colour_rows_columns(tile, (230, 25, 25))
+        assert red_rows[0] == 0
+        assert red_rows[1] == pytest.approx(40 * plain.shape[0] / rows, abs=1.5)
+        assert red_columns[1] == pytest.approx(200 * plain.shape[1] / columns, abs=1.5)
+        assert (
+            _decode(grid.png(COOKIES[0]) or b"").shape
+            == thumbnail(COOKIES[0], size=64).shape[:2]
+        )
+    finally:
+        grid.close()

@@ -1,16 +1,20 @@
-"""Small helpers shared by the widgets: escaping, frames as HTML, late imports."""
+"""Small helpers shared by the widgets: escaping, frames as HTML, recipes, paging."""
 
 from __future__ import annotations
 
 import html
-import importlib
 import logging
-from collections.abc import Callable
-from typing import Any
+import os
+from typing import Any, ClassVar
 
+import ipywidgets as widgets
+import numpy as np
 import pandas as pd
+import traitlets
 
 from deidscope.errors import InputError
+from deidscope.pixels import to_png
+from deidscope.recipe import Recipe
 
 __all__: list[str] = []
 
@@ -60,44 +64,98 @@ def error_html(message: str) -> str:
     return f'<span class="deidscope-error">{escape(message)}</span>'
 
 
-def optional_function(module: str, name: str) -> Callable[..., Any] | None:
-    """Return ``module.name`` if another part of deidscope provides it yet."""
-    try:
-        found = importlib.import_module(module)
-    except ImportError:
-        logger.debug("%s is not available", module)
-        return None
-    function = getattr(found, name, None)
-    return function if callable(function) else None
+def placeholder_png(size: int) -> bytes:
+    """Return a light grey square, `size` // 2 pixels wide, as PNG bytes."""
+    return to_png(np.full((size // 2, size // 2), 235, np.uint8))
 
 
-def check_frame(df: Any, *, caller: str, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Check that `df` is an identifier frame with `columns`."""
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(
-            f"{caller}: expected an identifier DataFrame (deidscope.read_identifiers),"
-            f" but got {type(df).__name__}"
-        )
-    missing = [column for column in columns if column not in df.columns]
-    if missing:
-        raise InputError(
-            f"{caller}: the frame lacks the columns {missing}; expected a frame "
-            "from deidscope.read_identifiers"
-        )
-    return df
+def as_recipe(recipe: Any, *, caller: str) -> Recipe:
+    """Return a Recipe (a copy) from a Recipe, recipe text or a recipe file.
 
+    Text is told from a path by a newline or a leading ``FORMAT``.
 
-def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Summarise each field, for when deidscope.audit is not installed yet."""
-    if df.empty:
-        return pd.DataFrame(columns=["name", "VR", "n_files", "n_values", "example"])
-    grouped = df.groupby("name", observed=True, sort=True)
-    out = pd.DataFrame(
-        {
-            "VR": grouped["VR"].first().astype(str),
-            "n_files": grouped["file"].nunique(),
-            "n_values": grouped["value"].nunique(),
-            "example": grouped["value"].first(),
-        }
+    Raises
+    ------
+    InputError
+        If `recipe` is none of these.
+    """
+    if isinstance(recipe, Recipe):
+        return recipe.copy()
+    if isinstance(recipe, str) and (
+        "\n" in recipe or recipe.lstrip().startswith("FORMAT")
+    ):
+        return Recipe.from_text(recipe)
+    if isinstance(recipe, str | os.PathLike):
+        return Recipe.from_file(recipe)
+    raise InputError(
+        f"{caller}: expected a Recipe, recipe text or a recipe file, "
+        f"but got {type(recipe).__name__}"
     )
-    return out.reset_index()
+
+
+class PagedBox(widgets.VBox):  # type: ignore[misc]
+    """A box that shows its items a page at a time, with ◀ and ▶ buttons.
+
+    Subclasses give :meth:`_n_items`, place ``self._prev``,
+    ``self._page_label`` and ``self._next``, and call
+    :meth:`_update_pager` after showing a page.
+    """
+
+    page = traitlets.Int(0, help="the page shown, from 0")
+    page_size = traitlets.Int(25, help="items per page")
+    #: The largest page_size allowed.
+    max_page_size: ClassVar[int] = 1000
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._prev = widgets.Button(description="◀", layout={"width": "40px"})
+        self._next = widgets.Button(description="▶", layout={"width": "40px"})
+        self._page_label = widgets.Label()
+        self._prev.on_click(self._on_prev_click)
+        self._next.on_click(self._on_next_click)
+
+    def _n_items(self) -> int:
+        """How many items the pages hold (subclasses say)."""
+        raise NotImplementedError(f"{type(self).__name__} must define _n_items")
+
+    @property
+    def n_pages(self) -> int:
+        """How many pages the items take (at least 1)."""
+        return max(1, -(-self._n_items() // self.page_size))
+
+    def _page_slice(self) -> slice:
+        start = self.page * self.page_size
+        return slice(start, start + self.page_size)
+
+    @traitlets.validate("page_size")
+    def _valid_page_size(self, proposal: dict[str, Any]) -> int:
+        size = proposal["value"]
+        if not 1 <= size <= self.max_page_size:
+            raise traitlets.TraitError(
+                f"{type(self).__name__}: page_size must be between 1 and "
+                f"{self.max_page_size}, got {size}"
+            )
+        return int(size)
+
+    @traitlets.validate("page")
+    def _valid_page(self, proposal: dict[str, Any]) -> int:
+        page = proposal["value"]
+        if not 0 <= page < self.n_pages:
+            raise traitlets.TraitError(
+                f"{type(self).__name__}: page must be between 0 and "
+                f"{self.n_pages - 1}, got {page}"
+            )
+        return int(page)
+
+    def _on_prev_click(self, button: widgets.Button) -> None:
+        if self.page > 0:
+            self.page -= 1
+
+    def _on_next_click(self, button: widgets.Button) -> None:
+        if self.page < self.n_pages - 1:
+            self.page += 1
+
+    def _update_pager(self) -> None:
+        self._page_label.value = f"page {self.page + 1} of {self.n_pages}"
+        self._prev.disabled = self.page == 0
+        self._next.disabled = self.page >= self.n_pages - 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -12,8 +11,9 @@ import pandas as pd
 
 from deidscope.errors import InputError
 from deidscope.frame import read_identifiers
-from deidscope.widgets._common import error_html, logger
 from deidscope.widgets.field_browser import FieldBrowser
+from deidscope.widgets.recipe_builder import RecipeBuilder
+from deidscope.widgets.thumbnails import ThumbnailGrid
 
 __all__ = ["Explorer", "explore"]
 
@@ -50,10 +50,11 @@ class Explorer(widgets.Tab):  # type: ignore[misc]
         The identifier frame.
     browser : FieldBrowser
         The Fields tab.
-    thumbnails : ThumbnailGrid or None
-        The Images tab (None if it could not be built).
-    builder : RecipeBuilder or None
-        The Recipe tab (None if it could not be built).
+    thumbnails : ThumbnailGrid
+        The Images tab.
+    builder : RecipeBuilder
+        The Recipe tab, connected to the browser's picks and the thumbnails'
+        drafted labels.
     """
 
     def __init__(
@@ -68,41 +69,21 @@ class Explorer(widgets.Tab):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.df = df
         self.browser = FieldBrowser(df, page_size=page_size)
-        self.thumbnails: Any = None
-        self.builder: Any = None
-        children: list[widgets.Widget] = [self.browser]
-        titles = ["Fields"]
-        for title, attribute, build in (
-            ("Images", "thumbnails", self._build_thumbnails),
-            ("Recipe", "builder", self._build_builder),
-        ):
-            try:
-                built = build(recipe)
-            except (ImportError, AttributeError, NotImplementedError) as exc:
-                logger.debug("Explorer: no %s tab: %s", title, exc)
-                built = None
-                shown: widgets.Widget = widgets.HTML(
-                    error_html(f"{title} are not available: {exc}")
-                )
-            else:
-                shown = built
-            setattr(self, attribute, built)
-            children.append(shown)
-            titles.append(title)
-        self.children = children
-        self.titles = tuple(titles)
+        self.thumbnails = ThumbnailGrid(df, recipe=recipe)
+        self.builder = RecipeBuilder(df, recipe=recipe)
+        self.builder.connect_browser(self.browser)
+        self.thumbnails.connect_builder(self.builder)
+        self.children = [self.browser, self.thumbnails, self.builder]
+        self.titles = ("Fields", "Images", "Recipe")
 
-    def _build_thumbnails(self, recipe: Any) -> Any:
-        thumbnails = importlib.import_module("deidscope.widgets.thumbnails")
-        return thumbnails.ThumbnailGrid(self.df, recipe=recipe)
-
-    def _build_builder(self, recipe: Any) -> Any:
-        recipe_builder = importlib.import_module("deidscope.widgets.recipe_builder")
-        builder = recipe_builder.RecipeBuilder(self.df, recipe=recipe)
-        builder.connect_browser(self.browser)
-        if self.thumbnails is not None:
-            self.thumbnails.connect_builder(builder)
-        return builder
+    def close(self) -> None:
+        """Stop the thumbnail threads and close the widgets."""
+        # ipywidgets closes on garbage collection too, also when __init__
+        # refused its input before the tabs were made.
+        thumbnails = self.__dict__.get("thumbnails")
+        if thumbnails is not None:
+            thumbnails.close()
+        super().close()
 
 
 def explore(path_or_df: Any, **kwargs: Any) -> Explorer:

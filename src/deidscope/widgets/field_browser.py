@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -12,17 +11,11 @@ import numpy as np
 import pandas as pd
 import traitlets
 
+from deidscope.audit import profile
 from deidscope.errors import InputError
+from deidscope.frame import check_frame
 from deidscope.recipe import ps315
-from deidscope.widgets._common import (
-    STYLE,
-    check_frame,
-    error_html,
-    escape,
-    frame_html,
-    optional_function,
-    summary,
-)
+from deidscope.widgets._common import STYLE, PagedBox, error_html, escape, frame_html
 from deidscope.widgets.query import (
     NOT_LISTED,
     REQUIRED_COLUMNS,
@@ -39,6 +32,18 @@ _PRIVATE = ("any", "private", "public")
 _NESTED = ("any", "top level", "nested")
 _ANY = "any"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: The filter traits, each linked to the box of the same name with a "_".
+_FILTERS = (
+    "text",
+    "regex",
+    "vrs",
+    "groups",
+    "private",
+    "nested",
+    "value",
+    "action",
+    "file",
+)
 
 
 def _cell(value: Any, width: int) -> str:
@@ -48,7 +53,7 @@ def _cell(value: Any, width: int) -> str:
     return text.ljust(width)
 
 
-class FieldBrowser(widgets.VBox):  # type: ignore[misc]
+class FieldBrowser(PagedBox):
     """Filter, page through and pick the rows of an identifier frame.
 
     The filters are traits, linked to the boxes a user types in, so a script
@@ -99,8 +104,6 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
     value = traitlets.Unicode("", help="value text")
     action = traitlets.Unicode(_ANY, help="PS3.15 Basic Profile action code")
     file = traitlets.Unicode("", help="file path text")
-    page = traitlets.Int(0, help="the page shown, from 0")
-    page_size = traitlets.Int(25, help="rows per page")
     error = traitlets.Unicode("", read_only=True)
     #: Increments whenever the picked rows change (observe it to follow picks).
     selection_version = traitlets.Int(0, read_only=True)
@@ -145,24 +148,11 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
         self._action = widgets.Dropdown(
             options=action_options, value=_ANY, description="PS3.15"
         )
-        for name in (
-            "text",
-            "regex",
-            "vrs",
-            "groups",
-            "private",
-            "nested",
-            "value",
-            "action",
-            "file",
-        ):
+        for name in _FILTERS:
             traitlets.link((self, name), (getattr(self, f"_{name}"), "value"))
 
         self._status = widgets.HTML()
         self._status.add_class("deidscope-browser-status")
-        self._prev = widgets.Button(description="◀", layout={"width": "40px"})
-        self._next = widgets.Button(description="▶", layout={"width": "40px"})
-        self._page_label = widgets.Label()
         self._pick_all = widgets.Button(description="Pick all matching")
         self._clear = widgets.Button(description="Clear picks")
         self._header = widgets.HTML()
@@ -173,8 +163,6 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
         self._table.add_class("deidscope-rows")
         self._profile_button = widgets.Button(description="Profile")
         self._profile = widgets.HTML()
-        self._prev.on_click(self._on_prev_click)
-        self._next.on_click(self._on_next_click)
         self._pick_all.on_click(self._on_pick_all_click)
         self._clear.on_click(self._on_clear_click)
         self._profile_button.on_click(self._on_profile_button_click)
@@ -203,20 +191,7 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
             self._table,
             profile,
         ]
-        self.observe(
-            self._on_filters_change,
-            [
-                "text",
-                "regex",
-                "vrs",
-                "groups",
-                "private",
-                "nested",
-                "value",
-                "action",
-                "file",
-            ],
-        )
+        self.observe(self._on_filters_change, list(_FILTERS))
         self.observe(self._on_page_change, ["page", "page_size"])
         self._apply_filters()
 
@@ -245,15 +220,9 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
         return self._query
 
     @property
-    def n_pages(self) -> int:
-        """How many pages the filtered rows take (at least 1)."""
-        return max(1, math.ceil(len(self._filtered) / self.page_size))
-
-    @property
     def page_rows(self) -> pd.DataFrame:
         """The rows on the page shown."""
-        start = self.page * self.page_size
-        return self._filtered.iloc[start : start + self.page_size]
+        return self._filtered.iloc[self._page_slice()]
 
     @property
     def status(self) -> str:
@@ -279,38 +248,21 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
     def profile(self) -> pd.DataFrame:
         """Profile the picked rows, or all matching rows when none are picked.
 
-        Uses :func:`deidscope.audit.profile` when it is available, else a
-        per-field summary; the result is also shown in the widget.
+        Returns
+        -------
+        pandas.DataFrame
+            :func:`deidscope.audit.profile` of those rows, also shown in the
+            widget.
         """
         rows = self.selected if self._picked else self._filtered
-        function = optional_function("deidscope.audit", "profile")
-        result = function(rows) if function is not None else summary(rows)
+        result = profile(rows)
         what = "picked" if self._picked else "matching"
         self._profile.value = f"<b>{len(rows):,} {what} rows</b>" + frame_html(
             result, max_rows=100
         )
-        return result if isinstance(result, pd.DataFrame) else pd.DataFrame(result)
+        return result
 
     # -- validation ------------------------------------------------------------
-
-    @traitlets.validate("page_size")
-    def _valid_page_size(self, proposal: dict[str, Any]) -> int:
-        size = proposal["value"]
-        if size < 1 or size > 1000:
-            raise traitlets.TraitError(
-                f"FieldBrowser: page_size must be between 1 and 1000, got {size}"
-            )
-        return int(size)
-
-    @traitlets.validate("page")
-    def _valid_page(self, proposal: dict[str, Any]) -> int:
-        page = proposal["value"]
-        if not 0 <= page < self.n_pages:
-            raise traitlets.TraitError(
-                f"FieldBrowser: page must be between 0 and {self.n_pages - 1}, "
-                f"got {page}"
-            )
-        return int(page)
 
     @traitlets.validate("action")
     def _valid_action(self, proposal: dict[str, Any]) -> str:
@@ -335,19 +287,11 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
         self._apply_filters()
 
     def _on_page_change(self, change: dict[str, Any]) -> None:
-        if change["name"] == "page_size" and hasattr(self, "_table"):
+        if change["name"] == "page_size":
             self._table.rows = self.page_size
             if self.page >= self.n_pages:
                 self.page = self.n_pages - 1
         self._show_page()
-
-    def _on_prev_click(self, button: widgets.Button) -> None:
-        if self.page > 0:
-            self.page -= 1
-
-    def _on_next_click(self, button: widgets.Button) -> None:
-        if self.page < self.n_pages - 1:
-            self.page += 1
 
     def _on_pick_all_click(self, button: widgets.Button) -> None:
         self.pick(self._filtered.index)
@@ -369,6 +313,9 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
         self._after_pick(sync_table=False)
 
     # -- internals ---------------------------------------------------------------
+
+    def _n_items(self) -> int:
+        return len(self._filtered)
 
     def _build_query(self) -> FieldQuery:
         return FieldQuery(
@@ -452,9 +399,7 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
             )
         finally:
             self._syncing = False
-        self._page_label.value = f"page {self.page + 1} of {self.n_pages}"
-        self._prev.disabled = self.page == 0
-        self._next.disabled = self.page >= self.n_pages - 1
+        self._update_pager()
 
     def _after_pick(self, *, sync_table: bool = True) -> None:
         if sync_table:

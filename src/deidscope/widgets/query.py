@@ -20,6 +20,7 @@ import pandas as pd
 
 from deidscope.errors import InputError
 from deidscope.fields import parse_tag
+from deidscope.frame import check_frame
 from deidscope.recipe import ps315
 
 __all__ = ["FieldQuery", "field_actions", "filter_fields", "filter_mask"]
@@ -248,27 +249,13 @@ def field_actions(df: pd.DataFrame) -> pd.Series:
         Categorical action codes (``"X"``, ``"Z"``, ``"U"``...), ``""`` where
         Table E.1-1 does not list the element; same index as `df`.
     """
-    _check_columns(df, ("tag",), caller="field_actions")
+    check_frame(df, caller="field_actions", columns=("tag",))
     series, table = _tag_table(df["tag"])
     codes = series.cat.codes.to_numpy()
     names = np.append(table["action"].to_numpy(dtype=object), NOT_LISTED)
     return pd.Series(
         pd.Categorical(names[codes]), index=df.index, name="action", copy=False
     )
-
-
-def _check_columns(df: Any, columns: Iterable[str], *, caller: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(
-            f"{caller}: expected an identifier DataFrame (deidscope.read_identifiers),"
-            f" but got {type(df).__name__}"
-        )
-    missing = [column for column in columns if column not in df.columns]
-    if missing:
-        raise InputError(
-            f"{caller}: the frame lacks the columns {missing}; expected a frame "
-            "from deidscope.read_identifiers"
-        )
 
 
 def filter_mask(df: pd.DataFrame, query: FieldQuery) -> np.ndarray:
@@ -291,7 +278,7 @@ def filter_mask(df: pd.DataFrame, query: FieldQuery) -> np.ndarray:
     InputError
         If `df` is not an identifier frame, or a regular expression is invalid.
     """
-    _check_columns(df, REQUIRED_COLUMNS, caller="filter_mask")
+    check_frame(df, caller="filter_mask", columns=REQUIRED_COLUMNS)
     if not isinstance(query, FieldQuery):
         raise InputError(
             f"filter_mask: expected a FieldQuery, but got {type(query).__name__}"

@@ -10,16 +10,17 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
+from deidscope.audit import coverage
 from deidscope.errors import DeidscopeError, InputError
+from deidscope.frame import check_frame
 from deidscope.recipe import Action, Recipe, ps315
 from deidscope.widgets._common import (
     STYLE,
-    check_frame,
+    as_recipe,
     error_html,
     escape,
     frame_html,
     logger,
-    optional_function,
 )
 from deidscope.widgets.drafting import add_filter_label
 
@@ -68,8 +69,9 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         One row per ``%header`` line: ``line``, ``text``, ``rows`` (the rows
         where it is the line that decides, from the preview) and ``matched``
         (the rows its field expression names, from ``Recipe.matches``).
-    warnings : list of str
-        The linter's warnings.
+    warnings : pandas.DataFrame
+        The linter's findings, ``Recipe.lint(df)``: one row per finding with
+        ``lineno``, ``line``, ``code`` and ``message``.
     coverage : pandas.DataFrame or None
         Fields the PS3.15 Basic Profile says to remove or replace that the
         recipe leaves alone.
@@ -91,7 +93,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         check_frame(
             df, caller="RecipeBuilder", columns=("file", "uid", "name", "value")
         )
-        start = _as_recipe(recipe)
+        start = _start_recipe(recipe)
         super().__init__(**kwargs)
         self._df = df
         self._recipe = start
@@ -99,7 +101,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         self.preview: pd.DataFrame | None = None
         self.line_hits = pd.DataFrame(columns=["line", "text", "rows", "matched"])
         self._line_matches: dict[int, pd.DataFrame] = {}
-        self.warnings: list[str] = []
+        self.warnings = pd.DataFrame(columns=["lineno", "line", "code", "message"])
         self.coverage: pd.DataFrame | None = None
         self._auto = len(df) <= AUTO_PREVIEW_ROWS
 
@@ -208,7 +210,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
 
     def set_recipe(self, recipe: Any) -> None:
         """Replace the recipe (a Recipe, recipe text or a file)."""
-        self._recipe = _as_recipe(recipe)
+        self._recipe = _start_recipe(recipe)
         self.recipe_text = self._recipe.to_text()
 
     def add_lines(
@@ -276,10 +278,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
 
     def start_from_profile(self, options: Iterable[str] = ()) -> None:
         """Replace the recipe with ``Recipe.from_profile(options=...)``."""
-        make = getattr(Recipe, "from_profile", None)
-        if make is None:
-            raise NotImplementedError("Recipe.from_profile is not available yet")
-        self.set_recipe(make(options=tuple(options)))
+        self.set_recipe(Recipe.from_profile(options=tuple(options)))
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
         """Write the recipe to a file (never over one unless `overwrite`).
@@ -361,7 +360,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
     def _on_from_profile_click(self, button: widgets.Button) -> None:
         try:
             self.start_from_profile(self._profile_options.value)
-        except (NotImplementedError, DeidscopeError) as exc:
+        except DeidscopeError as exc:
             self._status.value = error_html(str(exc))
 
     def _on_preview_button_click(self, button: widgets.Button) -> None:
@@ -413,29 +412,19 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
     def _compute_preview(
         self, recipe: Recipe, problems: list[str]
     ) -> pd.DataFrame | None:
-        preview = getattr(recipe, "preview", None)
-        if preview is None:
-            problems.append("preview needs Recipe.preview (not available yet)")
-            return None
         try:
-            result = preview(self._df)
+            return recipe.preview(self._df)
         except DeidscopeError as exc:
             problems.append(f"preview: {exc}")
             return None
-        return result if isinstance(result, pd.DataFrame) else pd.DataFrame(result)
 
     def _show_preview(self) -> None:
         if self.preview is None:
             self._preview.value = "<i>no preview</i>"
             return
-        columns = [
-            c
-            for c in ("file", "name", "uid", "before", "after", "action", "line")
-            if c in self.preview.columns
-        ]
-        shown = self.preview[columns]
-        if "file" in shown.columns:
-            shown = shown.assign(file=shown["file"].astype(str).map(os.path.basename))
+        shown = self.preview.assign(
+            file=self.preview["file"].astype(str).map(os.path.basename)
+        )
         self._preview.value = f"<b>{len(self.preview):,} rows touched</b>" + frame_html(
             shown, max_rows=_PREVIEW_ROWS
         )
@@ -444,25 +433,23 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         numbered = Recipe.from_text(recipe.to_text()).header
         text_lines = recipe.to_text().splitlines()
         counts: dict[Any, int] = {}
-        if self.preview is not None and "line" in self.preview.columns:
+        if self.preview is not None:
             counts = {
                 int(str(k)): int(v)
                 for k, v in self.preview["line"].value_counts().items()
             }
-        matches = getattr(recipe, "matches", None)
         self._line_matches = {}
         rows: list[dict[str, Any]] = []
         for action in numbered:
             line = int(action.lineno or 0)
             matched: int | None = None
-            if matches is not None:
-                try:
-                    found = matches(line, self._df)
-                except (DeidscopeError, KeyError) as exc:
-                    logger.debug("matches(%s) failed: %s", line, exc)
-                else:
-                    self._line_matches[line] = found
-                    matched = len(found)
+            try:
+                found = recipe.matches(line, self._df)
+            except DeidscopeError as exc:
+                logger.debug("matches(%s) failed: %s", line, exc)
+            else:
+                self._line_matches[line] = found
+                matched = len(found)
             rows.append(
                 {
                     "line": line,
@@ -495,7 +482,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
                 f"<b>line {line} matches {len(matched):,} rows</b>"
                 + frame_html(matched, max_rows=_PREVIEW_ROWS)
             )
-        if self.preview is not None and "line" in self.preview.columns:
+        if self.preview is not None:
             decided = self.preview[self.preview["line"] == line]
             parts.append(
                 f"<b>line {line} decides {len(decided):,} rows</b>"
@@ -504,56 +491,33 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         self._line_rows.value = "".join(parts)
 
     def _compute_lint(self, recipe: Recipe, problems: list[str]) -> None:
-        lint = getattr(recipe, "lint", None)
-        if lint is None:
-            self.warnings = []
-            self._lint.value = "<i>lint needs Recipe.lint (not available yet)</i>"
-            return
         try:
-            found = lint(self._df)
+            self.warnings = recipe.lint(self._df)
         except DeidscopeError as exc:
             problems.append(f"lint: {exc}")
             return
-        self.warnings = [str(getattr(w, "message", w)) for w in found]
-        if not self.warnings:
+        if self.warnings.empty:
             self._lint.value = "<i>no warnings</i>"
         else:
-            items = "".join(f"<li>{escape(w)}</li>" for w in self.warnings)
-            self._lint.value = f"<b>{len(self.warnings)} warnings</b><ul>{items}</ul>"
+            n = len(self.warnings)
+            self._lint.value = f"<b>{n:,} warning{'s' if n > 1 else ''}</b>" + (
+                frame_html(self.warnings, max_rows=_PREVIEW_ROWS)
+            )
 
     def _compute_coverage(self, recipe: Recipe, problems: list[str]) -> None:
-        coverage = optional_function("deidscope.audit", "coverage")
-        if coverage is None:
-            self.coverage = None
-            self._coverage.value = (
-                "<i>needs deidscope.audit.coverage (not available yet)</i>"
-            )
-            return
         try:
-            gaps = coverage(self._df, recipe)
+            self.coverage = coverage(self._df, recipe)
         except DeidscopeError as exc:
             logger.debug("coverage failed: %s", exc)
             problems.append(f"coverage: {exc}")
             return
-        self.coverage = gaps if isinstance(gaps, pd.DataFrame) else pd.DataFrame(gaps)
         self._coverage.value = (
             f"<b>{len(self.coverage):,} PS3.15 gaps</b>"
             + frame_html(self.coverage, max_rows=_PREVIEW_ROWS)
         )
 
 
-def _as_recipe(recipe: Any) -> Recipe:
+def _start_recipe(recipe: Any) -> Recipe:
     if recipe is None:
         return Recipe()
-    if isinstance(recipe, Recipe):
-        return recipe.copy()
-    if isinstance(recipe, str) and (
-        "\n" in recipe or recipe.lstrip().startswith("FORMAT")
-    ):
-        return Recipe.from_text(recipe)
-    if isinstance(recipe, str | os.PathLike):
-        return Recipe.from_file(recipe)
-    raise InputError(
-        f"RecipeBuilder: expected a Recipe, recipe text or a recipe file, "
-        f"but got {type(recipe).__name__}"
-    )
+    return as_recipe(recipe, caller="RecipeBuilder")

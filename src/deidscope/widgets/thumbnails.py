@@ -4,170 +4,55 @@ Thumbnails come from :func:`deidscope.pixels.thumbnail`, made by a thread
 pool off the kernel's main path and encoded as PNG bytes for
 ``ipywidgets.Image`` (never pyplot: see shared/TESTING.md). Flags and boxes
 come from :func:`deidscope.pixels.detect`. PNG bytes are cached per file.
+A click on a file's name shows its header fields and a
+:class:`~deidscope.widgets.box_editor.BoxEditor` to draft a LABEL.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import io
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import traitlets
-from PIL import Image, ImageDraw
 
 from deidscope.dicom import get_files
 from deidscope.errors import InputError
-from deidscope.frame import read_identifiers
+from deidscope.files import read_dataset
+from deidscope.frame import check_frame, read_identifiers
+from deidscope.pixels import detect, thumbnail, to_png
+from deidscope.recipe import Recipe
 from deidscope.widgets._common import (
     STYLE,
+    PagedBox,
+    as_recipe,
     error_html,
     escape,
     frame_html,
     logger,
-    optional_function,
+    placeholder_png,
 )
-from deidscope.widgets.drafting import (
-    FILTER_GROUPS,
-    add_filter_label,
-    format_label,
-    header_values,
-    label_criteria,
-)
+from deidscope.widgets.box_editor import BoxEditor, boxes_png
+from deidscope.widgets.drafting import add_filter_label, header_values
 
-__all__ = ["ThumbnailGrid", "boxes_png", "to_png"]
+__all__ = ["ThumbnailGrid"]
 
 #: PNG bytes kept per grid (one entry per file and size).
 CACHE_SIZE = 1024
-#: Colours of removal boxes and keep boxes.
-REMOVE_COLOUR = (230, 30, 30)
-KEEP_COLOUR = (30, 190, 60)
-DRAFT_COLOUR = (255, 200, 0)
 Box = tuple[int, int, int, int]
-
-
-def to_png(image: np.ndarray) -> bytes:
-    r"""Encode a uint8 image as PNG bytes.
-
-    Parameters
-    ----------
-    image : ndarray of shape (rows, columns) or (rows, columns, 3), uint8
-        The picture.
-
-    Returns
-    -------
-    bytes
-        The PNG file.
-
-    Raises
-    ------
-    InputError
-        If `image` is not a 2-D or RGB uint8 array.
-
-    Examples
-    --------
-    >>> to_png(np.zeros((4, 6), np.uint8))[:4]
-    b'\x89PNG'
-    """
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8 or not (
-        arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3)
-    ):
-        raise InputError(
-            "to_png: expected a uint8 array of shape (rows, columns) or "
-            f"(rows, columns, 3), got {arr.dtype} {arr.shape}"
-        )
-    buffer = io.BytesIO()
-    Image.fromarray(arr).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def boxes_png(
-    image: np.ndarray,
-    boxes: Iterable[tuple[Box, tuple[int, int, int]]],
-    *,
-    image_shape: tuple[int, int],
-) -> bytes:
-    """Draw boxes given in full-image pixels on a thumbnail; return PNG bytes.
-
-    Parameters
-    ----------
-    image : ndarray of shape (rows, columns) or (rows, columns, 3), uint8
-        The thumbnail.
-    boxes : iterable of (box, colour)
-        ``((xmin, ymin, xmax, ymax), (r, g, b))`` in the full image's pixels.
-    image_shape : tuple of int
-        ``(rows, columns)`` of the full image, to scale the boxes.
-
-    Returns
-    -------
-    bytes
-        The PNG file.
-    """
-    arr = np.asarray(image)
-    picture = Image.fromarray(arr).convert("RGB")
-    rows, columns = image_shape
-    scale_y = arr.shape[0] / max(1, rows)
-    scale_x = arr.shape[1] / max(1, columns)
-    draw = ImageDraw.Draw(picture)
-    width = max(1, round(min(arr.shape[:2]) / 64))
-    for (xmin, ymin, xmax, ymax), colour in boxes:
-        shape = (
-            xmin * scale_x,
-            ymin * scale_y,
-            max(xmin * scale_x, xmax * scale_x - 1),
-            max(ymin * scale_y, ymax * scale_y - 1),
-        )
-        draw.rectangle(shape, outline=colour, width=width)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _placeholder(size: int) -> bytes:
-    return to_png(np.full((size // 2, size // 2), 235, np.uint8))
-
-
-def _thumbnail_function() -> Callable[..., np.ndarray]:
-    function = optional_function("deidscope.pixels", "thumbnail")
-    if function is None:
-        raise NotImplementedError("deidscope.pixels.thumbnail is not available")
-    return function
-
-
-def _detect_function() -> Callable[..., pd.DataFrame] | None:
-    return optional_function("deidscope.pixels", "detect")
-
-
-def _as_recipe(recipe: Any, *, caller: str) -> Any:
-    if recipe is None:
-        return None
-    from deidscope.recipe import Recipe
-
-    if isinstance(recipe, Recipe):
-        return recipe
-    if isinstance(recipe, str) and "\n" in recipe:
-        return Recipe.from_text(recipe)
-    if isinstance(recipe, str | os.PathLike):
-        return Recipe.from_file(recipe)
-    raise InputError(
-        f"{caller}: expected a Recipe, recipe text or a recipe file, "
-        f"but got {type(recipe).__name__}"
-    )
 
 
 def _files_of(
     df_or_paths: Any, *, caller: str
 ) -> tuple[list[str], pd.DataFrame | None]:
     if isinstance(df_or_paths, pd.DataFrame):
-        if "file" not in df_or_paths.columns:
-            raise InputError(f"{caller}: the frame lacks the column 'file'")
+        check_frame(df_or_paths, caller=caller, columns=("file",))
         column = df_or_paths["file"]
         if isinstance(column.dtype, pd.CategoricalDtype):
             codes = pd.unique(column.cat.codes.to_numpy())
@@ -184,7 +69,7 @@ def _files_of(
     )
 
 
-class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
+class ThumbnailGrid(PagedBox):
     """Pages of thumbnails, with flags and boxes from a recipe's ``%filter``.
 
     Parameters
@@ -213,27 +98,18 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
         The file whose header is shown ("" for none).
     header : pandas.DataFrame
         That file's rows.
-    draft_box : tuple of int
-        The box being drafted on the shown file, ``(xmin, ymin, xmax, ymax)``.
+    editor : BoxEditor
+        The box being drafted on the shown file (``editor.draft_box``), the
+        LABEL's name and group.
     label_hits : pandas.DataFrame or None
         Which files the last drafted LABEL flags (``detect`` rows).
     recipe_text : str
         The recipe with the labels added here (when no builder is connected).
     """
 
-    page = traitlets.Int(0)
-    page_size = traitlets.Int(24)
     shown_file = traitlets.Unicode("", read_only=True)
-    draft_box = traitlets.Tuple(
-        traitlets.Int(),
-        traitlets.Int(),
-        traitlets.Int(),
-        traitlets.Int(),
-        default_value=(0, 0, 1, 1),
-    )
-    label_name = traitlets.Unicode("")
-    label_group = traitlets.Enum(FILTER_GROUPS, default_value="graylist")
     recipe_text = traitlets.Unicode("")
+    max_page_size = 200
 
     def __init__(
         self,
@@ -250,7 +126,7 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
             raise InputError(
                 f"ThumbnailGrid: size must be 16-1024 pixels, got {size!r}"
             )
-        parsed = _as_recipe(recipe, caller="ThumbnailGrid")
+        parsed = None if recipe is None else as_recipe(recipe, caller="ThumbnailGrid")
         super().__init__(**kwargs)
         self.files = files
         self._df = df
@@ -273,15 +149,10 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
         self.header: pd.DataFrame = pd.DataFrame()
         self.label_hits: pd.DataFrame | None = None
         self._status_note = ""
-        self._placeholder = _placeholder(size)
+        self._placeholder = placeholder_png(size)
         self.page_size = page_size
 
         self._status = widgets.HTML()
-        self._prev = widgets.Button(description="◀", layout={"width": "40px"})
-        self._next = widgets.Button(description="▶", layout={"width": "40px"})
-        self._page_label = widgets.Label()
-        self._prev.on_click(self._on_prev_click)
-        self._next.on_click(self._on_next_click)
         self._tiles: list[widgets.VBox] = []
         self._images: list[widgets.Image] = []
         self._names: list[widgets.Button] = []
@@ -295,57 +166,9 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
         )
         self._grid.add_class("deidscope-grid")
         self._header_html = widgets.HTML()
-        self._preview = widgets.Image(
-            value=_placeholder(size), format="png", layout={"max_width": "512px"}
-        )
-        self._xrange = widgets.IntRangeSlider(
-            description="columns x", value=(0, 1), min=0, max=1
-        )
-        self._yrange = widgets.IntRangeSlider(
-            description="rows y", value=(0, 1), min=0, max=1
-        )
-        self._corners = widgets.Text(
-            description="corners",
-            placeholder="xmin,ymin,xmax,ymax",
-            continuous_update=False,
-        )
-        self._label = widgets.Text(description="LABEL")
-        self._group = widgets.Dropdown(options=FILTER_GROUPS, description="%filter")
-        self._add = widgets.Button(
-            description="Add LABEL to recipe", button_style="primary"
-        )
-        self._hits = widgets.HTML()
-        self._xrange.observe(self._on_xrange_value, "value")
-        self._yrange.observe(self._on_yrange_value, "value")
-        self._corners.observe(self._on_corners_value, "value")
-        self._add.on_click(self._on_add_click)
-        traitlets.link((self, "label_name"), (self._label, "value"))
-        traitlets.link((self, "label_group"), (self._group, "value"))
-        self._detail = widgets.VBox(
-            [
-                widgets.HBox(
-                    [
-                        self._preview,
-                        widgets.VBox(
-                            [
-                                widgets.HTML(
-                                    "<b>Draw a box</b>: drag the ranges or type "
-                                    "the corners (image pixels)"
-                                ),
-                                self._xrange,
-                                self._yrange,
-                                self._corners,
-                                self._label,
-                                self._group,
-                                self._add,
-                                self._hits,
-                            ]
-                        ),
-                    ]
-                ),
-                self._header_html,
-            ]
-        )
+        self.editor = BoxEditor()
+        self.editor.on_add(self._on_editor_add)
+        self._detail = widgets.VBox([self.editor, self._header_html])
         self._detail.layout.display = "none"
         self.children = [
             widgets.HTML(STYLE),
@@ -356,21 +179,14 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
         ]
         self._detect()
         self.observe(self._on_page_change, ["page", "page_size"])
-        self.observe(self._on_draft_box_change, "draft_box")
         self._show_page()
 
     # -- public --------------------------------------------------------------
 
     @property
-    def n_pages(self) -> int:
-        """How many pages the files take (at least 1)."""
-        return max(1, -(-len(self.files) // self.page_size))
-
-    @property
     def page_files(self) -> list[str]:
         """The files on the page shown."""
-        start = self.page * self.page_size
-        return self.files[start : start + self.page_size]
+        return self.files[self._page_slice()]
 
     def png(self, path: str) -> bytes | None:
         """Return a file's thumbnail PNG bytes, boxes drawn, if made yet."""
@@ -415,37 +231,55 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
             + frame_html(rows[columns], max_rows=500)
         )
         self._detail.layout.display = None
-        values = self._criteria_values(path)
-        maker = " ".join(v for v in values.values() if v) or os.path.basename(path)
-        self.label_name = f"Burned-in text on {maker}"
-        self._setup_box_editor(path)
+        try:
+            thumb = self._arrays.get(path)
+            if thumb is None:
+                self._make(path)
+                thumb = self._arrays[path]
+            shape = self._image_shape(path, thumb)
+        except Exception as exc:  # one bad file never breaks the widget
+            self.editor.clear(note=error_html(f"no picture for this file: {exc}"))
+            return
+        remove, keep = self._boxes(path)
+        self.editor.load(
+            path,
+            thumb,
+            image_shape=shape,
+            values=self._criteria_values(path),
+            boxes=remove,
+            keep=keep,
+        )
 
     def add_label(self) -> str:
         """Add a LABEL for the drafted box on the shown file to the recipe.
 
-        The criteria are the shown file's Manufacturer,
-        ManufacturerModelName and Modality; the box becomes a
-        ``coordinates`` line. With a connected :class:`RecipeBuilder` the
-        label goes to its recipe; otherwise to :attr:`recipe_text`. Then
-        shows which files that LABEL alone flags (:attr:`label_hits`).
+        The LABEL is :meth:`BoxEditor.label`: the shown file's
+        Manufacturer, ManufacturerModelName and Modality as criteria and the
+        box as a ``coordinates`` line, in the editor's ``label_group``. With
+        a connected :class:`RecipeBuilder` the label goes to its recipe;
+        otherwise to :attr:`recipe_text`. Then shows which files that LABEL
+        alone flags (:attr:`label_hits`).
 
         Returns
         -------
         str
             The LABEL block added.
+
+        Raises
+        ------
+        InputError
+            If no file is shown, or its picture could not be made.
         """
         if not self.shown_file:
             raise InputError("ThumbnailGrid.add_label: click a thumbnail first")
-        criteria = label_criteria(self._criteria_values(self.shown_file))
-        block = format_label(self.label_name, criteria, [self.draft_box])
+        block = self.editor.label()
+        group = self.editor.label_group
         if self._builder is not None:
-            self._builder.add_filter_label(block, group=self.label_group)
+            self._builder.add_filter_label(block, group=group)
             self.recipe_text = self._builder.recipe_text
         else:
-            self.recipe_text = add_filter_label(
-                self.recipe_text, block, group=self.label_group
-            )
-        self._show_label_hits(block)
+            self.recipe_text = add_filter_label(self.recipe_text, block, group=group)
+        self._show_label_hits(block, group)
         return block
 
     def connect_builder(self, builder: Any) -> None:
@@ -455,7 +289,7 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
 
     def set_recipe(self, recipe: Any) -> None:
         """Flag and draw boxes with another recipe."""
-        self._recipe = _as_recipe(recipe, caller="ThumbnailGrid.set_recipe")
+        self._recipe = as_recipe(recipe, caller="ThumbnailGrid.set_recipe")
         with self._lock:
             self._cache.clear()
         self._detect()
@@ -463,108 +297,33 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
 
     def close(self) -> None:
         """Stop the thumbnail threads and close the widgets."""
-        pool = getattr(self, "_pool", None)
+        # ipywidgets closes on garbage collection too, also when __init__
+        # refused its input before the pool was made.
+        pool = self.__dict__.get("_pool")
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         super().close()
-
-    # -- validation ------------------------------------------------------------
-
-    @traitlets.validate("page_size")
-    def _valid_page_size(self, proposal: dict[str, Any]) -> int:
-        size = proposal["value"]
-        if not 1 <= size <= 200:
-            raise traitlets.TraitError(
-                f"ThumbnailGrid: page_size must be between 1 and 200, got {size}"
-            )
-        return int(size)
-
-    @traitlets.validate("page")
-    def _valid_page(self, proposal: dict[str, Any]) -> int:
-        page = proposal["value"]
-        if not 0 <= page < self.n_pages:
-            raise traitlets.TraitError(
-                f"ThumbnailGrid: page must be between 0 and {self.n_pages - 1}, "
-                f"got {page}"
-            )
-        return int(page)
-
-    @traitlets.validate("draft_box")
-    def _valid_draft_box(self, proposal: dict[str, Any]) -> tuple[int, ...]:
-        box = tuple(int(v) for v in proposal["value"])
-        xmin, ymin, xmax, ymax = box
-        if min(box) < 0 or xmin >= xmax or ymin >= ymax:
-            raise traitlets.TraitError(
-                "ThumbnailGrid: draft_box must be (xmin, ymin, xmax, ymax) with "
-                f"0 <= xmin < xmax and 0 <= ymin < ymax, got {box}"
-            )
-        return box
 
     # -- handlers --------------------------------------------------------------
 
     def _on_page_change(self, change: dict[str, Any]) -> None:
         self._show_page()
 
-    def _on_prev_click(self, button: widgets.Button) -> None:
-        if self.page > 0:
-            self.page -= 1
-
-    def _on_next_click(self, button: widgets.Button) -> None:
-        if self.page < self.n_pages - 1:
-            self.page += 1
-
     def _on_name_click(self, button: widgets.Button) -> None:
         index = self._names.index(button)
         if index < len(self._slots):
             self.show(self._slots[index])
 
-    def _on_xrange_value(self, change: dict[str, Any]) -> None:
-        xmin, xmax = change["new"]
-        if xmin < xmax:
-            _, ymin, _, ymax = self.draft_box
-            self.draft_box = (xmin, ymin, xmax, ymax)
-
-    def _on_yrange_value(self, change: dict[str, Any]) -> None:
-        ymin, ymax = change["new"]
-        if ymin < ymax:
-            xmin, _, xmax, _ = self.draft_box
-            self.draft_box = (xmin, ymin, xmax, ymax)
-
-    def _on_corners_value(self, change: dict[str, Any]) -> None:
-        text = change["new"].strip()
-        if not text:
-            return
-        try:
-            box = tuple(int(part) for part in text.replace(" ", "").split(","))
-            if len(box) != 4:
-                raise ValueError(text)
-            self.draft_box = box
-        except (ValueError, traitlets.TraitError):
-            self._hits.value = error_html(
-                f"corners must be xmin,ymin,xmax,ymax with min < max, got {text!r}"
-            )
-
-    def _on_draft_box_change(self, change: dict[str, Any]) -> None:
-        xmin, ymin, xmax, ymax = change["new"]
-        with self.hold_trait_notifications():
-            if self._xrange.max < xmax:
-                self._xrange.max = xmax
-            if self._yrange.max < ymax:
-                self._yrange.max = ymax
-            self._xrange.value = (xmin, xmax)
-            self._yrange.value = (ymin, ymax)
-        corners = f"{xmin},{ymin},{xmax},{ymax}"
-        if self._corners.value.replace(" ", "") != corners:
-            self._corners.value = corners
-        self._draw_preview()
-
-    def _on_add_click(self, button: widgets.Button) -> None:
+    def _on_editor_add(self, editor: BoxEditor) -> None:
         try:
             self.add_label()
         except InputError as exc:
-            self._hits.value = error_html(str(exc))
+            editor.note = error_html(str(exc))
 
     # -- internals ---------------------------------------------------------------
+
+    def _n_items(self) -> int:
+        return len(self.files)
 
     def _criteria_values(self, path: str) -> dict[str, str | None]:
         if self._df is not None and "depth" in self._df.columns:
@@ -577,10 +336,6 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
         self._status_note = ""
         if self._recipe is None:
             return
-        detect = _detect_function()
-        if detect is None:
-            self._status_note = "flags need deidscope.pixels.detect"
-            return
         source = self._df if self._df is not None else self.files
         try:
             result = detect(source, self._recipe)
@@ -590,13 +345,14 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
             return
         self.flags = result.assign(file=result["file"].astype(str)).set_index("file")
 
-    def _boxes(self, path: str) -> list[tuple[Box, tuple[int, int, int]]]:
+    def _boxes(self, path: str) -> tuple[list[Box], list[Box]]:
+        """Return the regions the recipe blanks and keeps on a file."""
         if self.flags is None or path not in self.flags.index:
-            return []
+            return [], []
         row = self.flags.loc[path]
-        boxes = [(tuple(b), REMOVE_COLOUR) for b in (row.get("coordinates") or [])]
-        boxes += [(tuple(b), KEEP_COLOUR) for b in (row.get("keep_coordinates") or [])]
-        return boxes
+        remove = [tuple(b) for b in (row.get("coordinates") or [])]
+        keep = [tuple(b) for b in (row.get("keep_coordinates") or [])]
+        return remove, keep
 
     def _image_shape(self, path: str, thumb: np.ndarray) -> tuple[int, int]:
         if path in self._shapes:
@@ -611,8 +367,6 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
             except ValueError:
                 shape = None
         if shape is None:
-            from deidscope.files import read_dataset
-
             ds = read_dataset(path)
             shape = (
                 int(ds.get("Rows", thumb.shape[0])),
@@ -622,12 +376,13 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
         return shape
 
     def _make(self, path: str) -> bytes:
-        thumb = np.asarray(_thumbnail_function()(path, size=self._size))
+        thumb = thumbnail(path, size=self._size)
         with self._lock:
             self._arrays[path] = thumb
-        boxes = self._boxes(path)
-        if boxes:
-            data = boxes_png(thumb, boxes, image_shape=self._image_shape(path, thumb))
+        remove, keep = self._boxes(path)
+        if remove or keep:
+            shape = self._image_shape(path, thumb)
+            data = boxes_png(thumb, remove, keep=keep, image_shape=shape)
         else:
             data = to_png(thumb)
         with self._lock:
@@ -703,9 +458,7 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
                     self._pool.submit(self._job, slot, path, generation)
                 )
         self._grid.children = self._tiles[: len(files)]
-        self._page_label.value = f"page {self.page + 1} of {self.n_pages}"
-        self._prev.disabled = self.page == 0
-        self._next.disabled = self.page >= self.n_pages - 1
+        self._update_pager()
         n_flagged = 0 if self.flags is None else int(self.flags["flagged"].sum())
         line = f"<b>{len(self.files):,} files</b>"
         if self._recipe is not None:
@@ -713,52 +466,15 @@ class ThumbnailGrid(widgets.VBox):  # type: ignore[misc]
         note = self._status_note
         self._status.value = line + (f" · {error_html(note)}" if note else "")
 
-    def _setup_box_editor(self, path: str) -> None:
-        try:
-            thumb = self._arrays.get(path)
-            if thumb is None:
-                self._make(path)
-                thumb = self._arrays[path]
-            rows, columns = self._image_shape(path, thumb)
-        except Exception as exc:
-            self._hits.value = error_html(f"no picture for this file: {exc}")
-            return
-        with self.hold_trait_notifications():
-            self._xrange.max = columns
-            self._yrange.max = rows
-        self.draft_box = (0, 0, columns, max(1, rows // 10))
-        self._draw_preview()
-
-    def _draw_preview(self) -> None:
-        path = self.shown_file
-        thumb = self._arrays.get(path)
-        if not path or thumb is None:
-            return
-        shape = self._image_shape(path, thumb)
-        boxes = [*self._boxes(path), (self.draft_box, DRAFT_COLOUR)]
-        big = np.asarray(
-            Image.fromarray(thumb).resize(
-                (thumb.shape[1] * 3, thumb.shape[0] * 3), Image.Resampling.NEAREST
-            )
-        )
-        self._preview.value = boxes_png(big, boxes, image_shape=shape)
-
-    def _show_label_hits(self, block: str) -> None:
-        detect = _detect_function()
-        if detect is None:
-            self.label_hits = None
-            self._hits.value = "<i>added; flags need deidscope.pixels.detect</i>"
-            return
-        from deidscope.recipe import Recipe
-
-        recipe = Recipe.from_text(add_filter_label("", block, group=self.label_group))
+    def _show_label_hits(self, block: str, group: str) -> None:
+        recipe = Recipe.from_text(add_filter_label("", block, group=group))
         source = self._df if self._df is not None else self.files
         result = detect(source, recipe)
         hits = result[result["flagged"]]
         self.label_hits = hits
         names = ", ".join(escape(os.path.basename(str(f))) for f in hits["file"][:20])
         more = f" and {len(hits) - 20} more" if len(hits) > 20 else ""
-        self._hits.value = (
+        self.editor.note = (
             f"<b>This LABEL flags {len(hits):,} of {len(self.files):,} files</b>: "
             f"{names}{more}"
         )

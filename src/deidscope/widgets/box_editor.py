@@ -1,0 +1,312 @@
+"""BoxEditor: draw a box on one file's picture and draft a ``%filter`` LABEL from it.
+
+:class:`~deidscope.widgets.ThumbnailGrid` shows one under its grid when a
+thumbnail is clicked. The box is in the full image's pixels (columns x, rows
+y) and is drawn in yellow over the regions the recipe already blanks (red)
+and keeps (green), with :func:`deidscope.pixels.draw_boxes`. The LABEL text
+comes from :mod:`deidscope.widgets.drafting`, so a script drafts the same
+lines.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+
+from deidscope.errors import InputError
+from deidscope.pixels import draw_boxes, to_png
+from deidscope.widgets._common import error_html, placeholder_png
+from deidscope.widgets.drafting import FILTER_GROUPS, format_label, label_criteria
+
+__all__ = ["BoxEditor"]
+
+#: The colour of the box being drafted.
+DRAFT_COLOUR = (255, 200, 0)
+#: How many times bigger than the thumbnail the editor shows the picture.
+ZOOM = 3
+_Box = tuple[int, int, int, int]
+
+
+def boxes_png(
+    image: np.ndarray,
+    boxes: Iterable[_Box] = (),
+    *,
+    keep: Iterable[_Box] = (),
+    draft: _Box | None = None,
+    image_shape: tuple[int, int],
+) -> bytes:
+    """Draw boxes given in full-image pixels on a thumbnail; return PNG bytes.
+
+    Parameters
+    ----------
+    image : ndarray of shape (rows, columns) or (rows, columns, 3), uint8
+        The thumbnail (not modified).
+    boxes, keep : iterable of (xmin, ymin, xmax, ymax)
+        Regions to blank (red) and to keep (green), as
+        :func:`deidscope.pixels.draw_boxes` draws them.
+    draft : (xmin, ymin, xmax, ymax) or None
+        A box being drafted, drawn in :data:`DRAFT_COLOUR`.
+    image_shape : tuple of int
+        ``(rows, columns)`` of the full image, to scale the boxes.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+    """
+    arr = np.asarray(image)
+    width = max(1, round(min(arr.shape[:2]) / 64))
+    rgb = draw_boxes(arr, boxes, keep=keep, image_shape=image_shape, width=width)
+    if draft is not None:
+        blank = np.zeros(arr.shape[:2], np.uint8)
+        outline = draw_boxes(blank, [draft], image_shape=image_shape, width=width)
+        rgb[outline.any(axis=2)] = DRAFT_COLOUR
+    return to_png(rgb)
+
+
+class BoxEditor(widgets.VBox):  # type: ignore[misc]
+    """Draw a box on one file's picture and draft a ``%filter`` LABEL from it.
+
+    Drag the column and row ranges or type the corners; :meth:`label` writes
+    the LABEL: the file's Manufacturer, ManufacturerModelName and Modality
+    as criteria (:func:`~deidscope.widgets.drafting.label_criteria`) and the
+    box as a ``coordinates`` line. The *Add LABEL* button calls the
+    callbacks given to :meth:`on_add`.
+
+    Attributes
+    ----------
+    path : str
+        The file drafted on ("" until :meth:`load`).
+    values : dict
+        Its criteria fields' values.
+    draft_box : tuple of int
+        The box, ``(xmin, ymin, xmax, ymax)`` in the full image's pixels.
+    label_name : str
+        The LABEL's name.
+    label_group : str
+        The ``%filter`` group the LABEL goes to.
+    """
+
+    draft_box = traitlets.Tuple(
+        traitlets.Int(),
+        traitlets.Int(),
+        traitlets.Int(),
+        traitlets.Int(),
+        default_value=(0, 0, 1, 1),
+    )
+    label_name = traitlets.Unicode("")
+    label_group = traitlets.Enum(FILTER_GROUPS, default_value="graylist")
+    path = traitlets.Unicode("", read_only=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.values: dict[str, str | None] = {}
+        self._thumb: np.ndarray | None = None
+        self._shape = (1, 1)
+        self._boxes: list[_Box] = []
+        self._keep: list[_Box] = []
+        self._add_handlers = widgets.CallbackDispatcher()
+        self._preview = widgets.Image(
+            value=placeholder_png(128), format="png", layout={"max_width": "512px"}
+        )
+        self._xrange = widgets.IntRangeSlider(
+            description="columns x", value=(0, 1), min=0, max=1
+        )
+        self._yrange = widgets.IntRangeSlider(
+            description="rows y", value=(0, 1), min=0, max=1
+        )
+        self._corners = widgets.Text(
+            description="corners",
+            placeholder="xmin,ymin,xmax,ymax",
+            continuous_update=False,
+        )
+        self._label = widgets.Text(description="LABEL")
+        self._group = widgets.Dropdown(options=FILTER_GROUPS, description="%filter")
+        self._add = widgets.Button(
+            description="Add LABEL to recipe", button_style="primary"
+        )
+        self._note = widgets.HTML()
+        self._xrange.observe(self._on_xrange_value, "value")
+        self._yrange.observe(self._on_yrange_value, "value")
+        self._corners.observe(self._on_corners_value, "value")
+        self._add.on_click(self._on_add_click)
+        traitlets.link((self, "label_name"), (self._label, "value"))
+        traitlets.link((self, "label_group"), (self._group, "value"))
+        controls = widgets.VBox(
+            [
+                widgets.HTML(
+                    "<b>Draw a box</b>: drag the ranges or type the corners "
+                    "(image pixels)"
+                ),
+                self._xrange,
+                self._yrange,
+                self._corners,
+                self._label,
+                self._group,
+                self._add,
+                self._note,
+            ]
+        )
+        self.children = [widgets.HBox([self._preview, controls])]
+        self.observe(self._on_draft_box_change, "draft_box")
+
+    # -- public --------------------------------------------------------------
+
+    def load(
+        self,
+        path: str,
+        image: np.ndarray,
+        *,
+        image_shape: tuple[int, int],
+        values: Mapping[str, str | None],
+        boxes: Iterable[_Box] = (),
+        keep: Iterable[_Box] = (),
+    ) -> None:
+        """Draft on one file's picture.
+
+        Parameters
+        ----------
+        path : str
+            The file.
+        image : ndarray of uint8
+            Its thumbnail (not modified).
+        image_shape : tuple of int
+            ``(rows, columns)`` of the full image.
+        values : mapping of str to str or None
+            The criteria fields' values (see
+            :func:`~deidscope.widgets.drafting.header_values`).
+        boxes, keep : iterable of boxes
+            The regions the recipe already blanks and keeps, drawn too.
+        """
+        self._thumb = np.asarray(image)
+        self._shape = image_shape
+        self._boxes = list(boxes)
+        self._keep = list(keep)
+        self.values = dict(values)
+        self.set_trait("path", path)
+        self._note.value = ""
+        maker = " ".join(v for v in self.values.values() if v)
+        self.label_name = f"Burned-in text on {maker or os.path.basename(path)}"
+        rows, columns = image_shape
+        with self.hold_trait_notifications():
+            self._xrange.max = columns
+            self._yrange.max = rows
+        self.draft_box = (0, 0, columns, max(1, rows // 10))
+        self._draw()
+
+    def clear(self, *, note: str = "") -> None:
+        """Forget the picture (nothing to draft on) and show `note`."""
+        self._thumb = None
+        self.values = {}
+        self.set_trait("path", "")
+        self._preview.value = placeholder_png(128)
+        self._note.value = note
+
+    def label(self) -> str:
+        """Return the LABEL block for the drafted box.
+
+        Raises
+        ------
+        InputError
+            If no picture is loaded or the label name is not one line.
+        """
+        if not self.path:
+            raise InputError("BoxEditor.label: load a file's picture first")
+        criteria = label_criteria(self.values)
+        return format_label(self.label_name, criteria, [self.draft_box])
+
+    def on_add(
+        self, callback: Callable[[BoxEditor], Any], *, remove: bool = False
+    ) -> None:
+        """Call ``callback(editor)`` when *Add LABEL* is clicked."""
+        self._add_handlers.register_callback(callback, remove=remove)
+
+    @property
+    def note(self) -> str:
+        """The HTML under the controls: what the last LABEL flags, or an error."""
+        return str(self._note.value)
+
+    @note.setter
+    def note(self, value: str) -> None:
+        self._note.value = value
+
+    def preview_png(self) -> bytes:
+        """Return the PNG bytes the editor shows (a grey square before :meth:`load`)."""
+        return bytes(self._preview.value)
+
+    # -- validation ------------------------------------------------------------
+
+    @traitlets.validate("draft_box")
+    def _valid_draft_box(self, proposal: dict[str, Any]) -> tuple[int, ...]:
+        box = tuple(int(v) for v in proposal["value"])
+        xmin, ymin, xmax, ymax = box
+        if min(box) < 0 or xmin >= xmax or ymin >= ymax:
+            raise traitlets.TraitError(
+                "BoxEditor: draft_box must be (xmin, ymin, xmax, ymax) with "
+                f"0 <= xmin < xmax and 0 <= ymin < ymax, got {box}"
+            )
+        return box
+
+    # -- handlers --------------------------------------------------------------
+
+    def _on_xrange_value(self, change: dict[str, Any]) -> None:
+        xmin, xmax = change["new"]
+        if xmin < xmax:
+            _, ymin, _, ymax = self.draft_box
+            self.draft_box = (xmin, ymin, xmax, ymax)
+
+    def _on_yrange_value(self, change: dict[str, Any]) -> None:
+        ymin, ymax = change["new"]
+        if ymin < ymax:
+            xmin, _, xmax, _ = self.draft_box
+            self.draft_box = (xmin, ymin, xmax, ymax)
+
+    def _on_corners_value(self, change: dict[str, Any]) -> None:
+        text = change["new"].strip()
+        if not text:
+            return
+        try:
+            box = tuple(int(part) for part in text.replace(" ", "").split(","))
+            if len(box) != 4:
+                raise ValueError(text)
+            self.draft_box = box
+        except (ValueError, traitlets.TraitError):
+            self._note.value = error_html(
+                f"corners must be xmin,ymin,xmax,ymax with min < max, got {text!r}"
+            )
+
+    def _on_draft_box_change(self, change: dict[str, Any]) -> None:
+        xmin, ymin, xmax, ymax = change["new"]
+        with self.hold_trait_notifications():
+            if self._xrange.max < xmax:
+                self._xrange.max = xmax
+            if self._yrange.max < ymax:
+                self._yrange.max = ymax
+            self._xrange.value = (xmin, xmax)
+            self._yrange.value = (ymin, ymax)
+        corners = f"{xmin},{ymin},{xmax},{ymax}"
+        if self._corners.value.replace(" ", "") != corners:
+            self._corners.value = corners
+        self._draw()
+
+    def _on_add_click(self, button: widgets.Button) -> None:
+        self._add_handlers(self)
+
+    # -- internals ---------------------------------------------------------------
+
+    def _draw(self) -> None:
+        if self._thumb is None:
+            return
+        big = np.repeat(np.repeat(self._thumb, ZOOM, axis=0), ZOOM, axis=1)
+        self._preview.value = boxes_png(
+            big,
+            self._boxes,
+            keep=self._keep,
+            draft=self.draft_box,
+            image_shape=self._shape,
+        )
