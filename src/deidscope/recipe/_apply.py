@@ -24,6 +24,7 @@ from pydicom.sequence import Sequence as DicomSequence
 
 from deidscope.errors import InputError, ReadError
 from deidscope.files import PathLike, check_paths, read_dataset
+from deidscope.frame import progress_bar
 from deidscope.recipe._engine import Outcome, run_header
 from deidscope.recipe._expand import uid_path
 from deidscope.recipe._preview import file_lookups
@@ -35,8 +36,6 @@ logger = logging.getLogger("deidscope.recipe")
 
 #: Files read, changed and written together.
 CHUNK_FILES = 64
-#: Show a progress bar when a run takes longer than this many seconds.
-PROGRESS_DELAY = 2.0
 
 Errors = Literal["warn", "ignore", "raise"]
 
@@ -197,19 +196,6 @@ def _write(ds: Dataset, target: str) -> None:
             os.remove(temp)
 
 
-def _progress(total: int, progress: bool | None) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=total,
-        unit="file",
-        desc="replace_identifiers",
-        disable=progress is False,
-        delay=0 if progress else PROGRESS_DELAY,
-        leave=bool(progress),
-    )
-
-
 def _strip(ds: Dataset, *, strip_sequences: bool, remove_private: bool) -> None:
     if remove_private:
         ds.remove_private_tags()
@@ -264,7 +250,7 @@ def replace_identifiers(
         failures.append((names[index], reason))
         logger.info("replace_identifiers: %s: %s", names[index], reason)
 
-    with _progress(len(paths), progress) as bar:
+    with progress_bar(len(paths), progress, desc="replace_identifiers") as bar:
         for start in range(0, len(paths), CHUNK_FILES):
             chunk = range(start, min(start + CHUNK_FILES, len(paths)))
             datasets: dict[int, FileDataset] = {}

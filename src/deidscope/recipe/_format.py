@@ -8,7 +8,8 @@ quote) raises :class:`~deidscope.errors.InputError` naming the line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from deidscope.errors import InputError
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 __all__ = ["format_item", "format_recipe", "recipe_to_deid"]
 
 _INDENT = "  "
+# the fields each kind of line must read back the same
+_ACTION_FIELDS = ("action", "field", "value", "comment")
+_COORDINATE_FIELDS = ("kind", "value")
+_CRITERIA_FIELDS = ("criteria", "operator", "inner_operators")
 
 
 def _tail(value: str | None, comment: str | None) -> str:
@@ -56,7 +61,14 @@ def _fail(item: object, line: str, reason: str) -> InputError:
     )
 
 
-def _check_same(item: object, line: str, read: object, fields: tuple[str, ...]) -> None:
+def _read_back(
+    item: object, line: str, parse: Callable[[str], object], fields: tuple[str, ...]
+) -> str:
+    """Return `line` if `parse` reads back `item`'s `fields` from it, else raise."""
+    try:
+        read = parse(line)
+    except LineError as exc:
+        raise _fail(item, line, exc.message) from None
     for name in fields:
         if getattr(read, name) != getattr(item, name):
             raise _fail(
@@ -64,6 +76,7 @@ def _check_same(item: object, line: str, read: object, fields: tuple[str, ...]) 
                 line,
                 f"deid would read {name} as {getattr(read, name)!r}",
             )
+    return line
 
 
 def format_item(
@@ -94,30 +107,17 @@ def format_item(
     >>> format_item(Action("REPLACE", "PatientID", "var:id"))
     'REPLACE PatientID var:id'
     """
-    if isinstance(item, Action):
+    if isinstance(item, Action | GroupAction):
+        parse: Callable[[str], object] = (
+            parse_action_line
+            if isinstance(item, Action)
+            else functools.partial(parse_group_line, section=section)
+        )
         line = f"{item.action} {item.field}{_tail(item.value, item.comment)}"
-        try:
-            read: Any = parse_action_line(line)
-        except LineError as exc:
-            raise _fail(item, line, exc.message) from None
-        _check_same(item, line, read, ("action", "field", "value", "comment"))
-        return line
-    if isinstance(item, GroupAction):
-        line = f"{item.action} {item.field}{_tail(item.value, item.comment)}"
-        try:
-            read = parse_group_line(line, section=section)
-        except LineError as exc:
-            raise _fail(item, line, exc.message) from None
-        _check_same(item, line, read, ("action", "field", "value", "comment"))
-        return line
+        return _read_back(item, line, parse, _ACTION_FIELDS)
     if isinstance(item, Coordinates):
         line = f"{item.kind} {item.value}"
-        try:
-            read = parse_member(line)
-        except LineError as exc:
-            raise _fail(item, line, exc.message) from None
-        _check_same(item, line, read, ("kind", "value"))
-        return line
+        return _read_back(item, line, parse_member, _COORDINATE_FIELDS)
     if isinstance(item, CriteriaLine):
         if len(item.inner_operators) != max(len(item.criteria) - 1, 0):
             raise InputError(
@@ -135,12 +135,7 @@ def format_item(
             parts.append(text)
         prefix = {"and": "+ ", "or": "|| ", None: ""}[item.operator]
         line = prefix + " ".join(parts)
-        try:
-            read = parse_member(line)
-        except LineError as exc:
-            raise _fail(item, line, exc.message) from None
-        _check_same(item, line, read, ("criteria", "operator", "inner_operators"))
-        return line
+        return _read_back(item, line, parse_member, _CRITERIA_FIELDS)
     raise InputError(f"to_text: cannot write a {type(item).__name__}")
 
 

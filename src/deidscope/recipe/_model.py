@@ -72,7 +72,25 @@ def _comments() -> list[str]:
 
 
 @dataclass
-class Action:
+class _ActionLine:
+    """The fields of an ``ACTION field [value]`` line, for both kinds below.
+
+    :class:`Action` and :class:`GroupAction` hold the same fields and are
+    read and written the same way; they stay two classes (which do not
+    compare equal) because they belong to different sections.
+    """
+
+    action: str
+    field: str
+    value: str | None = None
+    comment: str | None = None
+    comments: list[str] = dataclasses.field(default_factory=_comments)
+    lineno: int | None = dataclasses.field(default=None, compare=False)
+    path: str | None = dataclasses.field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class Action(_ActionLine):
     """One line of ``%header`` (or ``%labels``): ``ACTION field [value]``.
 
     Attributes
@@ -101,17 +119,9 @@ class Action:
         The file the line came from (not compared).
     """
 
-    action: str
-    field: str
-    value: str | None = None
-    comment: str | None = None
-    comments: list[str] = dataclasses.field(default_factory=_comments)
-    lineno: int | None = dataclasses.field(default=None, compare=False)
-    path: str | None = dataclasses.field(default=None, compare=False, repr=False)
-
 
 @dataclass
-class GroupAction:
+class GroupAction(_ActionLine):
     """One line of a ``%values`` or ``%fields`` list: ``FIELD``/``SPLIT field``.
 
     Attributes
@@ -132,14 +142,6 @@ class GroupAction:
     path : str or None
         The file the line came from (not compared).
     """
-
-    action: str
-    field: str
-    value: str | None = None
-    comment: str | None = None
-    comments: list[str] = dataclasses.field(default_factory=_comments)
-    lineno: int | None = dataclasses.field(default=None, compare=False)
-    path: str | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -102,6 +102,23 @@ def _comment_only(line: str, tokens: list[re.Match[str]]) -> str | None:
     return comment
 
 
+def _head(line: str) -> tuple[list[re.Match[str]], str]:
+    """Return the tokens of an action line and its first (the action, or "")."""
+    tokens = split_tokens(line)
+    return tokens, tokens[0].group() if tokens else ""
+
+
+def _rest(
+    line: str, tokens: list[re.Match[str]], action: str, *, takes_value: bool
+) -> tuple[str, str | None, str | None]:
+    """Return the field, value and comment after a checked `action`."""
+    if len(tokens) < 2:
+        raise LineError(f"{action} needs a field")
+    if not takes_value:
+        return tokens[1].group(), None, _comment_only(line, tokens)
+    return tokens[1].group(), *_tail(line, tokens)
+
+
 def parse_action_line(line: str) -> Action:
     """Read a ``%header`` or ``%labels`` line into an :class:`Action`.
 
@@ -120,8 +137,7 @@ def parse_action_line(line: str) -> Action:
     LineError
         If deid would stop, or silently ignore the line or part of it.
     """
-    tokens = split_tokens(line)
-    action = tokens[0].group() if tokens else ""
+    tokens, action = _head(line)
     if action not in ACTIONS:
         upper = action.upper()
         if upper in ACTIONS:
@@ -131,12 +147,8 @@ def parse_action_line(line: str) -> Action:
         raise LineError(
             f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}"
         )
-    if len(tokens) < 2:
-        raise LineError(f"{action} needs a field")
-    field_ = tokens[1].group()
-    if action in ("BLANK", "KEEP"):
-        return Action(action, field_, None, _comment_only(line, tokens))
-    value, comment = _tail(line, tokens)
+    takes_value = action not in ("BLANK", "KEEP")
+    field_, value, comment = _rest(line, tokens, action, takes_value=takes_value)
     if action in ("ADD", "REPLACE", "JITTER") and value is None:
         raise LineError(f"{action} needs a value after the field")
     return Action(action, field_, value, comment)
@@ -162,8 +174,7 @@ def parse_group_line(line: str, *, section: str) -> GroupAction:
     LineError
         If deid would stop, or silently ignore the line or part of it.
     """
-    tokens = split_tokens(line)
-    action = tokens[0].group() if tokens else ""
+    tokens, action = _head(line)
     if action not in GROUP_ACTIONS:
         raise LineError(
             f"%{section} lines are FIELD or SPLIT in upper case; "
@@ -171,12 +182,8 @@ def parse_group_line(line: str, *, section: str) -> GroupAction:
         )
     if action == "SPLIT" and section == "fields":
         raise LineError("%fields only takes FIELD lines; SPLIT belongs in %values")
-    if len(tokens) < 2:
-        raise LineError(f"{action} needs a field")
-    field_ = tokens[1].group()
-    if action == "FIELD":
-        return GroupAction(action, field_, None, _comment_only(line, tokens))
-    value, comment = _tail(line, tokens)
+    takes_value = action == "SPLIT"
+    field_, value, comment = _rest(line, tokens, action, takes_value=takes_value)
     if value is not None:
         check_split_parameters(value)
     return GroupAction(action, field_, value, comment)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from deidscope.errors import InputError
+from deidscope.frame import STRING
 from deidscope.recipe._engine import Outcome, run_header
 from deidscope.recipe._model import Action
 
@@ -20,8 +21,6 @@ __all__ = ["PREVIEW_COLUMNS", "as_frame", "file_lookups", "matches", "preview"]
 
 #: The columns of :meth:`Recipe.preview`.
 PREVIEW_COLUMNS: tuple[str, ...] = ("file", "uid", "before", "after", "action", "line")
-
-_STRING = pd.StringDtype("pyarrow")
 
 
 def as_frame(df_or_ids: Any, *, caller: str) -> pd.DataFrame:
@@ -102,8 +101,8 @@ def outcome_frame(outcome: Outcome) -> pd.DataFrame:
         {
             "file": pd.Categorical([outcome.files[int(f)] for f in outcome.file[rows]]),
             "uid": pd.Categorical([outcome.uid(int(r)) for r in rows]),
-            "before": pd.array(before, dtype=_STRING),
-            "after": pd.array(after, dtype=_STRING),
+            "before": pd.array(before, dtype=STRING),
+            "after": pd.array(after, dtype=STRING),
             "action": pd.Categorical(outcome.action[rows]),
             "line": pd.array(outcome.line[rows], dtype="Int64"),
         },
