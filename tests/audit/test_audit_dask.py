@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 import pytest
 
-import deidscope
 from deidscope.audit import profile
-from samples import all_sample_files
 
 dd = pytest.importorskip("dask.dataframe")
 
 
-@pytest.fixture(scope="module")
-def samples_df() -> pd.DataFrame:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return deidscope.read_identifiers(all_sample_files(), errors="ignore")
-
-
-@pytest.fixture(scope="module")
-def expected(samples_df: pd.DataFrame) -> pd.DataFrame:
-    return profile(samples_df)
-
-
 @pytest.mark.parametrize("npartitions", [1, 4, 40], ids=lambda n: f"{n}-partitions")
 def test_dask_profile_equals_pandas_profile(
-    samples_df: pd.DataFrame, expected: pd.DataFrame, npartitions: int
+    samples_df: pd.DataFrame, samples_profile: pd.DataFrame, npartitions: int
 ) -> None:
     ddf = dd.from_pandas(samples_df, npartitions=npartitions, sort=False)
     got = profile(ddf)
     pd.testing.assert_frame_equal(
-        got.drop(columns="top_values"), expected.drop(columns="top_values")
+        got.drop(columns="top_values"), samples_profile.drop(columns="top_values")
     )
-    exact = dict(zip(expected["name"], expected["top_values"], strict=True))
+    exact = dict(
+        zip(samples_profile["name"], samples_profile["top_values"], strict=True)
+    )
     for name, values in zip(got["name"], got["top_values"], strict=True):
         if npartitions == 1:
             assert values == exact[name]
@@ -46,7 +32,7 @@ def test_dask_profile_equals_pandas_profile(
 
 
 def test_dask_profile_with_files_split_apart(
-    samples_df: pd.DataFrame, expected: pd.DataFrame
+    samples_df: pd.DataFrame, samples_profile: pd.DataFrame
 ) -> None:
     """Rows of a file spread over partitions: n_files is still exact."""
     shuffled = samples_df.sample(frac=1.0, random_state=2)
@@ -54,7 +40,7 @@ def test_dask_profile_with_files_split_apart(
     columns = ["name", "n_files", "n_rows", "n_values", "n_empty", "looks_like"]
     pd.testing.assert_frame_equal(
         got[columns].sort_values("name").reset_index(drop=True),
-        expected[columns].sort_values("name").reset_index(drop=True),
+        samples_profile[columns].sort_values("name").reset_index(drop=True),
     )
 
 

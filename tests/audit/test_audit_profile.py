@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,20 +17,7 @@ from deidscope.audit._partial import combine, partial_profile
 from deidscope.audit._profile import finish
 from deidscope.errors import InputError
 from deidscope.recipe.ps315 import OPTIONS
-from samples import all_sample_files, nested_dataset
-
-
-@pytest.fixture(scope="module")
-def samples_df() -> pd.DataFrame:
-    """Every sample file's rows (a couple of files cannot be read)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return deidscope.read_identifiers(all_sample_files(), errors="ignore")
-
-
-@pytest.fixture(scope="module")
-def samples_profile(samples_df: pd.DataFrame) -> pd.DataFrame:
-    return profile(samples_df)
+from samples import nested_dataset
 
 
 def _naive(df: pd.DataFrame, top: int = 5) -> pd.DataFrame:

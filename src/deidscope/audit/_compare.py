@@ -68,6 +68,8 @@ COMPARE_COLUMNS: tuple[str, ...] = (
     "uid_inconsistent",
 )
 
+# where an identifying value of the originals was, in the columns of leaks
+_AS_SOURCE = {column: f"source_{column}" for column in ("file", "uid", "name", "value")}
 _NAME_PARTS = re.compile(r"[\^=,\s]+")
 _ALNUM = re.compile(r"[^\W_]")
 _KIND_COLUMNS = {
@@ -272,14 +274,7 @@ def _kept(
         subset=["source_file"]
     )
     merged = mapped.merge(
-        whole.rename(
-            columns={
-                "file": "source_file",
-                "uid": "source_uid",
-                "name": "source_name",
-                "value": "source_value",
-            }
-        ),
+        whole.rename(columns=_AS_SOURCE),
         left_on=["source_file", "uid"],
         right_on=["source_file", "source_uid"],
     )
@@ -318,34 +313,15 @@ def _contained(
                 source = lookup.get(match.group().casefold())
                 if source is not None:
                     rows.append((file, uid, name, value, source_file, *source))
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "file",
-            "uid",
-            "name",
-            "value",
-            "source_file",
-            "source_uid",
-            "source_name",
-            "source_value",
-            "kind",
-        ],
-    ).assign(match="contained")
+    columns = [column for column in LEAK_COLUMNS if column != "match"]
+    return pd.DataFrame(rows, columns=columns).assign(match="contained")
 
 
 def _copied(
     sources: pd.DataFrame, after: pd.DataFrame, min_length: int
 ) -> pd.DataFrame:
     whole = _searchable(sources[~sources["part"]], min_length)
-    first = whole.drop_duplicates("value").rename(
-        columns={
-            "file": "source_file",
-            "uid": "source_uid",
-            "name": "source_name",
-            "value": "source_value",
-        }
-    )
+    first = whole.drop_duplicates("value").rename(columns=_AS_SOURCE)
     merged = after.merge(first, left_on="value", right_on="source_value")
     return merged.assign(match="copied")
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from deidscope.audit._partial import check_frame, codes, derived, is_dask
+from deidscope.audit._partial import check_frame, codes, derived, is_dask, tag_int
 from deidscope.errors import InputError
 from deidscope.recipe.ps315 import ACTION_CODES, OPTIONS, lookup_many
 
@@ -41,15 +41,6 @@ def _effective(tags: list[int], options: tuple[str, ...]) -> np.ndarray:
         change = table[option].to_numpy(dtype=object)
         action = np.where(change != "", change, action)
     return action
-
-
-def _tag_int(tag: str) -> int:
-    text = str(tag).strip("()").replace(" ", "")
-    group, _, element = text.partition(",")
-    try:
-        return int(group, 16) << 16 | int(element, 16)
-    except ValueError:
-        return -1
 
 
 def _check_options(options: Iterable[str]) -> tuple[str, ...]:
@@ -142,7 +133,7 @@ def coverage(
 
     # what the profile asks of each row, through its tag
     tag_codes, tags = codes(frame["tag"])
-    tag_ints = [_tag_int(tag) for tag in tags]
+    tag_ints = [tag_int(tag) for tag in tags]
     asked = _effective([max(t, 0) for t in tag_ints], chosen)
     asked[[t < 0 for t in tag_ints]] = ""
     row_action = asked[tag_codes]

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from deidscope import frame
 from deidscope.audit._rules import RULES, match_rules
 from deidscope.errors import InputError
 
@@ -35,6 +36,7 @@ __all__ = [
     "empty_partial",
     "is_dask",
     "partial_profile",
+    "tag_int",
     "text_or_none",
     "top_values",
     "triples",
@@ -53,19 +55,25 @@ def is_dask(df: object) -> bool:
     return type(df).__module__.startswith("dask") and hasattr(df, "to_delayed")
 
 
+def tag_int(tag: object) -> int:
+    """Return a ``(gggg, eeee)`` tag as an int, or -1 for a private name or junk.
+
+    Examples
+    --------
+    >>> tag_int("(0010, 0010)"), tag_int('(0009,"CREATOR",04)')
+    (1048592, -1)
+    """
+    text = str(tag).strip("()").replace(" ", "")
+    group, _, element = text.partition(",")
+    try:
+        return int(group, 16) << 16 | int(element, 16)
+    except ValueError:
+        return -1
+
+
 def check_frame(df: Any, *, caller: str) -> None:
-    """Raise InputError unless `df` is a frame with the required columns."""
-    if not (isinstance(df, pd.DataFrame) or is_dask(df)):
-        raise InputError(
-            f"{caller}: expected the identifier DataFrame that read_identifiers "
-            f"returns, but got {type(df).__name__}"
-        )
-    missing = [column for column in REQUIRED if column not in df.columns]
-    if missing:
-        raise InputError(
-            f"{caller}: expected a frame with the columns {list(REQUIRED)} (as "
-            f"read_identifiers returns), but it lacks {missing}"
-        )
+    """Raise InputError unless `df` (pandas or Dask) has the columns needed."""
+    frame.check_frame(df, caller=caller, columns=REQUIRED, dask=True)
 
 
 @dataclasses.dataclass

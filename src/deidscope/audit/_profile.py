@@ -17,6 +17,7 @@ from deidscope.audit._partial import (
     empty_partial,
     is_dask,
     partial_profile,
+    tag_int,
     text_or_none,
     top_values,
 )
@@ -64,15 +65,6 @@ def _sort_key(uid: str, creator: object, private: bool) -> tuple[int, str, str]:
     )
 
 
-def _tag_int(tag: str) -> int:
-    text = tag.strip("()").replace(" ", "")
-    group, _, element = text.partition(",")
-    try:
-        return int(group, 16) << 16 | int(element, 16)
-    except ValueError:
-        return -1
-
-
 def _reasons(rules: pd.DataFrame) -> pd.DataFrame:
     """Per name: the kinds flagged and why, with an example of each."""
     if rules.empty:
@@ -112,12 +104,12 @@ def finish(partial: Partial, *, top: int = 5) -> pd.DataFrame:
     if fields.empty:
         return _empty_profile()
     names = fields.index
-    tags = [_tag_int(tag) for tag in fields["tag"]]
+    tags = [tag_int(tag) for tag in fields["tag"]]
     is_private = np.asarray([tag >= 0 and bool(tag >> 16 & 1) for tag in tags])
     table = lookup_many([max(tag, 0) for tag in tags])
     table[[tag < 0 for tag in tags]] = ""
     outer_tags = [
-        _tag_int(uid.split("__", 1)[0]) if depth > 0 else -1
+        tag_int(uid.split("__", 1)[0]) if depth > 0 else -1
         for uid, depth in zip(fields["uid"], fields["depth"], strict=True)
     ]
     outer = lookup_many([max(tag, 0) for tag in outer_tags])["basic_profile"].to_numpy()
