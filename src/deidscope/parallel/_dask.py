@@ -17,10 +17,12 @@ from deidscope._optional import import_optional
 from deidscope.dicom import Errors
 from deidscope.errors import InputError, ReadError
 from deidscope.files import PathLike, check_paths
-from deidscope.frame import ERROR_COLUMNS, empty_frame, expand_paths, read_files_frame
+from deidscope.frame import empty_frame, errors_frame, expand_paths, read_files_frame
 from deidscope.parallel._format import SCHEMA, errors_path
 from deidscope.parallel._write import (
     IdentifiersWritten,
+    _check_absent,
+    _check_parent,
     _check_positive,
 )
 
@@ -33,8 +35,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
-
-_STRING = pd.StringDtype("pyarrow")
 
 #: Files per Dask partition (one task reads one partition).
 FILES_PER_PARTITION = 500
@@ -50,21 +50,9 @@ def _read_partition(
     return frame, failed
 
 
-def _errors_meta() -> pd.DataFrame:
-    return pd.DataFrame(
-        {column: pd.array([], dtype=_STRING) for column in ERROR_COLUMNS}
-    )
-
-
 def _skipped_frame(skipped: tuple[tuple[str, str], ...]) -> pd.DataFrame:
-    """Return the files left out while listing folders, as an errors frame."""
-    return pd.DataFrame(
-        {
-            "file": pd.array([file for file, _ in skipped], dtype=_STRING),
-            "error": pd.array([error for _, error in skipped], dtype=_STRING),
-        },
-        columns=list(ERROR_COLUMNS),
-    )
+    """Return the files left out while listing folders, as a plain errors frame."""
+    return pd.DataFrame(errors_frame(skipped))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +101,9 @@ def _build(
         rows = dd.from_pandas(meta, npartitions=1)
     first = dask.delayed(_skipped_frame, pure=True)(tuple(skipped))
     failed = dd.from_delayed(
-        [first, *(part[1] for part in parts)], meta=_errors_meta(), verify_meta=False
+        [first, *(part[1] for part in parts)],
+        meta=_skipped_frame(()),
+        verify_meta=False,
     )
     return _Lazy(rows=rows, errors=failed, n_files=len(files) + len(skipped))
 
@@ -205,19 +195,9 @@ def read_errors_dask(
 
 
 def _check_folder_output(folder: Path, *, overwrite: bool, caller: str) -> None:
-    if not folder.parent.is_dir():
-        raise FileNotFoundError(
-            2,
-            f"{caller}: the output's folder does not exist (create it first)",
-            os.fspath(folder.parent),
-        )
+    _check_parent(folder, caller=caller)
     if folder.exists():
-        if not overwrite:
-            raise FileExistsError(
-                17,
-                f"{caller}: the output exists (pass overwrite=True to replace it)",
-                os.fspath(folder),
-            )
+        _check_absent(folder, overwrite=overwrite, caller=caller)
         if not folder.is_dir():
             raise InputError(
                 f"{caller}: expected a folder for the Parquet parts, but {folder} "
@@ -229,13 +209,7 @@ def _check_folder_output(folder: Path, *, overwrite: bool, caller: str) -> None:
                 f"{caller}: not replacing {folder}: it holds files that are not "
                 f"Parquet parts ({', '.join(sorted(strangers)[:3])})"
             )
-    sidecar = errors_path(folder)
-    if sidecar.exists() and not overwrite:
-        raise FileExistsError(
-            17,
-            f"{caller}: the output exists (pass overwrite=True to replace it)",
-            os.fspath(sidecar),
-        )
+    _check_absent(errors_path(folder), overwrite=overwrite, caller=caller)
 
 
 def _is_part(path: Path) -> bool:

@@ -19,6 +19,7 @@ from deidscope.frame import (
     CATEGORY_COLUMNS,
     COLUMNS,
     ERROR_COLUMNS,
+    STRING,
     ReadErrors,
     empty_frame,
 )
@@ -29,8 +30,6 @@ __all__ = [
     "frame_to_table",
     "read_identifiers_parquet",
 ]
-
-_STRING = pd.StringDtype("pyarrow")
 
 #: The key of deidscope's entry in the Parquet key-value metadata.
 METADATA_KEY = b"deidscope"
@@ -153,14 +152,14 @@ def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     else:
         codes, categories = pd.factorize(column.to_pandas(), use_na_sentinel=True)
     return pd.Categorical.from_codes(
-        codes, categories=pd.Index(categories, dtype=_STRING)
+        codes, categories=pd.Index(categories, dtype=STRING)
     )
 
 
 def _read_errors_sidecar(path: Path) -> ReadErrors:
     table = pd.read_csv(
         path,
-        dtype={"file": _STRING, "error": _STRING},
+        dtype={"file": STRING, "error": STRING},
         keep_default_na=False,
         encoding="utf-8",
     )
@@ -204,7 +203,7 @@ def read_identifiers_parquet(path: PathLike) -> pd.DataFrame:
         if dtype == "category":
             data[column] = _categorical(chunks)
         elif column == "value":
-            data[column] = pd.array(chunks.cast(pa.string()), dtype=_STRING)
+            data[column] = pd.array(chunks.cast(pa.string()), dtype=STRING)
         else:
             data[column] = chunks.to_numpy().astype(dtype, copy=False)
     df = pd.DataFrame(data, columns=list(COLUMNS))

@@ -28,6 +28,7 @@ from deidscope.frame import (
     ERROR_COLUMNS,
     expand_paths,
     pool_context,
+    progress_bar,
     read_files_frame,
 )
 from deidscope.parallel._format import (
@@ -99,25 +100,34 @@ def _output_format(path: Path, caller: str) -> Literal["parquet", "csv"]:
     return fmt
 
 
-def _check_output(path: Path, *, overwrite: bool, caller: str) -> None:
-    parent = path.parent
-    if not parent.is_dir():
+def _check_parent(path: Path, *, caller: str) -> None:
+    """Raise FileNotFoundError unless the folder `path` goes in exists."""
+    if not path.parent.is_dir():
         raise FileNotFoundError(
             2,
             f"{caller}: the output's folder does not exist (create it first)",
-            os.fspath(parent),
+            os.fspath(path.parent),
         )
+
+
+def _check_absent(target: Path, *, overwrite: bool, caller: str) -> None:
+    """Raise FileExistsError if `target` exists and `overwrite` is false."""
+    if target.exists() and not overwrite:
+        raise FileExistsError(
+            17,
+            f"{caller}: the output exists (pass overwrite=True to replace it)",
+            os.fspath(target),
+        )
+
+
+def _check_output(path: Path, *, overwrite: bool, caller: str) -> None:
+    _check_parent(path, caller=caller)
     for target in (path, errors_path(path)):
         if target.is_dir():
             raise InputError(
                 f"{caller}: the output is a folder, expected a file: {target}"
             )
-        if target.exists() and not overwrite:
-            raise FileExistsError(
-                17,
-                f"{caller}: the output exists (pass overwrite=True to replace it)",
-                os.fspath(target),
-            )
+        _check_absent(target, overwrite=overwrite, caller=caller)
 
 
 def _temporary(path: Path) -> Path:
@@ -176,19 +186,6 @@ class _ErrorsWriter:
         for file, error in rows:
             self._writer.writerow((file, error))
             self.count += 1
-
-
-def _progress_bar(total: int, progress: bool | None, desc: str) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=total,
-        unit="file",
-        desc=desc,
-        disable=progress is False,
-        delay=0 if progress else 2.0,
-        leave=bool(progress),
-    )
 
 
 def write_identifiers(
@@ -270,7 +267,7 @@ def write_identifiers(
     try:
         with (
             open(tmp_sidecar, "w", newline="", encoding="utf-8") as error_fp,
-            _progress_bar(len(files), progress, caller) as bar,
+            progress_bar(len(files), progress, desc=caller) as bar,
         ):
             error_writer = _ErrorsWriter(error_fp)
             error_writer.write(skipped)
