@@ -21,9 +21,10 @@ from pydicom.pixels.processing import (
     apply_voi,
 )
 
+from deidscope.errors import InputError
 from deidscope.pixels._decode import DecodedFrame, Source
 
-__all__ = ["DIRECT_PIXELS", "PERCENTILES", "reduce", "to_uint8"]
+__all__ = ["DIRECT_PIXELS", "PERCENTILES", "check_picture", "reduce", "to_uint8"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -54,6 +55,44 @@ _FULL_TO_RGB = np.array(
     ]
 )
 _FULL_OFFSET = np.array([0.0, 128.0, 128.0])
+
+
+def check_picture(image: object, *, caller: str, what: str = "image") -> np.ndarray:
+    """Return `image` as an array, or raise unless it is an 8-bit picture.
+
+    Parameters
+    ----------
+    image : array_like
+        What the caller was given.
+    caller : str
+        The public function, for the message.
+    what : str, optional
+        What the caller calls it, for the message.
+
+    Returns
+    -------
+    ndarray of uint8
+        Of shape (rows, columns) or (rows, columns, 3); not copied.
+
+    Raises
+    ------
+    InputError
+        If `image` has another dtype or shape.
+
+    Examples
+    --------
+    >>> check_picture(np.zeros((2, 3), np.uint8), caller="f").shape
+    (2, 3)
+    """
+    picture = np.asarray(image)
+    if picture.dtype != np.uint8 or not (
+        picture.ndim == 2 or (picture.ndim == 3 and picture.shape[2] == 3)
+    ):
+        raise InputError(
+            f"{caller}: expected a uint8 {what} of shape (rows, columns) or "
+            f"(rows, columns, 3), but got {picture.dtype} {picture.shape}"
+        )
+    return picture
 
 
 def _block_mean(arr: np.ndarray, k: int) -> np.ndarray:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from deidscope.errors import InputError
+from deidscope.pixels._display import check_picture
 from deidscope.pixels.errors import BoxWarning
 
 __all__ = [
@@ -274,14 +275,7 @@ def draw_boxes(
     >>> out[0, :, 0].tolist()
     [230, 230, 230, 230]
     """
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or not (
-        image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)
-    ):
-        raise InputError(
-            "draw_boxes: expected a uint8 image of shape (rows, columns) or "
-            f"(rows, columns, 3), but got {image.dtype} {image.shape}"
-        )
+    image = check_picture(image, caller="draw_boxes")
     rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image.copy()
     shape = (rgb.shape[0], rgb.shape[1])
     full = image_shape or shape

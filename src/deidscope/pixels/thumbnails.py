@@ -29,7 +29,7 @@ from deidscope.pixels._decode import (
     quiet,
     target_shape,
 )
-from deidscope.pixels._display import to_uint8
+from deidscope.pixels._display import check_picture, to_uint8
 
 __all__ = ["montage", "thumbnail", "to_png"]
 
@@ -211,14 +211,7 @@ def to_png(image: np.ndarray) -> bytes:
     """
     from PIL import Image
 
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or not (
-        image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)
-    ):
-        raise InputError(
-            "to_png: expected a uint8 array of shape (rows, columns) or "
-            f"(rows, columns, 3), but got {image.dtype} {image.shape}"
-        )
+    image = check_picture(image, caller="to_png", what="array")
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="PNG")
     return buffer.getvalue()
