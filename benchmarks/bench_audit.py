@@ -61,7 +61,7 @@ def synthetic_frame(rows: int) -> pd.DataFrame:
     """Sample frames repeated with new file names and UIDs, to `rows` rows."""
     sys.path.insert(0, str(ROOT / "tests"))
     import deidscope
-    from deidscope.frame import concat_frames
+    from deidscope.frame import STRING, concat_frames
     from samples import all_sample_files
 
     with warnings.catch_warnings():
@@ -79,7 +79,7 @@ def synthetic_frame(rows: int) -> pd.DataFrame:
         frame["file"] = frame["file"].cat.rename_categories(files)
         copied = values.copy()
         copied[is_uid] = [f"{uid}.{copy}" for uid in values[is_uid]]
-        frame["value"] = pd.array(copied, dtype=pd.StringDtype("pyarrow"))
+        frame["value"] = pd.array(copied, dtype=STRING)
         frames.append(frame)
     return concat_frames(frames).iloc[:rows].reset_index(drop=True)
 

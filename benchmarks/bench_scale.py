@@ -53,6 +53,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     CORPUS_ROOT,
+    MIB,
     RESULTS_ROOT,
     corpus_files,
     machine_info,
@@ -64,7 +65,6 @@ from _common import (
     write_json,
 )
 
-MIB = 1024 * 1024
 TARGET_MEMORY_GROWTH = 1.2
 TARGET_DASK_RATIO = 1.5
 FILES_PER_FOLDER = 1000
