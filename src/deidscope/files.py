@@ -10,11 +10,14 @@ the file and the reason.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import logging
 import os
+import uuid
 import warnings
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from pydicom import dcmread
@@ -28,6 +31,7 @@ from deidscope.errors import InputError, ReadError
 __all__ = [
     "DEFER_SIZE",
     "PathLike",
+    "atomic_output",
     "check_paths",
     "find_truncation",
     "iter_dicom_files",
@@ -429,3 +433,71 @@ def find_truncation(
             f"(offset {last_end}): an element header cut short"
         )
     return None
+
+
+@contextlib.contextmanager
+def atomic_output(
+    path: PathLike, *, overwrite: bool = True, caller: str = "write"
+) -> Iterator[Path]:
+    """Yield a temporary name beside `path`; move it to `path` if all goes well.
+
+    Every output deidscope writes goes through here: the file is written
+    under a hidden temporary name in the same folder (keeping the suffix,
+    for writers that look at it) and renamed into place only when the block
+    finishes without error, so a reader never sees half a file and a failed
+    write leaves nothing behind.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The final file.
+    overwrite : bool, optional
+        Replace `path` if it exists when the work is done (default True).
+        When False, a file that appeared meanwhile is never replaced: the
+        temporary file is hard-linked into place, which fails if `path`
+        exists.
+    caller : str, optional
+        The public function's name, for messages.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary path to write to.
+
+    Raises
+    ------
+    FileExistsError
+        If `overwrite` is False and `path` exists when the block ends.
+    InputError
+        If the block wrote nothing to the temporary path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with atomic_output(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text(), sorted(p.name for p in target.parent.iterdir())
+    ('done', ['out.txt'])
+    """
+    final = Path(path)
+    tmp = final.with_name(f".{final.stem}.{uuid.uuid4().hex[:12]}.tmp{final.suffix}")
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise InputError(f"{caller}: nothing was written to {os.fspath(final)}")
+        if overwrite:
+            os.replace(tmp, final)
+            return
+        exists = f"{caller}: the output exists (pass overwrite)"
+        try:  # a link never replaces a file that appeared meanwhile
+            os.link(tmp, final)
+        except FileExistsError:
+            raise FileExistsError(17, exists, os.fspath(final)) from None
+        except OSError:  # no hard links on this file system: check, then rename
+            if final.exists():
+                raise FileExistsError(17, exists, os.fspath(final)) from None
+            os.replace(tmp, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()

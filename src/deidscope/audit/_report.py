@@ -14,7 +14,6 @@ import html
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from deidscope.audit._partial import check_frame, is_dask
 from deidscope.audit._profile import finish, hits, keep_for, reduce_frame
 from deidscope.audit._rules import KINDS
 from deidscope.errors import InputError
+from deidscope.files import atomic_output
 from deidscope.recipe.ps315 import ACTION_CODES, OPTIONS
 
 __all__ = ["report"]
@@ -139,31 +139,19 @@ def _is_input(target: Path, files: pd.Series) -> bool:
 
 def _write(target: Path, text: str, *, overwrite: bool) -> None:
     """Write `text` to a temporary file beside `target`, then rename it."""
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
-            handle.write(text)
-        if overwrite:
-            os.replace(tmp, target)
-        else:
-            try:  # a link never replaces a file that appeared meanwhile
-                os.link(tmp, target)
-            except FileExistsError:
-                raise FileExistsError(
-                    f"report: {os.fspath(target)!r} appeared while the report was "
-                    "written; pass overwrite=True to replace it"
-                ) from None
-            except OSError:  # no hard links here: check, then rename
-                if target.exists():
-                    raise FileExistsError(
-                        f"report: {os.fspath(target)!r} exists; pass overwrite=True "
-                        "to replace it"
-                    ) from None
-                os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        with atomic_output(target, overwrite=overwrite, caller="report") as tmp:
+            # header values are sensitive: readable by the owner only
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(
+                fd, "w", encoding="utf-8", errors="backslashreplace"
+            ) as handle:
+                handle.write(text)
+    except FileExistsError:
+        raise FileExistsError(
+            f"report: {os.fspath(target)!r} appeared while the report was "
+            "written; pass overwrite=True to replace it"
+        ) from None
 
 
 def _equipment(df: Any) -> tuple[pd.DataFrame, int]:

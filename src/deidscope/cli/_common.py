@@ -27,12 +27,12 @@ import contextlib
 import dataclasses
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from deidscope.errors import InputError
+from deidscope.files import atomic_output
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -520,18 +520,12 @@ def output_file(path: Path, *, force: bool, caller: str) -> Iterator[Path]:
     FileExistsError
         If `path` appeared while the work ran and `force` is false.
     """
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
     try:
-        yield tmp
-        if not tmp.exists():
-            raise InputError(f"{caller}: nothing was written to {path}")
-        if path.exists() and not force:
-            raise FileExistsError(
-                17,
-                f"{caller}: the output appeared while working "
-                f"(pass --force to replace it): {path}",
-            )
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        with atomic_output(path, overwrite=force, caller=caller) as tmp:
+            yield tmp
+    except FileExistsError:
+        raise FileExistsError(
+            17,
+            f"{caller}: the output appeared while working "
+            f"(pass --force to replace it): {path}",
+        ) from None

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import contextlib
 import csv
 import dataclasses
 import json
 import logging
 import os
-import uuid
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -22,7 +20,7 @@ import pyarrow.parquet as pq
 from deidscope._version import __version__
 from deidscope.dicom import Errors, ReadErrorsWarning, check_errors_option
 from deidscope.errors import InputError, ReadError
-from deidscope.files import PathLike, check_paths
+from deidscope.files import PathLike, atomic_output, check_paths
 from deidscope.frame import (
     COLUMNS,
     ERROR_COLUMNS,
@@ -128,10 +126,6 @@ def _check_output(path: Path, *, overwrite: bool, caller: str) -> None:
                 f"{caller}: the output is a folder, expected a file: {target}"
             )
         _check_absent(target, overwrite=overwrite, caller=caller)
-
-
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
 
 
 def _batches(
@@ -262,38 +256,29 @@ def write_identifiers(
         raise ReadError(*skipped[0])
 
     sidecar = errors_path(output)
-    tmp_output, tmp_sidecar = _temporary(output), _temporary(sidecar)
     n_rows = 0
-    try:
-        with (
-            open(tmp_sidecar, "w", newline="", encoding="utf-8") as error_fp,
-            progress_bar(len(files), progress, desc=caller) as bar,
-        ):
-            error_writer = _ErrorsWriter(error_fp)
-            error_writer.write(skipped)
-            batches = _batches(files, files_per_row_group, workers, errors)
-            if fmt == "parquet":
-                n_rows = _write_parquet(
-                    tmp_output,
-                    batches,
-                    error_writer,
-                    bar,
-                    n_files=len(files) + len(skipped),
-                    sidecar=sidecar.name,
-                )
-            else:
-                n_rows = _write_csv(tmp_output, batches, error_writer, bar)
-        n_errors = error_writer.count
-        for tmp, final in ((tmp_sidecar, sidecar), (tmp_output, output)):
-            if final.exists() and not overwrite:
-                raise FileExistsError(
-                    17, f"{caller}: the output appeared while writing", os.fspath(final)
-                )
-            os.replace(tmp, final)
-    finally:
-        for tmp in (tmp_output, tmp_sidecar):
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+    # the sidecar's block ends first: it is in place before the output is
+    with (
+        atomic_output(output, overwrite=overwrite, caller=caller) as tmp_output,
+        atomic_output(sidecar, overwrite=overwrite, caller=caller) as tmp_sidecar,
+        open(tmp_sidecar, "w", newline="", encoding="utf-8") as error_fp,
+        progress_bar(len(files), progress, desc=caller) as bar,
+    ):
+        error_writer = _ErrorsWriter(error_fp)
+        error_writer.write(skipped)
+        batches = _batches(files, files_per_row_group, workers, errors)
+        if fmt == "parquet":
+            n_rows = _write_parquet(
+                tmp_output,
+                batches,
+                error_writer,
+                bar,
+                n_files=len(files) + len(skipped),
+                sidecar=sidecar.name,
+            )
+        else:
+            n_rows = _write_csv(tmp_output, batches, error_writer, bar)
+    n_errors = error_writer.count
 
     logger.info("%s: %d rows of %d files to %s", caller, n_rows, len(files), output)
     if n_errors and errors == "warn":

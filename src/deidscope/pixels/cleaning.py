@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,7 +29,7 @@ from pydicom.uid import (
 )
 
 from deidscope.errors import InputError
-from deidscope.files import PathLike, read_dataset
+from deidscope.files import PathLike, atomic_output, read_dataset
 from deidscope.pixels._decode import (
     Source,
     decode,
@@ -301,16 +300,8 @@ def _as_explicit_little(ds: Dataset) -> None:
 
 def _write(ds: Dataset, target: str) -> None:
     """Write `ds` to a temporary file next to `target`, then rename it."""
-    folder = os.path.dirname(os.path.abspath(target))
-    os.makedirs(folder, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=".deidscope-", suffix=".tmp")
-    os.close(handle)
-    try:
+    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+    with atomic_output(target, caller="clean") as temp:
         ds.save_as(
             temp, enforce_file_format=True, little_endian=True, implicit_vr=False
         )
-        os.replace(temp, target)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import uuid
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
@@ -23,7 +22,7 @@ from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
 
 from deidscope.errors import InputError, ReadError
-from deidscope.files import PathLike, check_paths, read_dataset
+from deidscope.files import PathLike, atomic_output, check_paths, read_dataset
 from deidscope.frame import progress_bar
 from deidscope.recipe._engine import Outcome, run_header
 from deidscope.recipe._expand import uid_path
@@ -183,17 +182,13 @@ def _common_root(paths: Sequence[str]) -> str:
 
 
 def _write(ds: Dataset, target: str) -> None:
-    folder = os.path.dirname(target)
-    os.makedirs(folder, exist_ok=True)
-    temp = os.path.join(folder, f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds.save_as(temp)
-        os.replace(temp, target)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with (
+        atomic_output(target, caller="replace_identifiers") as temp,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")
+        ds.save_as(temp)
 
 
 def _strip(ds: Dataset, *, strip_sequences: bool, remove_private: bool) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from deidscope.errors import InputError
+from deidscope.files import atomic_output
 from deidscope.recipe._format import format_recipe, recipe_to_deid
 from deidscope.recipe._model import Action, FilterGroup, GroupAction
 from deidscope.recipe._parse import parse_text
@@ -217,11 +218,10 @@ class Recipe:
                 17, "Recipe.to_file: file exists (pass overwrite=True)", target
             )
         text = self.to_text()
-        folder = os.path.dirname(os.path.abspath(target))
-        temp = os.path.join(folder, f".{os.path.basename(target)}.{os.getpid()}.tmp")
-        with open(temp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, target)
+        with atomic_output(
+            target, overwrite=overwrite, caller="Recipe.to_file"
+        ) as temp:
+            temp.write_text(text, encoding="utf-8")
         return target
 
     def to_deid(self) -> dict[str, Any]:
