@@ -21,7 +21,7 @@ from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_eleme
 from pydicom.filereader import data_element_generator
 from pydicom.tag import BaseTag
 
-__all__ = ["RawItem", "read_items"]
+__all__ = ["RawItem", "charset_encoding", "read_items"]
 
 _ITEM = 0xFFFEE000
 _SEQUENCE_END = 0xFFFEE0DD
@@ -29,6 +29,28 @@ _UNDEFINED = 0xFFFFFFFF
 _CHARSET = BaseTag(0x00080005)
 
 Encoding = str | MutableSequence[str]
+
+
+def charset_encoding(value: Any, inherited: Encoding) -> Encoding:
+    """Return the character set(s) a Specific Character Set value selects.
+
+    Parameters
+    ----------
+    value : bytes, str, list of str or None
+        The value of (0008, 0005), raw or converted.
+    inherited : str or list of str
+        The encoding to use when `value` is empty or missing.
+
+    Returns
+    -------
+    str or list of str
+        Python codec names, as ``pydicom.charset.convert_encodings`` gives.
+    """
+    if isinstance(value, bytes):
+        value = [v.strip(" \x00") for v in value.decode("latin-1").split("\\")]
+    if not value:
+        return inherited
+    return convert_encodings(value)
 
 
 class RawItem:

@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterator
 from typing import NamedTuple
 
 from pydicom import config as pydicom_config
-from pydicom.charset import convert_encodings, default_encoding
+from pydicom.charset import default_encoding
 from pydicom.datadict import (
     dictionary_has_tag,
     dictionary_keyword,
@@ -18,7 +18,7 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
-from deidscope.fields._items import Encoding, RawItem, read_items
+from deidscope.fields._items import Encoding, RawItem, charset_encoding, read_items
 from deidscope.fields._tags import format_tag, is_tag_text, parse_tag, private_name
 
 __all__ = ["DEFAULT_SKIP", "ItemList", "WalkedField", "iter_fields", "resolve_vr"]
@@ -184,12 +184,7 @@ def _encoding_of(dataset: Dataset | RawItem, inherited: Encoding) -> Encoding:
     if isinstance(dataset, RawItem):
         return dataset.encoding
     stored = dataset.get_item(0x00080005, keep_deferred=True)
-    value = getattr(stored, "value", None)
-    if isinstance(value, bytes):
-        value = [v.strip(" \x00") for v in value.decode("latin-1").split("\\")]
-    if not value:
-        return inherited
-    return convert_encodings(value)
+    return charset_encoding(getattr(stored, "value", None), inherited)
 
 
 def _in_tag_order(

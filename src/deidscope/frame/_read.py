@@ -15,6 +15,7 @@ import pandas as pd
 
 from deidscope.dicom import Errors, ReadErrorsWarning, check_errors_option
 from deidscope.errors import InputError, ReadError
+from deidscope.fields._reader import read_raw_file
 from deidscope.files import PathLike, check_paths, iter_dicom_files, read_checked
 from deidscope.frame._builder import FrameBuilder
 from deidscope.frame._columns import ReadErrors, concat_frames, errors_frame
@@ -53,7 +54,11 @@ def expand_paths(paths: Sequence[PathLike]) -> tuple[list[str], list[tuple[str, 
 def _add_file(builder: FrameBuilder, file: str, errors: Errors) -> None:
     """Add one file's rows, or its error, to `builder`."""
     try:
-        ds, truncation = read_checked(file)
+        # the quick reader takes the common, well-formed file; pydicom the rest
+        ds: Any = read_raw_file(file)
+        truncation = None
+        if ds is None:
+            ds, truncation = read_checked(file)
         if truncation is not None and errors == "raise":
             raise ReadError(file, truncation)
         mark = len(builder)
