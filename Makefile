@@ -30,9 +30,17 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+CORPUS := benchmarks/corpus/10k
+
+# every benchmark of the README's "Speed and memory", on the seeded 10k corpus (~20 min)
 bench: $(VENV)/.test-installed
-	$(BIN)/python benchmarks/make_corpus.py --files 10000 --seed 0 --out benchmarks/corpus/10k
-	$(BIN)/python benchmarks/bench_core.py --corpus benchmarks/corpus/10k --sizes 1000,10000
+	test -f $(CORPUS)/manifest.csv || $(BIN)/python benchmarks/make_corpus.py --files 10000 --seed 0 --out $(CORPUS)
+	$(BIN)/python benchmarks/bench_core.py --corpus $(CORPUS) --sizes 1000,10000
+	$(BIN)/python benchmarks/bench_audit.py --corpus $(CORPUS)
+	$(BIN)/python benchmarks/bench_recipe.py --corpus $(CORPUS)
+	$(BIN)/python benchmarks/bench_pixels.py
+	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_scale.py --corpus $(CORPUS)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
