@@ -11,6 +11,10 @@ import deidscope
 from deidscope.data import get_dataset
 from deidscope.errors import InputError
 from deidscope.widgets import Explorer, FieldBrowser, RecipeBuilder, ThumbnailGrid
+from samples import deid_data_files
+
+COOKIES = [f for f in deid_data_files() if "dicom-cookies" in f]
+CAT = next(f for f in deid_data_files() if f.endswith("cat.dcm"))
 
 
 def test_widgets_explore_a_folder() -> None:
@@ -70,3 +74,34 @@ def test_widgets_import_deidscope_does_not_import_ipywidgets() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_widgets_explore_thumbnails_follow_the_builder() -> None:
+    files = [*COOKIES, CAT]
+    explorer = deidscope.explore(files)
+    grid, builder = explorer.thumbnails, explorer.builder
+    try:
+        assert not grid.flagged(CAT)
+        slot = grid.page_files.index(CAT)
+        assert "deidscope-flagged" not in grid._tiles[slot]._dom_classes
+        grid.show(CAT)
+        grid.editor.draft_box = (0, 0, 200, 40)
+        grid.editor._add.click()  # the LABEL goes to the builder's recipe
+        assert "coordinates 0,0,200,40" in builder.recipe_text
+        assert grid.flagged(CAT)  # and the grid flags with it
+        assert grid.flags is not None
+        assert grid.flags["flagged"].sum() == 1
+        assert "deidscope-flagged" in grid._tiles[slot]._dom_classes
+        assert "1 flagged" in grid._status.value
+        builder.recipe_text = "FORMAT dicom\n\n%header\n\nREMOVE PatientID\n"
+        assert not grid.flagged(CAT)  # an edit in the builder flags again
+        assert "deidscope-flagged" not in grid._tiles[slot]._dom_classes
+        builder.recipe_text = (
+            "FORMAT dicom\n\n%filter graylist\n\nLABEL Cookies\n"
+            "  missing Modality\n  coordinates 0,0,10,10\n"
+        )
+        assert grid.flags is not None
+        flagged = set(grid.flags.index[grid.flags["flagged"]])
+        assert flagged == set(files[:-1])  # every cookie, not the cat
+    finally:
+        explorer.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import deidscope.widgets.thumbnails as thumbnails_module
 from deidscope.errors import InputError
 from deidscope.pixels import thumbnail
 from deidscope.widgets import ThumbnailGrid
+from deidscope.widgets._common import placeholder_png
 from deidscope.widgets.box_editor import DRAFT_COLOUR, BoxEditor, boxes_png
 from samples import deid_data_files
 
@@ -60,6 +63,17 @@ def _colour_rows_columns(
 ) -> tuple[tuple[int, int], tuple[int, int]]:
     rows, columns = np.nonzero(np.all(rgb == colour, axis=2))
     return (int(rows.min()), int(rows.max())), (int(columns.min()), int(columns.max()))
+
+
+def _thumbnails_held(grid: ThumbnailGrid) -> int:
+    """Count the thumbnail arrays the grid's dict attributes hold."""
+    held = 0
+    for value in vars(grid).values():
+        if isinstance(value, dict):
+            for item in value.values():
+                image = getattr(item, "image", item)
+                held += isinstance(image, np.ndarray)
+    return held
 
 
 def test_widgets_grid_first_page_holds_real_pictures(grid: ThumbnailGrid) -> None:
@@ -271,5 +285,93 @@ def test_widgets_grid_flags_draw_the_recipe_boxes() -> None:
             _decode(grid.png(COOKIES[0]) or b"").shape
             == thumbnail(COOKIES[0], size=64).shape[:2]
         )
+    finally:
+        grid.close()
+
+
+def test_widgets_grid_flags_follow_its_recipe_text(grid: ThumbnailGrid) -> None:
+    assert not grid.flagged(CAT)
+    slot = grid.files.index(CAT) % grid.page_size
+    grid.page = grid.files.index(CAT) // grid.page_size
+    assert grid.wait(timeout=60)
+    plain = grid.png(CAT)
+    grid.show(CAT)
+    grid.editor.draft_box = (0, 0, 200, 40)
+    grid.add_label()  # no builder: the label goes to grid.recipe_text
+    assert grid.flagged(CAT)
+    assert not grid.flagged(COOKIES[0])
+    assert "deidscope-flagged" in grid._tiles[slot]._dom_classes
+    assert grid.wait(timeout=60)
+    boxed = grid.png(CAT)
+    assert boxed is not None
+    assert boxed != plain  # the LABEL's box is drawn
+    assert (230, 25, 25) in {tuple(p) for p in _rgb(boxed).reshape(-1, 3)}
+    grid.set_recipe("FORMAT dicom\n")  # no filters: nothing flagged
+    assert not grid.flagged(CAT)
+    assert "deidscope-flagged" not in grid._tiles[slot]._dom_classes
+    assert grid.wait(timeout=60)
+    assert grid.png(CAT) == plain
+
+
+def test_widgets_grid_bad_recipe_text_keeps_the_flags(grid: ThumbnailGrid) -> None:
+    grid.recipe_text = CAT_LABEL
+    assert grid.flagged(CAT)
+    grid.recipe_text = CAT_LABEL + "\nNOT A LINE\n"
+    assert grid.flagged(CAT)
+    assert "could not read the recipe" in grid._status.value
+
+
+def test_widgets_grid_makes_thumbnails_off_the_main_thread(
+    df: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    threads: list[str] = []
+
+    def blocked(path: Any, **kwargs: Any) -> np.ndarray:
+        threads.append(threading.current_thread().name)
+        release.wait(timeout=30)
+        return thumbnail(path, **kwargs)
+
+    monkeypatch.setattr(thumbnails_module, "thumbnail", blocked)
+    started = time.monotonic()
+    grid = ThumbnailGrid(df, page_size=4, size=64)
+    try:
+        assert time.monotonic() - started < 10  # did not wait for a thumbnail
+        assert not release.is_set()
+        placeholder = placeholder_png(64)
+        assert grid.shown_png() == [placeholder] * 4
+        assert all(data is None for data in grid.page_png.values())
+        assert not grid.wait(timeout=0.05)
+        release.set()
+        assert grid.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while placeholder in grid.shown_png() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        shown = grid.shown_png()
+        assert shown == list(grid.page_png.values())
+        assert all(_decode(data).std() > 5 for data in shown)
+        assert threads
+        assert all(t.startswith("deidscope-thumbnail") for t in threads)
+    finally:
+        release.set()
+        grid.close()
+
+
+def test_widgets_grid_caches_are_bounded(
+    df: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(thumbnails_module, "CACHE_SIZE", 3)
+    grid = ThumbnailGrid(df, page_size=2, size=64)
+    try:
+        for page in range(grid.n_pages):
+            grid.page = page
+            assert grid.wait(timeout=60)
+        for path in grid.files:
+            grid.show(path)  # the editor's pictures go to the same cache
+            assert len(grid._cache) <= 3
+        assert list(grid._cache) == grid.files[-3:]  # the last used are kept
+        assert _thumbnails_held(grid) <= 3  # no other cache of arrays grows
+        assert grid.png(grid.files[0]) is None  # evicted
+        assert grid.png(grid.files[-1]) is not None
     finally:
         grid.close()

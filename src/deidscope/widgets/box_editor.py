@@ -199,6 +199,18 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
         self.draft_box = (0, 0, columns, max(1, rows // 10))
         self._draw()
 
+    def set_boxes(self, boxes: Iterable[_Box], *, keep: Iterable[_Box] = ()) -> None:
+        """Redraw with other recipe boxes, keeping the picture and the draft.
+
+        Parameters
+        ----------
+        boxes, keep : iterable of boxes
+            The regions the recipe now blanks and keeps.
+        """
+        self._boxes = list(boxes)
+        self._keep = list(keep)
+        self._draw()
+
     def clear(self, *, note: str = "") -> None:
         """Forget the picture (nothing to draft on) and show `note`."""
         self._thumb = None

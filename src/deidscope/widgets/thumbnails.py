@@ -3,7 +3,10 @@
 Thumbnails come from :func:`deidscope.pixels.thumbnail`, made by a thread
 pool off the kernel's main path and encoded as PNG bytes for
 ``ipywidgets.Image`` (never pyplot: see shared/TESTING.md). Flags and boxes
-come from :func:`deidscope.pixels.detect`. PNG bytes are cached per file.
+come from :func:`deidscope.pixels.detect` and follow :attr:`recipe_text`
+(and a connected RecipeBuilder's recipe). Each file's thumbnail array and
+PNG bytes share one cache entry, the least recently used evicted past
+:data:`CACHE_SIZE`.
 A click on a file's name shows its header fields and a
 :class:`~deidscope.widgets.box_editor.BoxEditor` to draft a LABEL.
 """
@@ -15,6 +18,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
@@ -23,7 +27,7 @@ import pandas as pd
 import traitlets
 
 from deidscope.dicom import get_files
-from deidscope.errors import InputError
+from deidscope.errors import DeidscopeError, InputError
 from deidscope.files import read_dataset
 from deidscope.frame import check_frame, read_identifiers
 from deidscope.pixels import detect, thumbnail, to_png
@@ -43,9 +47,20 @@ from deidscope.widgets.drafting import add_filter_label, header_values
 
 __all__ = ["ThumbnailGrid"]
 
-#: PNG bytes kept per grid (one entry per file and size).
+#: Files whose thumbnail (array and PNG bytes) a grid keeps, least recently
+#: used evicted first.
 CACHE_SIZE = 1024
 Box = tuple[int, int, int, int]
+
+
+@dataclass
+class _Cached:
+    """One file's thumbnail, its PNG bytes and the boxes drawn into them."""
+
+    image: np.ndarray
+    png: bytes | None = None
+    boxes: tuple[list[Box], list[Box]] | None = None
+    shape: tuple[int, int] | None = None
 
 
 def _files_of(
@@ -104,7 +119,9 @@ class ThumbnailGrid(PagedBox):
     label_hits : pandas.DataFrame or None
         Which files the last drafted LABEL flags (``detect`` rows).
     recipe_text : str
-        The recipe with the labels added here (when no builder is connected).
+        The recipe flagging the files: set it (or :meth:`set_recipe`) to
+        flag again. The labels added here go to it when no builder is
+        connected; with one, it follows the builder's ``recipe_text``.
     """
 
     shown_file = traitlets.Unicode("", read_only=True)
@@ -134,9 +151,7 @@ class ThumbnailGrid(PagedBox):
         self._recipe = parsed
         self.recipe_text = self._recipe.to_text() if self._recipe is not None else ""
         self._builder: Any = None
-        self._cache: OrderedDict[tuple[str, int], bytes] = OrderedDict()
-        self._arrays: dict[str, np.ndarray] = {}
-        self._shapes: dict[str, tuple[int, int]] = {}
+        self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._lock = threading.RLock()
         self._futures: list[concurrent.futures.Future[Any]] = []
         self._generation = 0
@@ -179,6 +194,7 @@ class ThumbnailGrid(PagedBox):
         ]
         self._detect()
         self.observe(self._on_page_change, ["page", "page_size"])
+        self.observe(self._on_recipe_text_change, "recipe_text")
         self._show_page()
 
     # -- public --------------------------------------------------------------
@@ -191,7 +207,8 @@ class ThumbnailGrid(PagedBox):
     def png(self, path: str) -> bytes | None:
         """Return a file's thumbnail PNG bytes, boxes drawn, if made yet."""
         with self._lock:
-            return self._cache.get((path, self._size))
+            entry = self._cached(path)
+            return None if entry is None else entry.png
 
     @property
     def page_png(self) -> dict[str, bytes | None]:
@@ -232,11 +249,13 @@ class ThumbnailGrid(PagedBox):
         )
         self._detail.layout.display = None
         try:
-            thumb = self._arrays.get(path)
-            if thumb is None:
-                self._make(path)
-                thumb = self._arrays[path]
-            shape = self._image_shape(path, thumb)
+            self._make(path)
+            with self._lock:
+                entry = self._cached(path)
+            if entry is None:  # evicted at once: a cache smaller than a page
+                entry = _Cached(thumbnail(path, size=self._size))
+            thumb = entry.image
+            shape = self._image_shape(path, entry)
         except Exception as exc:  # one bad file never breaks the widget
             self.editor.clear(note=error_html(f"no picture for this file: {exc}"))
             return
@@ -283,17 +302,29 @@ class ThumbnailGrid(PagedBox):
         return block
 
     def connect_builder(self, builder: Any) -> None:
-        """Send drafted labels to a RecipeBuilder and flag with its recipe."""
+        """Send drafted labels to a RecipeBuilder and flag with its recipe.
+
+        From now on :attr:`recipe_text` follows the builder's
+        ``recipe_text``, so its edits flag the files again.
+        """
+        if self._builder is not None:
+            self._builder.unobserve(self._on_builder_recipe_text, "recipe_text")
         self._builder = builder
+        builder.observe(self._on_builder_recipe_text, "recipe_text")
         self.recipe_text = builder.recipe_text
 
     def set_recipe(self, recipe: Any) -> None:
-        """Flag and draw boxes with another recipe."""
-        self._recipe = as_recipe(recipe, caller="ThumbnailGrid.set_recipe")
-        with self._lock:
-            self._cache.clear()
-        self._detect()
-        self._show_page()
+        """Flag and draw boxes with another recipe (a Recipe, text or a file).
+
+        Runs :func:`deidscope.pixels.detect` again, refreshes the tiles'
+        flag marks and redraws the boxes of the thumbnails they change.
+        """
+        parsed = as_recipe(recipe, caller="ThumbnailGrid.set_recipe")
+        text = parsed.to_text()
+        if text != self.recipe_text:
+            self.recipe_text = text  # fires _on_recipe_text_change
+        else:
+            self._reflag(parsed)
 
     def close(self) -> None:
         """Stop the thumbnail threads and close the widgets."""
@@ -314,6 +345,19 @@ class ThumbnailGrid(PagedBox):
         if index < len(self._slots):
             self.show(self._slots[index])
 
+    def _on_recipe_text_change(self, change: dict[str, Any]) -> None:
+        text = change["new"]
+        try:
+            recipe = Recipe.from_text(text) if text.strip() else None
+        except DeidscopeError as exc:  # keep the last flags; say why
+            self._status_note = f"could not read the recipe: {exc}"
+            self._show_status()
+            return
+        self._reflag(recipe)
+
+    def _on_builder_recipe_text(self, change: dict[str, Any]) -> None:
+        self.recipe_text = change["new"]
+
     def _on_editor_add(self, editor: BoxEditor) -> None:
         try:
             self.add_label()
@@ -331,19 +375,48 @@ class ThumbnailGrid(PagedBox):
         rows = read_identifiers([path], errors="ignore")
         return header_values(rows, path)
 
+    def _cached(self, path: str) -> _Cached | None:
+        """Return a file's cache entry, marking it used (hold the lock)."""
+        entry = self._cache.get(path)
+        if entry is not None:
+            self._cache.move_to_end(path)
+        return entry
+
+    def _store(self, path: str, entry: _Cached) -> None:
+        """Keep an entry, evicting the least recently used (hold the lock)."""
+        self._cache[path] = entry
+        self._cache.move_to_end(path)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def _reflag(self, recipe: Recipe | None) -> None:
+        """Flag with `recipe`; forget the PNGs whose boxes it changes."""
+        self._recipe = recipe
+        self._detect()
+        with self._lock:
+            for path, entry in self._cache.items():
+                if entry.boxes != self._boxes(path):
+                    entry.png = None
+                    entry.boxes = None
+        if self.shown_file and self.editor.path == self.shown_file:
+            remove, keep = self._boxes(self.shown_file)
+            self.editor.set_boxes(remove, keep=keep)
+        self._show_page()
+
     def _detect(self) -> None:
-        self.flags = None
+        flags: pd.DataFrame | None = None
         self._status_note = ""
-        if self._recipe is None:
-            return
-        source = self._df if self._df is not None else self.files
-        try:
-            result = detect(source, self._recipe)
-        except Exception as exc:  # a broken recipe must not hide the pictures
-            logger.warning("ThumbnailGrid: detect failed: %s", exc)
-            self._status_note = f"could not flag: {exc}"
-            return
-        self.flags = result.assign(file=result["file"].astype(str)).set_index("file")
+        if self._recipe is not None:
+            source = self._df if self._df is not None else self.files
+            try:
+                result = detect(source, self._recipe)
+            except Exception as exc:  # a broken recipe must not hide the pictures
+                logger.warning("ThumbnailGrid: detect failed: %s", exc)
+                self._status_note = f"could not flag: {exc}"
+            else:
+                flags = result.assign(file=result["file"].astype(str)).set_index("file")
+        with self._lock:
+            self.flags = flags
 
     def _boxes(self, path: str) -> tuple[list[Box], list[Box]]:
         """Return the regions the recipe blanks and keeps on a file."""
@@ -354,9 +427,10 @@ class ThumbnailGrid(PagedBox):
         keep = [tuple(b) for b in (row.get("keep_coordinates") or [])]
         return remove, keep
 
-    def _image_shape(self, path: str, thumb: np.ndarray) -> tuple[int, int]:
-        if path in self._shapes:
-            return self._shapes[path]
+    def _image_shape(self, path: str, entry: _Cached) -> tuple[int, int]:
+        if entry.shape is not None:
+            return entry.shape
+        thumb = entry.image
         shape: tuple[int, int] | None = None
         values = None
         if self._df is not None:
@@ -372,23 +446,29 @@ class ThumbnailGrid(PagedBox):
                 int(ds.get("Rows", thumb.shape[0])),
                 int(ds.get("Columns", thumb.shape[1])),
             )
-        self._shapes[path] = shape
+        entry.shape = shape
         return shape
 
     def _make(self, path: str) -> bytes:
-        thumb = thumbnail(path, size=self._size)
+        """Return a file's PNG bytes, boxes drawn, making what is not cached."""
         with self._lock:
-            self._arrays[path] = thumb
-        remove, keep = self._boxes(path)
+            entry = self._cached(path)
+            boxes = self._boxes(path)
+            if entry is not None and entry.png is not None and entry.boxes == boxes:
+                return entry.png
+        if entry is None:
+            entry = _Cached(thumbnail(path, size=self._size))
+        remove, keep = boxes
         if remove or keep:
-            shape = self._image_shape(path, thumb)
-            data = boxes_png(thumb, remove, keep=keep, image_shape=shape)
+            shape = self._image_shape(path, entry)
+            data = boxes_png(entry.image, remove, keep=keep, image_shape=shape)
         else:
-            data = to_png(thumb)
+            data = to_png(entry.image)
         with self._lock:
-            self._cache[(path, self._size)] = data
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+            if self._boxes(path) == boxes:  # the recipe did not change meanwhile
+                entry.png = data
+                entry.boxes = boxes
+            self._store(path, entry)
         return data
 
     def _job(self, slot: int, path: str, generation: int) -> None:
@@ -459,6 +539,9 @@ class ThumbnailGrid(PagedBox):
                 )
         self._grid.children = self._tiles[: len(files)]
         self._update_pager()
+        self._show_status()
+
+    def _show_status(self) -> None:
         n_flagged = 0 if self.flags is None else int(self.flags["flagged"].sum())
         line = f"<b>{len(self.files):,} files</b>"
         if self._recipe is not None:
