@@ -187,3 +187,40 @@ def test_report_of_a_dask_frame(evil_df: pd.DataFrame, tmp_path: Path) -> None:
     text = "".join(_parse(out).text)
     assert EVIL in text
     assert "broken.dcm" in text
+
+
+def test_report_of_a_frame_without_errors_says_they_are_unknown(
+    evil_df: pd.DataFrame, tmp_path: Path
+) -> None:
+    bare = evil_df.copy()
+    bare.attrs = {}  # as a frame read back from a CSV file would be
+    text = "".join(_parse(report(bare, tmp_path / "audit.html")).text)
+    assert "Every file was read" not in text
+    assert 'Unknown: the frame carries no df.attrs["errors"]' in text
+    assert "broken.dcm" not in text
+
+
+def test_report_of_readable_files_says_every_file_was_read(tmp_path: Path) -> None:
+    df = deidscope.read_identifiers([write_dicom(tmp_path / "a.dcm")])
+    text = "".join(_parse(report(df, tmp_path / "audit.html")).text)
+    assert "Every file was read" in text
+    assert "0 files could not be read" in text
+
+
+@pytest.mark.parametrize(
+    ("errors", "message"),
+    [
+        (["broken.dcm"], r"expected errors as None or a DataFrame .* but got list"),
+        (
+            pd.DataFrame({"path": ["broken.dcm"]}),
+            r"with columns file and error .* but got columns \['path'\]",
+        ),
+    ],
+    ids=["list", "wrong-columns"],
+)
+def test_report_rejects_bad_errors(
+    evil_df: pd.DataFrame, tmp_path: Path, errors: object, message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        report(evil_df, tmp_path / "audit.html", errors=errors)
+    assert not (tmp_path / "audit.html").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,15 @@ from deidscope.audit._rules import KINDS, RULES
 from deidscope.errors import InputError
 from deidscope.recipe.ps315 import OPTIONS, lookup_many
 
-__all__ = ["PROFILE_COLUMNS", "finish", "hits", "keep_for", "profile", "reduce_frame"]
+__all__ = [
+    "PROFILE_COLUMNS",
+    "finish",
+    "hits",
+    "keep_for",
+    "profile",
+    "reduce_frame",
+    "reduce_frame_with",
+]
 
 #: The columns of :func:`profile`, in order.
 PROFILE_COLUMNS: tuple[str, ...] = (
@@ -167,8 +176,33 @@ def _empty_profile() -> pd.DataFrame:
 
 def reduce_frame(df: Any, *, keep: int) -> Partial:
     """Reduce a pandas or Dask frame to one :class:`Partial`."""
+    return reduce_frame_with(df, keep=keep)[0]
+
+
+def reduce_frame_with(
+    df: Any, *, keep: int, extra: Sequence[Any] = ()
+) -> tuple[Partial, tuple[Any, ...]]:
+    """Reduce a frame to one :class:`Partial`, computing `extra` alongside.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame or dask.dataframe.DataFrame
+        The long identifier frame.
+    keep : int
+        How many of the most common values of each name to keep.
+    extra : sequence, optional
+        On a Dask frame, Dask collections (often built on `df`) computed in
+        the same ``dask.compute`` call as the partial, so the tasks they
+        share with it, such as reading the files, run once. On a pandas
+        frame, returned as they are.
+
+    Returns
+    -------
+    tuple of (Partial, tuple)
+        The partial, and `extra` computed.
+    """
     if not is_dask(df):
-        return partial_profile(df, keep=keep, hashes=False)
+        return partial_profile(df, keep=keep, hashes=False), tuple(extra)
     dask = import_optional("dask", extra="dask", feature="profile of a Dask DataFrame")
     delayed = dask.delayed
     tasks = [delayed(partial_profile)(part, keep=keep) for part in df.to_delayed()]
@@ -178,8 +212,8 @@ def reduce_frame(df: Any, *, keep: int) -> Partial:
             for start in range(0, len(tasks), 8)
         ]
     if not tasks:
-        return empty_partial()
-    partial: Partial = dask.compute(tasks[0])[0]
+        return empty_partial(), tuple(dask.compute(*extra)) if extra else ()
+    partial, *computed = dask.compute(tasks[0], *extra)
     if not partial.contiguous:
         # a file's rows are spread over partitions: count files exactly
         exact = df.groupby("name", observed=True)["file"].nunique().compute()
@@ -187,7 +221,7 @@ def reduce_frame(df: Any, *, keep: int) -> Partial:
         fields = partial.fields.copy()
         fields["n_files"] = exact.reindex(fields.index).to_numpy(dtype=np.int64)
         partial = dataclasses.replace(partial, fields=fields, contiguous=True)
-    return partial
+    return partial, tuple(computed)
 
 
 def hits(partial: Partial) -> pd.DataFrame:
@@ -245,7 +279,7 @@ def profile(df: Any, *, top: int = 5) -> pd.DataFrame:
           Table E.1-1 for the element's tag (``""`` where the table is
           silent); ``sequence_basic_profile``: the action for the top-level
           sequence that holds a nested element;
-        - ``flags``: the kinds of identifier the heuristics of
+        - ``looks_like``: the kinds of identifier the heuristics of
           :data:`deidscope.audit.RULES` found (``"person_name, date"``),
           ``reasons``: why, with an example value, and ``n_flagged``: the
           rows flagged.

@@ -23,7 +23,7 @@ import pandas as pd
 from deidscope._optional import import_optional
 from deidscope._version import __version__
 from deidscope.audit._partial import check_frame, is_dask
-from deidscope.audit._profile import finish, hits, keep_for, reduce_frame
+from deidscope.audit._profile import finish, hits, keep_for, reduce_frame_with
 from deidscope.audit._rules import KINDS
 from deidscope.errors import InputError
 from deidscope.files import atomic_output
@@ -137,6 +137,20 @@ def _is_input(target: Path, files: pd.Series) -> bool:
     return False
 
 
+def _check_errors(errors: Any) -> None:
+    """Raise InputError unless `errors` is None or a frame of file and error."""
+    if errors is None:
+        return
+    is_frame = isinstance(errors, pd.DataFrame) or is_dask(errors)
+    if is_frame and {"file", "error"} <= set(errors.columns):
+        return
+    got = f"columns {list(errors.columns)}" if is_frame else type(errors).__name__
+    raise InputError(
+        "report: expected errors as None or a DataFrame with columns file "
+        f"and error (pandas, or Dask from read_errors_dask), but got {got}"
+    )
+
+
 def _write(target: Path, text: str, *, overwrite: bool) -> None:
     """Write `text` to a temporary file beside `target`, then rename it."""
     try:
@@ -154,15 +168,24 @@ def _write(target: Path, text: str, *, overwrite: bool) -> None:
         ) from None
 
 
-def _equipment(df: Any) -> tuple[pd.DataFrame, int]:
+def _equipment_rows(df: Any) -> Any:
+    """Select the rows the equipment tables need (lazy on a Dask frame)."""
+    return df[df["name"].isin(list(EQUIPMENT))][["file", "name", "value"]]
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True)
+
+
+def _as_delayed(ddf: Any) -> Any:
+    """Return a Dask frame as one delayed pandas frame, from its partitions."""
+    dask = import_optional("dask", extra="dask", feature="report of a Dask frame")
+    return dask.delayed(_concat, pure=True)(ddf.to_delayed())
+
+
+def _equipment(wanted: pd.DataFrame) -> pd.DataFrame:
     """One row per file with its modality, manufacturer and model."""
     columns = list(EQUIPMENT)
-    wanted = df[df["name"].isin(columns)][["file", "name", "value"]]
-    if is_dask(df):
-        dask = import_optional("dask", extra="dask", feature="report of a Dask frame")
-        wanted, n_files = dask.compute(wanted, df["file"].nunique())
-    else:
-        n_files = int(df["file"].nunique())
     wanted = pd.DataFrame(
         {column: wanted[column].astype(str).to_numpy() for column in wanted.columns}
     )
@@ -172,8 +195,7 @@ def _equipment(df: Any) -> tuple[pd.DataFrame, int]:
         .reindex(columns=columns)
         .astype(object)
     )
-    per_file = per_file.where(per_file.notna() & (per_file != ""), _MISSING)
-    return per_file, int(n_files)
+    return per_file.where(per_file.notna() & (per_file != ""), _MISSING)
 
 
 def _counts_table(values: pd.Series, heading: str, missing: int) -> str:
@@ -344,8 +366,27 @@ def _profile_section(prof: pd.DataFrame) -> str:
     )
 
 
-def _errors_section(errors: pd.DataFrame | None) -> str:
-    if errors is None or len(errors) == 0:
+#: What the report says when it cannot know which files were not read.
+UNKNOWN_ERRORS = {
+    True: (
+        "Unknown: a Dask frame does not carry the files that could not be read. "
+        "To list them, pass errors=read_errors_dask(paths, files_per_partition=...) "
+        "(from deidscope.parallel, with the arguments given to "
+        "read_identifiers_dask); the report computes both together, reading "
+        "each file once."
+    ),
+    False: (
+        'Unknown: the frame carries no df.attrs["errors"] (the frames of '
+        "read_identifiers do). To list the files that could not be read, pass "
+        "them as errors= (a DataFrame with columns file and error)."
+    ),
+}
+
+
+def _errors_section(errors: pd.DataFrame | None, *, dask: bool) -> str:
+    if errors is None:
+        return f'<p class="flag">{_esc(UNKNOWN_ERRORS[dask], None)}</p>'
+    if len(errors) == 0:
         return '<p class="small">Every file was read.</p>'
     rows = [
         (_value(file, 300), _esc(error, 500))
@@ -379,7 +420,7 @@ def report(
     overwrite: bool = False,
     title: str | None = None,
     top: int = 5,
-    errors: pd.DataFrame | None = None,
+    errors: Any = None,
 ) -> Path:
     """Write an audit of an identifier frame as one self-contained HTML file.
 
@@ -403,9 +444,14 @@ def report(
         The page's title (default: "deidscope audit").
     top : int, optional
         How many of the most common values to list per field.
-    errors : pandas.DataFrame or None, optional
+    errors : pandas.DataFrame, dask.dataframe.DataFrame or None, optional
         The unreadable files (``file``, ``error``); default
-        ``df.attrs["errors"]``.
+        ``df.attrs["errors"]``. A Dask frame carries none: pass
+        ``read_errors_dask(paths, files_per_partition=...)`` with the
+        arguments given to ``read_identifiers_dask``, and the report computes
+        it with `df` in one call, reading every file once. Without it, the
+        report says the read errors are unknown (never that every file was
+        read).
 
     Returns
     -------
@@ -421,8 +467,8 @@ def report(
     IsADirectoryError
         If `path` is a folder.
     InputError
-        If `df` is not an identifier frame, or `path` is one of its DICOM
-        files.
+        If `df` is not an identifier frame, `errors` is not a frame of
+        ``file`` and ``error``, or `path` is one of its DICOM files.
     """
     target = _check_output(path, overwrite)
     check_frame(df, caller="report")
@@ -431,20 +477,38 @@ def report(
             f"report: the output path {os.fspath(target)!r} is one of the frame's "
             "DICOM files; choose another name"
         )
-    if errors is None:
-        errors = getattr(df, "attrs", {}).get("errors")
-    partial = reduce_frame(df, keep=keep_for(top))
+    _check_errors(errors)
+    if errors is None and not is_dask(df):
+        errors = df.attrs.get("errors")  # None: not a frame deidscope read
+    wanted: Any = _equipment_rows(df)
+    if is_dask(df):
+        # one dask.compute of delayed objects only: each read task runs once
+        lazy = [_as_delayed(wanted)]
+        if is_dask(errors):
+            lazy.append(_as_delayed(errors))
+        partial, computed = reduce_frame_with(df, keep=keep_for(top), extra=lazy)
+        wanted = computed[0]
+        if is_dask(errors):
+            errors = computed[1]
+    else:
+        partial = reduce_frame_with(df, keep=keep_for(top))[0]
+        if is_dask(errors):
+            errors = errors.compute()
     prof = finish(partial, top=top)
     found = hits(partial)
-    per_file, n_files = _equipment(df)
+    per_file = _equipment(wanted)
+    n_files = len(partial.files)
     n_flagged = int((prof["looks_like"] != "").sum()) if len(prof) else 0
-    n_errors = 0 if errors is None else len(errors)
     n_rows = int(prof["n_rows"].sum()) if len(prof) else 0
+    if errors is None:
+        unreadable = "the files that could not be read are <b>unknown</b> (see below)"
+    else:
+        unreadable = f"<b>{len(errors)}</b> files could not be read"
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     summary = (
         f"<p><b>{n_files}</b> files, <b>{n_rows}</b> rows, <b>{len(prof)}</b> "
-        f"fields; <b>{n_flagged}</b> fields look identifying; <b>{n_errors}</b> "
-        f'files could not be read.</p><p class="small">deidscope {_esc(__version__)}'
+        f"fields; <b>{n_flagged}</b> fields look identifying; {unreadable}."
+        f'</p><p class="small">deidscope {_esc(__version__)}'
         f", {stamp}.</p>"
     )
     sections = [
@@ -456,7 +520,11 @@ def report(
         ("ps315", "DICOM PS3.15 Basic Profile", _ps315_section(prof)),
         ("flags", "Fields that look identifying", _flags_section(prof, found)),
         ("profile", "Every field", _profile_section(prof)),
-        ("errors", "Files that could not be read", _errors_section(errors)),
+        (
+            "errors",
+            "Files that could not be read",
+            _errors_section(errors, dask=is_dask(df)),
+        ),
     ]
     text = _page(title or "deidscope audit", summary, sections)
     _write(target, text, overwrite=overwrite)
