@@ -227,6 +227,27 @@ def test_widgets_builder_from_profile(builder: RecipeBuilder) -> None:
     assert not builder.preview.empty
 
 
+def test_widgets_builder_gaps_follow_the_profile_options(
+    builder: RecipeBuilder, df: pd.DataFrame
+) -> None:
+    builder._profile_options.value = ("retain_uids",)
+    builder._from_profile.click()
+    assert builder.profile_options == ("retain_uids",)
+    assert builder.coverage is not None
+    kept = {"SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"}
+    assert kept <= set(df["name"])  # the cookies carry the UIDs the profile keeps
+    assert not kept & set(builder.coverage["name"])
+    assert "KEEP" not in set(builder.coverage["decision"])
+    recipe = Recipe.from_profile(options=("retain_uids",))
+    pd.testing.assert_frame_equal(
+        builder.coverage, coverage(df, recipe, options=("retain_uids",))
+    )
+    assert "(options: retain_uids)" in builder._coverage.value
+    builder.set_recipe(recipe)  # the same recipe, no longer from the profile
+    assert builder.profile_options == ()
+    assert kept <= set(builder.coverage["name"])
+
+
 def test_widgets_builder_from_profile_reports_bad_options(
     builder: RecipeBuilder,
 ) -> None:

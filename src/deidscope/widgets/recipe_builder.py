@@ -74,7 +74,11 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         ``lineno``, ``line``, ``code`` and ``message``.
     coverage : pandas.DataFrame or None
         Fields the PS3.15 Basic Profile says to remove or replace that the
-        recipe leaves alone.
+        recipe leaves alone (``deidscope.audit.coverage`` with
+        :attr:`profile_options`).
+    profile_options : tuple of str
+        The PS3.15 options the recipe was started from
+        (:meth:`start_from_profile`; empty after :meth:`set_recipe`).
     error : str
         Why the text could not be read or a step failed ("" when fine).
     saved_path : str
@@ -88,6 +92,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
     error = traitlets.Unicode("", read_only=True)
     saved_path = traitlets.Unicode("", read_only=True)
     shown_line = traitlets.Int(0, help="the line whose rows are shown (0: none)")
+    profile_options = traitlets.Tuple(read_only=True)
 
     def __init__(self, df: pd.DataFrame, *, recipe: Any = None, **kwargs: Any) -> None:
         check_frame(
@@ -209,9 +214,11 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         return self._recipe.copy()
 
     def set_recipe(self, recipe: Any) -> None:
-        """Replace the recipe (a Recipe, recipe text or a file)."""
-        self._recipe = _start_recipe(recipe)
-        self.recipe_text = self._recipe.to_text()
+        """Replace the recipe (a Recipe, recipe text or a file).
+
+        The coverage is then checked without PS3.15 options.
+        """
+        self._replace(_start_recipe(recipe), options=())
 
     def add_lines(
         self,
@@ -277,8 +284,13 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         ).to_text()
 
     def start_from_profile(self, options: Iterable[str] = ()) -> None:
-        """Replace the recipe with ``Recipe.from_profile(options=...)``."""
-        self.set_recipe(Recipe.from_profile(options=tuple(options)))
+        """Replace the recipe with ``Recipe.from_profile(options=...)``.
+
+        The options are kept (:attr:`profile_options`) and the PS3.15 gaps
+        are checked with them, so what an option keeps is no gap.
+        """
+        options = tuple(options)
+        self._replace(Recipe.from_profile(options=options), options=options)
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
         """Write the recipe to a file (never over one unless `overwrite`).
@@ -376,6 +388,16 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         self._show_line_rows()
 
     # -- internals ---------------------------------------------------------------
+
+    def _replace(self, recipe: Recipe, *, options: tuple[str, ...]) -> None:
+        changed = options != self.profile_options
+        self.set_trait("profile_options", options)
+        self._recipe = recipe
+        text = recipe.to_text()
+        if text != self.recipe_text:
+            self.recipe_text = text  # fires _on_recipe_text_change -> _refresh
+        elif changed:
+            self._refresh()
 
     def _take_browser_fields(self) -> None:
         if self._browser is None:
@@ -506,13 +528,15 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
 
     def _compute_coverage(self, recipe: Recipe, problems: list[str]) -> None:
         try:
-            self.coverage = coverage(self._df, recipe)
+            self.coverage = coverage(self._df, recipe, options=self.profile_options)
         except DeidscopeError as exc:
             logger.debug("coverage failed: %s", exc)
             problems.append(f"coverage: {exc}")
             return
+        options = ", ".join(self.profile_options)
         self._coverage.value = (
             f"<b>{len(self.coverage):,} PS3.15 gaps</b>"
+            + (f" (options: {escape(options)})" if options else "")
             + frame_html(self.coverage, max_rows=_PREVIEW_ROWS)
         )
 
