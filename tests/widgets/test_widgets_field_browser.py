@@ -107,7 +107,7 @@ def test_widgets_browser_paging(browser: FieldBrowser, df: pd.DataFrame) -> None
     browser._next.click()
     assert browser.page == 1
     assert browser.page_rows.index.tolist() == df.index[10:20].tolist()
-    assert [value for _, value in browser._table.options] == df.index[10:20].tolist()
+    assert [value for _, value in browser._table.options] == list(range(10, 20))
     browser._prev.click()
     assert browser.page == 0
     assert browser._prev.disabled
@@ -148,6 +148,38 @@ def test_widgets_browser_picks_rows(browser: FieldBrowser, df: pd.DataFrame) -> 
     browser._prev.click()
     assert browser._table.value == tuple(first)  # the page shows its picks
     browser._clear.click()
+    assert browser.selected.empty
+
+
+def test_widgets_browser_picks_by_position_when_the_index_repeats() -> None:
+    cookies = deidscope.read_identifiers(get_dataset("dicom-cookies"))
+    twice = pd.concat([cookies, cookies])  # labels 0..n-1, each twice
+    assert twice.index.has_duplicates
+    browser = FieldBrowser(twice, page_size=10)
+    browser._table.value = (0, 1, 2)  # a person clicks three rows of page 0
+    assert len(browser.selected) == 3
+    pd.testing.assert_frame_equal(browser.selected, twice.iloc[:3])
+    assert "3 picked" in browser.status
+    browser.page = browser.n_pages - 1  # the second copy's rows
+    last = len(twice) - 1
+    browser._table.value = (last,)
+    assert len(browser.selected) == 4
+    pd.testing.assert_frame_equal(browser.selected.iloc[[-1]], twice.iloc[[last]])
+    browser._clear.click()
+    browser.vrs = ("PN",)
+    browser._pick_all.click()
+    pd.testing.assert_frame_equal(browser.selected, browser.filtered)
+    browser.clear_picks()
+    browser.pick([0])  # by label: every row carrying it
+    pd.testing.assert_frame_equal(browser.selected, twice.loc[[0]])
+    assert len(browser.selected) == 2
+
+
+def test_widgets_browser_pick_positions_rejects_other_rows(
+    browser: FieldBrowser, df: pd.DataFrame
+) -> None:
+    with pytest.raises(InputError, match=r"pick_positions: expected positions 0-"):
+        browser.pick_positions([len(df)])
     assert browser.selected.empty
 
 

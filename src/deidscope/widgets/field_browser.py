@@ -114,7 +114,10 @@ class FieldBrowser(PagedBox):
         self._df = df
         self._mask = np.ones(len(df), dtype=bool)
         self._filtered = df
-        self._picked: dict[Any, None] = {}
+        #: Positions in df of the filtered rows, and of the picked ones (the
+        #: table's values are positions too: an index may repeat labels).
+        self._positions = np.arange(len(df))
+        self._picked: dict[int, None] = {}
         self._syncing = False
         self._query = FieldQuery()
         self.page_size = page_size
@@ -209,10 +212,8 @@ class FieldBrowser(PagedBox):
 
     @property
     def selected(self) -> pd.DataFrame:
-        """The rows the user picked, in frame order."""
-        if not self._picked:
-            return self._df.iloc[0:0]
-        return self._df.loc[self._df.index.isin(list(self._picked))]
+        """The rows the user picked, in frame order (one per pick)."""
+        return self._df.iloc[sorted(self._picked)]
 
     @property
     def query(self) -> FieldQuery:
@@ -235,9 +236,30 @@ class FieldBrowser(PagedBox):
         return str(self._profile.value)
 
     def pick(self, index: Sequence[Any] | pd.Index) -> None:
-        """Pick rows by their index labels (adds to the picks)."""
-        for label in index:
-            self._picked[label] = None
+        """Pick rows by their index labels (adds to the picks).
+
+        Every row carrying one of the labels is picked: where the frame's
+        index repeats a label, use :meth:`pick_positions`.
+        """
+        self.pick_positions(np.flatnonzero(self._df.index.isin(list(index))))
+
+    def pick_positions(self, positions: Sequence[int] | np.ndarray) -> None:
+        """Pick rows by their positions in :attr:`df` (adds to the picks).
+
+        Raises
+        ------
+        InputError
+            If a position is not one of the frame's rows.
+        """
+        picks = [int(p) for p in positions]
+        bad = [p for p in picks if not 0 <= p < len(self._df)]
+        if bad:
+            raise InputError(
+                f"FieldBrowser.pick_positions: expected positions 0-"
+                f"{len(self._df) - 1}, got {bad[:5]}"
+            )
+        for position in picks:
+            self._picked[position] = None
         self._after_pick()
 
     def clear_picks(self) -> None:
@@ -294,7 +316,7 @@ class FieldBrowser(PagedBox):
         self._show_page()
 
     def _on_pick_all_click(self, button: widgets.Button) -> None:
-        self.pick(self._filtered.index)
+        self.pick_positions(self._positions)
 
     def _on_clear_click(self, button: widgets.Button) -> None:
         self.clear_picks()
@@ -305,11 +327,10 @@ class FieldBrowser(PagedBox):
     def _on_table_value(self, change: dict[str, Any]) -> None:
         if self._syncing:
             return
-        on_page = set(self.page_rows.index)
-        for label in on_page:
-            self._picked.pop(label, None)
-        for label in change["new"]:
-            self._picked[label] = None
+        for position in self._positions[self._page_slice()]:
+            self._picked.pop(int(position), None)
+        for position in change["new"]:
+            self._picked[int(position)] = None
         self._after_pick(sync_table=False)
 
     # -- internals ---------------------------------------------------------------
@@ -342,6 +363,7 @@ class FieldBrowser(PagedBox):
         self._query = query
         self._mask = mask
         self._filtered = self._df if mask.all() else self._df[mask]
+        self._positions = np.flatnonzero(mask)
         if self.page != 0:
             self.page = 0  # fires _on_page_change -> _show_page
         else:
@@ -373,7 +395,9 @@ class FieldBrowser(PagedBox):
         )
         self._header.value = escape(header)
         labels = []
-        for label, name, vr, value, path in zip(
+        positions = self._positions[self._page_slice()]
+        for position, label, name, vr, value, path in zip(
+            positions.tolist(),
             rows.index,
             rows["name"].to_numpy(dtype=object),
             rows["VR"].to_numpy(dtype=object),
@@ -387,7 +411,7 @@ class FieldBrowser(PagedBox):
                     f"{label!s:>8} {_cell(name, widths['name'])} "
                     f"{_cell(vr, widths['VR'])} {_cell(value, widths['value'])} "
                     f"{_cell(base, widths['file'])}",
-                    label,
+                    position,
                 )
             )
         self._syncing = True
@@ -395,7 +419,7 @@ class FieldBrowser(PagedBox):
             self._table.value = ()
             self._table.options = labels
             self._table.value = tuple(
-                label for _, label in labels if label in self._picked
+                position for _, position in labels if position in self._picked
             )
         finally:
             self._syncing = False
