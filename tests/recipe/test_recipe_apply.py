@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
@@ -22,7 +23,7 @@ from _recipe_helpers import (
 from deidscope import read_identifiers, to_frame
 from deidscope.dicom import fields_of, replace_identifiers
 from deidscope.errors import InputError, ReadError
-from deidscope.recipe import Recipe
+from deidscope.recipe import Recipe, RecipeFunctionError
 from deidscope.recipe._apply import ReplaceErrorsWarning
 
 _RECIPES = [
@@ -264,3 +265,143 @@ def test_force_false_needs_the_dicm_marker(tmp_path: Path, tree: list[str]) -> N
     with pytest.warns(ReplaceErrorsWarning):
         refused = replace_identifiers(raw, deid=recipe, force=False)
     assert refused.errors.error.str.contains("no DICM marker").all()
+
+
+def test_an_output_that_is_an_input_is_refused_even_with_overwrite(
+    tree: list[str], tmp_path: Path
+) -> None:
+    """Only output_folder=None with overwrite=True writes over the inputs."""
+    recipe = _recipe("REPLACE PatientName Anon")
+    series0 = [p for p in tree if "series0" in p]
+    before = [Path(p).read_bytes() for p in tree]
+    folder = os.path.dirname(series0[0])
+    link = tmp_path / "link"
+    link.symlink_to(folder)
+    for output_folder in (folder, link):
+        with pytest.warns(ReplaceErrorsWarning, match="2 of 2 files failed"):
+            refused = replace_identifiers(
+                series0,
+                deid=recipe,
+                save=True,
+                output_folder=output_folder,
+                overwrite=True,
+            )
+        assert list(refused) == [None, None]
+        assert refused.errors.error.str.contains(
+            "is the input .* refused", regex=True
+        ).all()
+    assert [Path(p).read_bytes() for p in tree] == before
+    # an output onto another input (not its own) is refused too
+    top, sub = tmp_path / "top" / "a.dcm", tmp_path / "top" / "sub" / "a.dcm"
+    sub.parent.mkdir(parents=True)
+    shutil.copy(tree[0], top)
+    shutil.copy(tree[1], sub)
+    with pytest.warns(ReplaceErrorsWarning, match="1 of 2 files failed"):
+        one = replace_identifiers(
+            [top, sub], deid=recipe, save=True, output_folder=sub.parent, overwrite=True
+        )
+    assert one.errors.file.tolist() == [str(top)]
+    assert one.errors.error[0].endswith(
+        f"is the input {sub}: refused "
+        + "(only output_folder=None with overwrite=True writes over the inputs)"
+    )
+    assert sub.read_bytes() == Path(tree[1]).read_bytes()
+    assert pydicom.dcmread(one[1]).PatientName == "Anon"
+
+
+def _referencing_pair(tmp_path: Path) -> tuple[Path, Path, str]:
+    """File a, and file b whose ReferencedImageSequence points at a."""
+    from samples import write_dicom
+
+    a = write_dicom(tmp_path / "a.dcm")
+    uid = str(pydicom.dcmread(a).SOPInstanceUID)
+    item = pydicom.Dataset()
+    item.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    item.ReferencedSOPInstanceUID = uid
+    b = write_dicom(
+        tmp_path / "b.dcm", ReferencedImageSequence=pydicom.Sequence([item])
+    )
+    return a, b, uid
+
+
+@pytest.mark.parametrize(
+    "function",
+    ["dicom_uuid org_root=1.2.3", "basic_uuid", "pydicom_uuid stable_remapping=false"],
+    ids=["dicom_uuid", "basic_uuid", "pydicom_uuid-unstable"],
+)
+def test_a_referenced_uid_maps_to_the_new_uid_of_what_it_references(
+    tmp_path: Path, function: str
+) -> None:
+    a, b, uid = _referencing_pair(tmp_path)
+    recipe = _recipe(
+        f"REPLACE SOPInstanceUID deid_func:{function}",
+        f"REPLACE ReferencedSOPInstanceUID deid_func:{function}",
+    )
+    out = recipe.preview(read_identifiers([a, b]))
+    sop = out[(out.file == str(a)) & (out.uid == "(0008, 0018)")].after.iloc[0]
+    ref = out[(out.file == str(b)) & (out.uid == "(0008, 1140)__0__(0008, 1155)")]
+    assert sop != uid
+    assert ref.after.tolist() == [sop]
+    first, second = replace_identifiers([a, b], deid=recipe)
+    assert first.SOPInstanceUID != uid
+    assert second.ReferencedImageSequence[0].ReferencedSOPInstanceUID == (
+        first.SOPInstanceUID
+    )
+    assert second.SOPInstanceUID != first.SOPInstanceUID
+
+
+def test_suffix_uuid_keeps_deids_field_name_prefix(tmp_path: Path) -> None:
+    """deid's suffix_uuid writes the field's name: one value per field."""
+    a, b, _ = _referencing_pair(tmp_path)
+    recipe = _recipe(
+        "REPLACE SOPInstanceUID deid_func:suffix_uuid",
+        "REPLACE ReferencedSOPInstanceUID deid_func:suffix_uuid",
+    )
+    first, second = replace_identifiers([a, b], deid=recipe)
+    assert first.SOPInstanceUID.startswith("sopinstanceuid-")
+    referenced = second.ReferencedImageSequence[0].ReferencedSOPInstanceUID
+    assert referenced.startswith("referencedimagesequence__referencedsopinstanceuid-")
+
+
+def _raises_for(bad: str) -> Any:
+    def new_id(dicom: Any, value: Any, field: Any, item: Any) -> str:
+        if str(field.element.value) == bad:
+            raise ValueError("no such patient")
+        return "ANON"
+
+    return new_id
+
+
+def test_a_func_that_raises_fails_its_file_and_the_others_are_written(
+    tree: list[str], tmp_path: Path
+) -> None:
+    from samples import write_dicom
+
+    odd = str(write_dicom(tmp_path / "in" / "series0" / "odd.dcm", PatientID="X-1"))
+    inputs = [tree[0], odd, tree[1]]
+    recipe = _recipe("REMOVE PatientName", "REPLACE PatientID func:new_id")
+    lookup = {"new_id": _raises_for("X-1")}
+    with pytest.warns(ReplaceErrorsWarning, match="1 of 3 files failed"):
+        written = replace_identifiers(
+            inputs, deid=recipe, lookup=lookup, save=True, output_folder=tmp_path / "o"
+        )
+    assert written[1] is None
+    assert [pydicom.dcmread(written[i]).PatientID for i in (0, 2)] == ["ANON"] * 2
+    assert written.errors.file.tolist() == [odd]
+    assert written.errors.error[0] == (
+        "cannot apply the recipe: func:new_id raised ValueError: no such patient "
+        "(recipe line 4: 'REPLACE PatientID func:new_id')"
+    )
+    in_memory = replace_identifiers(inputs, deid=recipe, lookup=lookup, errors="ignore")
+    assert [ds is None for ds in in_memory] == [False, True, False]
+    with pytest.raises(RecipeFunctionError, match=r"odd\.dcm: func:new_id raised"):
+        replace_identifiers(inputs, deid=recipe, lookup=lookup, errors="raise")
+
+
+def test_a_deid_func_with_bad_parameters_fails_only_its_files(tree: list[str]) -> None:
+    recipe = _recipe("JITTER StudyDate deid_func:jitter days=soon")
+    with pytest.warns(ReplaceErrorsWarning, match="4 of 4 files failed"):
+        result = replace_identifiers(tree, deid=recipe)
+    assert result.errors.error.str.contains(
+        "deid_func:jitter raised ValueError: invalid literal"
+    ).all()

@@ -10,8 +10,8 @@ import pytest
 
 from deidscope import read_identifiers
 from deidscope.dicom import get_identifiers
-from deidscope.errors import InputError
-from deidscope.recipe import Action, Recipe
+from deidscope.errors import DeidscopeError, InputError
+from deidscope.recipe import Action, Recipe, RecipeFunctionError
 from samples import write_dicom
 
 
@@ -276,3 +276,25 @@ def test_matches_values_lists(cookies: pd.DataFrame) -> None:
     )
     hits = recipe.matches(5, cookies)
     assert "(0010, 0020)" in set(hits.uid.astype(str))
+
+
+def test_a_func_that_raises_in_a_preview_names_file_line_and_function(
+    cookies: pd.DataFrame,
+) -> None:
+    def explode(**kwargs: Any) -> str:
+        if kwargs["field"].element.value == "cookie-47":
+            raise KeyError("cookie-47")
+        return "ok"
+
+    recipe = _recipe("BLANK PatientName", "REPLACE PatientID func:explode")
+    first = str(cookies.file.iloc[0])
+    with pytest.raises(RecipeFunctionError) as info:
+        recipe.preview(cookies, lookup={"explode": explode})
+    error = info.value
+    assert str(error) == (
+        f"Recipe.preview: {first}: func:explode raised KeyError: 'cookie-47' "
+        "(recipe line 4: 'REPLACE PatientID func:explode')"
+    )
+    assert (error.file, error.lineno, error.function) == (first, 4, "func:explode")
+    assert isinstance(error.__cause__, KeyError)
+    assert isinstance(error, DeidscopeError)

@@ -91,6 +91,7 @@ names resolve only against the ``lookup`` a caller passes.
 
 from __future__ import annotations
 
+from deidscope.recipe._actions import RecipeFunctionError
 from deidscope.recipe._lint import RecipeLintWarning
 from deidscope.recipe._model import (
     Action,
@@ -112,6 +113,7 @@ __all__ = [
     "GroupAction",
     "Label",
     "Recipe",
+    "RecipeFunctionError",
     "RecipeLintWarning",
     "RecipeWarning",
 ]

@@ -15,15 +15,19 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from pydicom.uid import generate_uid
+
+from deidscope.errors import DeidscopeError
 
 __all__ = [
     "BULK_VRS",
     "DEID_FUNCS",
     "INT_VRS",
     "MISSING",
+    "FunctionCallError",
+    "RecipeFunctionError",
     "convert_value",
     "deid_str",
     "jitter_text",
@@ -54,6 +58,84 @@ class _Missing:
 
 #: A value that could not be resolved (``var:`` not in the lookup, ...).
 MISSING: Any = _Missing()
+
+
+class FunctionCallError(Exception):
+    """A ``func:`` or ``deid_func:`` function raised (caught by the engine).
+
+    :func:`resolve` does not know the file or the recipe line; the engine
+    turns this into a :class:`RecipeFunctionError` that names them.
+
+    Parameters
+    ----------
+    function : str
+        The value that called it, up to its parameters: ``func:new_uid``.
+    error : BaseException
+        What the function raised.
+    """
+
+    def __init__(self, function: str, error: BaseException) -> None:
+        self.function = function
+        self.error = error
+        super().__init__(f"{function}: {type(error).__name__}: {error}")
+
+
+class RecipeFunctionError(DeidscopeError):
+    """A recipe's ``func:`` or ``deid_func:`` function raised on one file.
+
+    Parameters
+    ----------
+    caller : str
+        The public function that ran the recipe (``"Recipe.preview"``).
+    function : str
+        The function as the recipe names it: ``func:new_uid``.
+    file : str
+        The file it was called for.
+    lineno : int
+        The recipe line that called it.
+    line : str
+        The text of that line.
+    reason : str
+        What the function raised: ``"ValueError: no such patient"``.
+    recipe_path : str or None, optional
+        The recipe file the line came from, if any.
+
+    Attributes
+    ----------
+    where : str
+        The message without the caller and the file, as a per-file failure
+        reason (``replace_identifiers``' ``result.errors``) gives it.
+    """
+
+    def __init__(
+        self,
+        caller: str,
+        *,
+        function: str,
+        file: str,
+        lineno: int,
+        line: str,
+        reason: str,
+        recipe_path: str | None = None,
+    ) -> None:
+        self.caller = caller
+        self.function = function
+        self.file = file
+        self.lineno = lineno
+        self.line = line
+        self.reason = reason
+        self.recipe_path = recipe_path
+        at = f"{recipe_path}, line {lineno}" if recipe_path else f"line {lineno}"
+        self.where = f"{function} raised {reason} (recipe {at}: {line!r})"
+        super().__init__(f"{caller}: {file}: {self.where}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_function_error, (self.caller, self.__dict__.copy()))
+
+
+def _rebuild_function_error(caller: str, state: dict[str, Any]) -> RecipeFunctionError:
+    keys = ("function", "file", "lineno", "line", "reason", "recipe_path")
+    return RecipeFunctionError(caller, **{k: state[k] for k in keys})
 
 
 def convert_value(vr: str, value: str) -> Any:
@@ -296,13 +378,23 @@ def _jitter(field: Any, extras: str) -> Any:
     return MISSING if new is None else new
 
 
-#: The functions deid provides for ``deid_func:`` (name -> (function, random)).
-DEID_FUNCS: dict[str, tuple[Callable[[Any, str], Any], bool]] = {
-    "jitter": (_jitter, False),
-    "dicom_uuid": (_dicom_uuid, True),
-    "suffix_uuid": (_suffix_uuid, True),
-    "basic_uuid": (_basic_uuid, True),
-    "pydicom_uuid": (_pydicom_uuid, False),
+#: How a ``deid_func:`` result is memoised within a run: by the original
+#: value alone (``"value"``: the same UID in any field, say
+#: ``SOPInstanceUID`` of one file and ``ReferencedSOPInstanceUID`` of
+#: another, gets the same new UID), by field and value (``"field"``: deid's
+#: ``suffix_uuid`` writes the field's name into its result), or not at all
+#: (None: the result depends on nothing random).
+Memo = Literal["value", "field"] | None
+
+#: The functions deid provides for ``deid_func:`` (name -> (function, memo)).
+#: ``pydicom_uuid`` is memoised too: with ``stable_remapping=false`` deid
+#: draws a new random UID for every element.
+DEID_FUNCS: dict[str, tuple[Callable[[Any, str], Any], Memo]] = {
+    "jitter": (_jitter, None),
+    "dicom_uuid": (_dicom_uuid, "value"),
+    "suffix_uuid": (_suffix_uuid, "field"),
+    "basic_uuid": (_basic_uuid, "value"),
+    "pydicom_uuid": (_pydicom_uuid, "value"),
 }
 
 _DYNAMIC = re.compile(r"^(var|func|deid_func):")
@@ -334,14 +426,21 @@ def resolve(
     dicom : pydicom.dataset.Dataset or None, optional
         The dataset passed to ``func:`` functions.
     memo : dict or None, optional
-        Results of random ``deid_func`` functions by (function, parameters,
-        original value), so that one original value gets one new value
-        within a run: UIDs stay consistent across the files of a study.
+        Results of ``deid_func`` UID functions by (function, parameters,
+        original value), and for ``suffix_uuid`` by field too (see
+        :data:`DEID_FUNCS`), so that one original value gets one new value
+        within a run: UIDs stay consistent across the files of a study,
+        references to a UID included.
 
     Returns
     -------
     object
         The value, or :data:`MISSING` when deid would skip the action.
+
+    Raises
+    ------
+    FunctionCallError
+        If a ``func:`` or ``deid_func:`` function raises.
     """
     match = _DYNAMIC.match(value)
     if match is None:
@@ -355,15 +454,28 @@ def resolve(
         if entry is None:
             logger.warning("deid_func:%s is not one of deid's functions", name)
             return MISSING
-        function, is_random = entry
-        if is_random and memo is not None:
-            key = (name, extras, getattr(field, "deid_name", None), field.text)
-            if key not in memo:
-                memo[key] = function(field, extras)
-            return memo[key]
-        return function(field, extras)
+        function, by = entry
+        if by is None or memo is None:
+            return _call(f"deid_func:{name}", function, field, extras)
+        named = getattr(field, "deid_name", None) if by == "field" else None
+        key = (name, extras, named, field.text)
+        if key not in memo:
+            memo[key] = _call(f"deid_func:{name}", function, field, extras)
+        return memo[key]
     user_function: Any = lookup.get(option)
     if not callable(user_function):
         return MISSING
-    result = user_function(dicom=dicom, value=value, field=field, item=lookup)
+    try:
+        result = user_function(dicom=dicom, value=value, field=field, item=lookup)
+    except Exception as exc:  # the caller's own code: any error, reported
+        raise FunctionCallError(f"func:{option}", exc) from exc
     return MISSING if result is None else result
+
+
+def _call(
+    function: str, deid_function: Callable[[Any, str], Any], field: Any, extras: str
+) -> Any:
+    try:
+        return deid_function(field, extras)
+    except Exception as exc:  # bad parameters: deid would fail on the file
+        raise FunctionCallError(function, exc) from exc

@@ -24,12 +24,19 @@ from pydicom.sequence import Sequence as DicomSequence
 from deidscope.errors import InputError, ReadError
 from deidscope.files import PathLike, atomic_output, check_paths, read_dataset
 from deidscope.frame import progress_bar
+from deidscope.recipe._actions import RecipeFunctionError
 from deidscope.recipe._engine import Outcome, run_header
 from deidscope.recipe._expand import uid_path
 from deidscope.recipe._preview import file_lookups
 from deidscope.recipe._recipe import Recipe
 
-__all__ = ["ReplaceErrorsWarning", "ReplaceResult", "replace_identifiers"]
+__all__ = [
+    "ReplaceErrorsWarning",
+    "ReplaceResult",
+    "inputs_written_over",
+    "output_targets",
+    "replace_identifiers",
+]
 
 logger = logging.getLogger("deidscope.recipe")
 
@@ -181,10 +188,88 @@ def _common_root(paths: Sequence[str]) -> str:
     return os.path.commonpath(folders) if folders else os.getcwd()
 
 
-def _write(ds: Dataset, target: str) -> None:
+def output_targets(
+    dicom_files: Sequence[PathLike], output_folder: PathLike
+) -> list[str]:
+    """Return the path ``replace_identifiers`` writes each file to.
+
+    Each file keeps its place under the inputs' common folder, moved to
+    `output_folder` (header values play no part).
+
+    Parameters
+    ----------
+    dicom_files : sequence of str or os.PathLike
+        The input files.
+    output_folder : str or os.PathLike
+        The output folder.
+
+    Returns
+    -------
+    list of str
+        One target per input, in order.
+    """
+    names = [os.fspath(p) for p in dicom_files]
+    base = _common_root(names)
+    root = os.fspath(output_folder)
+    return [
+        os.path.join(root, os.path.relpath(os.path.abspath(name), base))
+        for name in names
+    ]
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def inputs_written_over(
+    dicom_files: Sequence[PathLike], targets: Sequence[PathLike]
+) -> list[tuple[str, str]]:
+    """Return (target, input) for each target that is one of the inputs.
+
+    "Is" means the same file (:func:`os.path.samefile`: links and other
+    spellings of a path included), not only the same path text.
+
+    Parameters
+    ----------
+    dicom_files : sequence of str or os.PathLike
+        The input files.
+    targets : sequence of str or os.PathLike
+        The paths to be written.
+
+    Returns
+    -------
+    list of (str, str)
+        Each target that would replace an input, with that input.
+    """
+    inputs: dict[tuple[int, int] | str, str] = {}
+    for path in dicom_files:
+        name = os.fspath(path)
+        inputs[os.path.realpath(name)] = name
+        found = _file_id(name)
+        if found is not None:
+            inputs[found] = name
+    hits = []
+    for path in targets:
+        target = os.fspath(path)
+        same = inputs.get(os.path.realpath(target))
+        if same is None:
+            found = _file_id(target)
+            same = None if found is None else inputs.get(found)
+        if same is not None:
+            hits.append((target, same))
+    return hits
+
+
+def _write(ds: Dataset, target: str, *, overwrite: bool) -> None:
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with (
-        atomic_output(target, caller="replace_identifiers") as temp,
+        atomic_output(
+            target, overwrite=overwrite, caller="replace_identifiers"
+        ) as temp,
         warnings.catch_warnings(),
     ):
         warnings.simplefilter("ignore")
@@ -232,18 +317,78 @@ def replace_identifiers(
     memo: dict[tuple[Any, ...], Any] = {}
     results: list[Any] = [None] * len(paths)
     failures: list[tuple[str, str]] = []
+    targets: list[str] = []
+    clashes: dict[str, str] = {}
     if save:
-        base = _common_root(names)
+        # in place only when asked by name, as deid: no folder, overwrite=True
+        in_place = output_folder is None and overwrite
         if output_folder is None:
-            root = base if overwrite else tempfile.mkdtemp(prefix="deidscope-")
+            root = (
+                _common_root(names)
+                if overwrite
+                else tempfile.mkdtemp(prefix="deidscope-")
+            )
         else:
             root = os.fspath(output_folder)
+        targets = output_targets(names, root)
+        if not in_place:
+            clashes = dict(inputs_written_over(names, targets))
 
     def fail(index: int, reason: str) -> None:
         if errors == "raise":
             raise ReadError(names[index], reason)
         failures.append((names[index], reason))
         logger.info("replace_identifiers: %s: %s", names[index], reason)
+
+    def deidentify(datasets: dict[int, FileDataset]) -> None:
+        """Run the recipe over some datasets and change them; drop failures."""
+        try:
+            frame = _frame_of(names, datasets)
+            order = [str(f) for f in frame["file"].cat.categories]
+            by_name = {names[i]: i for i in datasets}
+            lookups = file_lookups(order, merged, caller="replace_identifiers")
+            outcome = run_header(
+                numbered,
+                recipe.values,
+                recipe.fields,
+                frame,
+                lookups,
+                dicoms=_dataset_getter(datasets, by_name, order),
+                keep_values=True,
+                memo=memo,
+                caller="replace_identifiers",
+                on_error="raise" if errors == "raise" else "collect",
+            )
+        except RecipeFunctionError:
+            raise  # errors="raise": it names the file, the line and the function
+        except Exception as exc:
+            if len(datasets) > 1:  # find the file it is about: one by one
+                for index in list(datasets):
+                    alone = {index: datasets[index]}
+                    deidentify(alone)
+                    if index not in alone:
+                        datasets.pop(index)
+                return
+            (index,) = datasets
+            fail(index, f"cannot apply the recipe: {type(exc).__name__}: {exc}")
+            datasets.pop(index)
+            return
+        for code, error in outcome.failures.items():
+            index = by_name[order[code]]
+            fail(index, f"cannot apply the recipe: {error.where}")
+            datasets.pop(index)
+        per_file: dict[int, list[int]] = {}
+        for row in outcome.touched():
+            per_file.setdefault(int(outcome.file[row]), []).append(int(row))
+        for code, file in enumerate(order):
+            index = by_name[file]
+            if index not in datasets:
+                continue
+            try:
+                _apply(datasets[index], outcome, per_file.get(code, []))
+            except Exception as exc:
+                fail(index, f"cannot apply the recipe: {type(exc).__name__}: {exc}")
+                datasets.pop(index)
 
     with progress_bar(len(paths), progress, desc="replace_identifiers") as bar:
         for start in range(0, len(paths), CHUNK_FILES):
@@ -265,31 +410,8 @@ def replace_identifiers(
                     datasets[index] = ds
                 except ReadError as exc:
                     fail(index, exc.reason)
-            frame = _frame_of(names, datasets)
-            order = [str(f) for f in frame["file"].cat.categories]
-            by_name = {names[i]: i for i in datasets}
-            lookups = file_lookups(order, merged, caller="replace_identifiers")
-            outcome = run_header(
-                numbered,
-                recipe.values,
-                recipe.fields,
-                frame,
-                lookups,
-                dicoms=_dataset_getter(datasets, by_name, order),
-                keep_values=True,
-                memo=memo,
-            )
-            touched = outcome.touched()
-            per_file: dict[int, list[int]] = {}
-            for row in touched:
-                per_file.setdefault(int(outcome.file[row]), []).append(int(row))
-            for code, file in enumerate(order):
-                index = by_name[file]
-                try:
-                    _apply(datasets[index], outcome, per_file.get(code, []))
-                except Exception as exc:
-                    fail(index, f"cannot apply the recipe: {type(exc).__name__}: {exc}")
-                    datasets.pop(index)
+            if datasets:
+                deidentify(datasets)
             for index in chunk:
                 found = datasets.get(index)
                 if found is None:
@@ -299,16 +421,19 @@ def replace_identifiers(
                     results[index] = found
                     bar.update(1)
                     continue
-                relative = os.path.relpath(os.path.abspath(names[index]), base)
-                target = os.path.join(root, relative)
-                same = os.path.abspath(target) == os.path.abspath(names[index])
-                if os.path.exists(target) and not overwrite:
+                target = targets[index]
+                if target in clashes:
+                    fail(
+                        index,
+                        f"{target} is the input {clashes[target]}: refused "
+                        "(only output_folder=None with overwrite=True writes "
+                        "over the inputs)",
+                    )
+                elif os.path.exists(target) and not overwrite:
                     fail(index, f"{target} exists (pass overwrite=True to replace it)")
-                elif same and not overwrite:
-                    fail(index, "would write over the input (pass overwrite=True)")
                 else:
                     try:
-                        _write(found, target)
+                        _write(found, target, overwrite=overwrite)
                         results[index] = target
                     except Exception as exc:
                         fail(index, f"cannot be written: {type(exc).__name__}: {exc}")

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,8 @@ from deidscope.errors import InputError
 from deidscope.fields import format_tag
 from deidscope.recipe._actions import (
     MISSING,
+    FunctionCallError,
+    RecipeFunctionError,
     deid_str,
     jitter_text,
     resolve,
@@ -64,15 +66,49 @@ __all__ = ["Outcome", "RecipeField", "run_header"]
 logger = logging.getLogger("deidscope.recipe")
 
 
-def _lookup_value(run: Run, value: str, row: int, *, convert: bool) -> Any:
-    file = int(run.file[row])
-    return resolve(
-        value,
-        vr=run.vr(row) if convert else None,
-        lookup=run.lookups[file],
-        field=run.field(row),
-        dicom=run.dicom(file),
-        memo=run.memo,
+#: A recipe line being run: its number and its action.
+Where = tuple[int, Action]
+
+
+def _line_text(action: Action) -> str:
+    return " ".join(p for p in (action.action, action.field, action.value) if p)
+
+
+def _failed(run: Run, file: int, where: Where, exc: FunctionCallError) -> Any:
+    """Report a function that raised: raise, or record the file and go on."""
+    lineno, action = where
+    error = RecipeFunctionError(
+        run.caller,
+        function=exc.function,
+        file=run.files[file],
+        lineno=lineno,
+        line=_line_text(action),
+        reason=f"{type(exc.error).__name__}: {exc.error}",
+        recipe_path=action.path,
+    )
+    if run.on_error == "raise":
+        raise error from exc.error
+    run.failures.setdefault(file, error)
+    return MISSING
+
+
+def _call(run: Run, file: int, where: Where, value: str, **kwargs: Any) -> Any:
+    """:func:`resolve` for one file, a function that raises reported."""
+    try:
+        return resolve(
+            value,
+            lookup=run.lookups[file],
+            dicom=run.dicom(file),
+            memo=run.memo,
+            **kwargs,
+        )
+    except FunctionCallError as exc:
+        return _failed(run, file, where, exc)
+
+
+def _lookup_value(run: Run, value: str, row: int, where: Where) -> Any:
+    return _call(
+        run, int(run.file[row]), where, value, vr=run.vr(row), field=run.field(row)
     )
 
 
@@ -80,7 +116,7 @@ def _is_plain(value: str) -> bool:
     return re.match(r"^(var|func|deid_func):", value) is None
 
 
-def _resolved(run: Run, value: str, rows: np.ndarray) -> list[Any]:
+def _resolved(run: Run, value: str, rows: np.ndarray, where: Where) -> list[Any]:
     """Resolve `value` for each row (cached where it can be)."""
     if _is_plain(value):
         by_vr: dict[str, Any] = {}
@@ -95,7 +131,7 @@ def _resolved(run: Run, value: str, rows: np.ndarray) -> list[Any]:
         return [
             resolve(value, vr=None, lookup=run.lookups[int(run.file[r])]) for r in rows
         ]
-    return [_lookup_value(run, value, int(r), convert=True) for r in rows]
+    return [_lookup_value(run, value, int(r), where) for r in rows]
 
 
 def _keep(run: Run, actions: list[tuple[int, Action]]) -> None:
@@ -290,13 +326,8 @@ def _add(run: Run, action: Action, lineno: int) -> None:
             and not run.is_filemeta[existing]
         ):
             convert_vr = run.vr(existing)
-        value = resolve(
-            action.value,
-            vr=convert_vr,
-            lookup=run.lookups[file],
-            field=name,
-            dicom=run.dicom(file),
-            memo=run.memo,
+        value = _call(
+            run, file, (lineno, action), action.value, vr=convert_vr, field=name
         )
         if value is MISSING:
             continue
@@ -358,7 +389,7 @@ def _apply_line(
         return
     if verb == "REMOVE":
         if action.value is not None:
-            wanted = _resolved(run, action.value, rows)
+            wanted = _resolved(run, action.value, rows, (lineno, action))
             rows = (
                 rows[[v is not MISSING and bool(v) for v in wanted]]
                 if len(rows)
@@ -374,7 +405,8 @@ def _apply_line(
     assert action.value is not None
     rows = rows[run.key_vr[run.rowkey[rows]] != "SQ"]
     if verb == "REPLACE":
-        for row, value in zip(rows, _resolved(run, action.value, rows), strict=True):
+        replaced = _resolved(run, action.value, rows, (lineno, action))
+        for row, value in zip(rows, replaced, strict=True):
             if value is not MISSING:
                 run.set_value(int(row), value, "REPLACE", lineno)
         return
@@ -388,7 +420,7 @@ def _apply_line(
             )
             if not current:
                 continue
-            days = _resolved(run, action.value, np.array([row]))[0]
+            days = _resolved(run, action.value, np.array([row]), (lineno, action))[0]
             try:
                 days = int(days)
             except (TypeError, ValueError):
@@ -437,6 +469,8 @@ def run_header(
     dicoms: Callable[[int], Dataset | None] | None = None,
     keep_values: bool = False,
     memo: dict[tuple[Any, ...], Any] | None = None,
+    caller: str = "run_header",
+    on_error: Literal["raise", "collect"] = "raise",
 ) -> Outcome:
     """Run header actions over a frame.
 
@@ -456,11 +490,23 @@ def run_header(
         Keep the python values set (for writing files).
     memo : dict or None, optional
         Memo of random ``deid_func`` results (shared across calls of a run).
+    caller : str, optional
+        The public function running the recipe, for messages.
+    on_error : {"raise", "collect"}, optional
+        What to do when a ``func:`` or ``deid_func:`` function raises:
+        raise a :class:`RecipeFunctionError`, or record it in the outcome's
+        ``failures`` (the file's first) and go on with the other files.
 
     Returns
     -------
     Outcome
         The state of every row after the recipe.
+
+    Raises
+    ------
+    RecipeFunctionError
+        If a function raises and `on_error` is ``"raise"``; it names the
+        file, the recipe line and the function.
     """
     run = Run(
         df,
@@ -468,6 +514,8 @@ def run_header(
         dicoms=dicoms,
         keep_values=keep_values,
         memo={} if memo is None else memo,
+        caller=caller,
+        on_error=on_error,
     )
     if len(run.files) != len(lookups):
         raise InputError("run_header: one lookup per file is needed")
@@ -506,4 +554,5 @@ def run_header(
         line=run.line,
         n_original=run.n,
         values=run.values,
+        failures=run.failures,
     )

@@ -88,7 +88,9 @@ def _outcome(
         else pd.Index(sorted(set(files.astype(str))))
     )
     lookups = file_lookups([str(f) for f in categories], lookup, caller=caller)
-    return run_header(numbered(recipe), recipe.values, recipe.fields, df, lookups)
+    return run_header(
+        numbered(recipe), recipe.values, recipe.fields, df, lookups, caller=caller
+    )
 
 
 def outcome_frame(outcome: Outcome) -> pd.DataFrame:

@@ -458,6 +458,10 @@ class Recipe:
             If `df_or_ids` is not identifier data, or a field expression is
             one deid would fail on (a regular expression that does not
             compile).
+        RecipeFunctionError
+            If a ``func:`` function of `lookup` (or a ``deid_func:`` with
+            parameters it cannot take) raises: it names the file, the recipe
+            line and the function, and chains the function's own error.
 
         Examples
         --------

@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 from deidscope._values import format_element
 from deidscope.fields import DEFAULT_SKIP, DicomField, format_tag
 from deidscope.recipe._actions import (
+    RecipeFunctionError,
     value_from_text,
 )
 from deidscope.recipe._expand import FieldKeys, frame_keys
@@ -81,6 +82,8 @@ class Outcome:
     line: np.ndarray  # int: its line number (0: none)
     n_original: int
     values: dict[int, Any] = field(default_factory=dict)  # row -> python value
+    # file code -> the first function that raised on it (on_error="collect")
+    failures: dict[int, RecipeFunctionError] = field(default_factory=dict)
 
     def uid(self, row: int) -> str:
         """Return the uid of a row."""
@@ -123,6 +126,8 @@ class Run:
         dicoms: Callable[[int], Dataset | None] | None,
         keep_values: bool,
         memo: dict[tuple[Any, ...], Any],
+        caller: str = "run_header",
+        on_error: str = "raise",
     ) -> None:
         self.keys, rowkey = frame_keys(df)
         self.rowkey = rowkey
@@ -135,6 +140,9 @@ class Run:
         self.dicoms = dicoms
         self.keep_values = keep_values
         self.memo = memo
+        self.caller = caller
+        self.on_error = on_error
+        self.failures: dict[int, RecipeFunctionError] = {}
         n = len(df)
         self.n = n
         values = df["value"].to_numpy(dtype=object, na_value="")
