@@ -163,3 +163,29 @@ def test_a_file_that_fails_is_reported(
 def test_help_lists_apply(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["apply", "--help"]) == EXIT_OK
     assert "--allow-leaks" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [["s1/image1.dcm"], ["image1.dcm", "s1/image1.dcm"]],
+    ids=["out-is-the-files-folder", "out-holds-another-input"],
+)
+def test_force_never_replaces_inputs(
+    tmp_path: Path,
+    cookie_files: list[str],
+    capsys: pytest.CaptureFixture[str],
+    layout: list[str],
+) -> None:
+    scans = tmp_path / "scans"
+    for name, source in zip(layout, cookie_files, strict=False):
+        (scans / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, scans / name)
+    before = {p: p.read_bytes() for p in scans.rglob("*.dcm")}
+    out = scans / "s1"
+    args = ["apply", "-r", DEID_DICOM, str(scans), "-o", str(out), "--force"]
+    assert main([*args, "--allow-leaks"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert f"the output folder {out} would write over the inputs" in err
+    assert "image1.dcm is that file itself" in err
+    assert {p: p.read_bytes() for p in scans.rglob("*.dcm")} == before
+    assert sorted(scans.rglob("*")) == sorted([*before, out])

@@ -31,7 +31,8 @@ NAME = "apply"
 
 _DESCRIPTION = """\
 Apply a deid recipe's %header to DICOM files and write the results to OUT,
-keeping the input folder structure (inputs are never changed). Then read
+keeping the input folder structure. Inputs are never changed, not even with
+--force: an OUT that would put an output onto an input is refused. Then read
 the results back and look for identifying values of the originals (names,
 IDs, dates, accession numbers, UIDs) that survive anywhere, nested or
 private, also inside other values. Leaks are counted by kind on standard
@@ -130,7 +131,11 @@ def run(args: argparse.Namespace) -> Outcome:
     """
     from deidscope.audit import leaks
     from deidscope.recipe import Recipe
-    from deidscope.recipe._apply import replace_identifiers
+    from deidscope.recipe._apply import (
+        inputs_written_over,
+        output_targets,
+        replace_identifiers,
+    )
 
     caller = f"deidscope {NAME}"
     if not args.recipe:
@@ -149,6 +154,15 @@ def run(args: argparse.Namespace) -> Outcome:
     files = _inputs_files(paths)
     if not files:
         raise InputError(f"{caller}: no DICOM files in {', '.join(paths)}")
+    # --force replaces earlier outputs, never an input (whatever OUT is)
+    clashes = inputs_written_over(files, output_targets(files, output))
+    if clashes:
+        more = f" and {len(clashes) - 1:,} more" if len(clashes) > 1 else ""
+        raise InputError(
+            f"{caller}: the output folder {output} would write over the inputs "
+            f"(the output for {clashes[0][1]} is that file itself{more}); "
+            "choose an output folder outside the inputs' folders"
+        )
     output.mkdir(exist_ok=True)
     result = replace_identifiers(
         files,
