@@ -7,21 +7,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pydicom
 import pytest
-from pydicom.dataset import FileMetaDataset
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 import deidscope
 from deidscope.audit import PROFILE_COLUMNS, profile
 from deidscope.audit._partial import combine, partial_profile
-from deidscope.audit._profile import finish
+from deidscope.audit._profile import finish, name_unnamed
 from deidscope.errors import InputError
-from deidscope.recipe.ps315 import OPTIONS
-from samples import nested_dataset
+from deidscope.recipe.ps315 import OPTIONS, load_table
+from samples import nested_dataset, write_dicom
 
 
 def _naive(df: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     """The profile's counts, computed the plain, slow way."""
+    df = name_unnamed(df)
     plain = pd.DataFrame(
         {column: df[column].astype(str).to_numpy() for column in ("file", "name", "VR")}
     )
@@ -49,7 +52,13 @@ def test_profile_columns_and_one_row_per_name(
 ) -> None:
     assert tuple(samples_profile.columns) == PROFILE_COLUMNS
     assert samples_profile["name"].is_unique
-    assert set(samples_profile["name"]) == set(samples_df["name"].astype(str))
+    names = set(samples_df["name"].astype(str))
+    assert "" in names  # group lengths and overlay elements: deid names them ""
+    assert set(samples_profile["name"]) == (names - {""}) | {
+        uid.replace(" ", "").upper()
+        for uid in samples_df.loc[samples_df["name"] == "", "uid"].astype(str)
+    }
+    assert "(6000,3000)" in set(samples_profile["name"])
 
 
 def test_profile_counts_match_a_plain_computation(
@@ -213,6 +222,7 @@ def test_partials_combine_to_the_whole(
     samples_df: pd.DataFrame, samples_profile: pd.DataFrame, cuts: int
 ) -> None:
     """Partial aggregates of any row split combine to the single-frame result."""
+    samples_df = name_unnamed(samples_df)
     bounds = np.linspace(0, len(samples_df), cuts + 1).astype(int)
     parts = [
         partial_profile(samples_df.iloc[start:stop], keep=1000)
@@ -256,3 +266,59 @@ def test_combine_needs_hashes(samples_df: pd.DataFrame) -> None:
     parts = [partial_profile(half, hashes=False) for half in halves]
     with pytest.raises(InputError, match="hashes=True"):
         combine(parts)
+
+
+@pytest.fixture(scope="module")
+def repeating_profile(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """The profile of one synthetic file with curve, overlay and private elements."""
+    path = write_dicom(tmp_path_factory.mktemp("repeating") / "repeating.dcm")
+    ds = pydicom.dcmread(path)
+    ds.add_new(0x50003000, "OW", b"\x00\x01" * 4)  # curve data
+    ds.add_new(0x60003000, "OW", b"\x01\x00" * 4)  # overlay data
+    ds.add_new(0x60000010, "US", 4)  # overlay rows: not in the table
+    ds.add_new(0x60024000, "LT", "Second overlay, reviewed by Dr Who")
+    ds.private_block(0x0009, "DEIDSCOPE TEST", create=True).add_new(
+        0x01, "LO", "Private^Name"
+    )
+    item = Dataset()
+    item.add_new(0x60004000, "LT", "nested overlay comment")
+    ds.ReferencedImageSequence = Sequence([item])
+    ds.save_as(path)
+    return profile(deidscope.read_identifiers([path])).set_index("name")
+
+
+@pytest.mark.parametrize(
+    ("name", "tag", "row"),
+    [
+        ("(5000,3000)", "(5000, 3000)", "(50xx, xxxx)"),
+        ("(6002,4000)", "(6002, 4000)", "(60xx, 4000)"),
+        ("(6000,3000)", "(6000, 3000)", "(60xx, 3000)"),
+        ('(0009,"DEIDSCOPE TEST",01)', "(0009, 1001)", "private"),
+        ("ReferencedImageSequence__(6000,4000)", "(6000, 4000)", "(60xx, 4000)"),
+        ("(6000,0010)", "(6000, 0010)", None),
+    ],
+    ids=[
+        "curve-data",
+        "overlay-comments",
+        "overlay-data",
+        "private",
+        "nested-overlay-comments",
+        "overlay-rows-unlisted",
+    ],
+)
+def test_profile_resolves_repeating_groups_and_private_tags(
+    repeating_profile: pd.DataFrame, name: str, tag: str, row: str | None
+) -> None:
+    """Each element is its own row, with the actions of its PS3.15 row."""
+    field = repeating_profile.loc[name]
+    assert field["tag"] == tag
+    assert field["n_rows"] == 1  # not merged with another element without keyword
+    columns = ["basic_profile", *OPTIONS]
+    if row is None:
+        assert field[columns].tolist() == [""] * len(columns)
+    else:
+        expected = load_table().set_index("tag").loc[row, columns]
+        assert field[columns].tolist() == expected.tolist()
+        assert field["basic_profile"] == "X"
+    assert field["is_private"] == (row == "private")
+    assert "" not in repeating_profile.index

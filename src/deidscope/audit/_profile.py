@@ -31,6 +31,7 @@ __all__ = [
     "finish",
     "hits",
     "keep_for",
+    "name_unnamed",
     "profile",
     "reduce_frame",
     "reduce_frame_with",
@@ -174,6 +175,46 @@ def _empty_profile() -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype=object) for column in PROFILE_COLUMNS})
 
 
+def name_unnamed(df: pd.DataFrame) -> pd.DataFrame:
+    """Name the elements without a keyword by their tag, ``(6000,3000)``.
+
+    deid (and so the frame) names an element by its keyword, and pydicom
+    gives none to group lengths and to the repeating groups ``50xx`` and
+    ``60xx``: their names are ``""`` (``Sequence__`` when nested), and the
+    profile, one row per name, would merge them all into one row. They get
+    the form of a private element without a creator instead.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows of the long frame (not changed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        `df` itself if every name is whole; else a copy with those names
+        completed (categorical if ``name`` was).
+    """
+    names = df["name"]
+    categorical = isinstance(names.dtype, pd.CategoricalDtype)
+    distinct = pd.Index(
+        names.cat.categories if categorical else pd.unique(names.dropna())
+    ).astype(str)
+    partial_names = distinct[(distinct == "") | distinct.str.endswith("__")]
+    unnamed = names.isna() | names.isin(partial_names)
+    if not unnamed.any():
+        return df
+    fixed = names.astype(object).where(names.notna(), "")
+    own = df["uid"][unnamed].astype(str).str.rsplit("__", n=1).str[-1]
+    fixed[unnamed] = fixed[unnamed] + own.str.replace(" ", "").str.upper()
+    return df.assign(name=fixed.astype("category") if categorical else fixed)
+
+
+def _partial_of(df: pd.DataFrame, keep: int) -> Partial:
+    """Reduce one partition (a Dask task)."""
+    return partial_profile(name_unnamed(df), keep=keep)
+
+
 def reduce_frame(df: Any, *, keep: int) -> Partial:
     """Reduce a pandas or Dask frame to one :class:`Partial`."""
     return reduce_frame_with(df, keep=keep)[0]
@@ -202,10 +243,11 @@ def reduce_frame_with(
         The partial, and `extra` computed.
     """
     if not is_dask(df):
-        return partial_profile(df, keep=keep, hashes=False), tuple(extra)
+        whole = partial_profile(name_unnamed(df), keep=keep, hashes=False)
+        return whole, tuple(extra)
     dask = import_optional("dask", extra="dask", feature="profile of a Dask DataFrame")
     delayed = dask.delayed
-    tasks = [delayed(partial_profile)(part, keep=keep) for part in df.to_delayed()]
+    tasks = [delayed(_partial_of)(part, keep) for part in df.to_delayed()]
     while len(tasks) > 1:  # a tree of combines over neighbouring partitions
         tasks = [
             delayed(combine)(tasks[start : start + 8], keep=keep)
@@ -216,7 +258,8 @@ def reduce_frame_with(
     partial, *computed = dask.compute(tasks[0], *extra)
     if not partial.contiguous:
         # a file's rows are spread over partitions: count files exactly
-        exact = df.groupby("name", observed=True)["file"].nunique().compute()
+        named = df.map_partitions(name_unnamed, meta=df._meta)
+        exact = named.groupby("name", observed=True)["file"].nunique().compute()
         exact.index = exact.index.astype(str)
         fields = partial.fields.copy()
         fields["n_files"] = exact.reindex(fields.index).to_numpy(dtype=np.int64)
@@ -250,7 +293,10 @@ def profile(df: Any, *, top: int = 5) -> pd.DataFrame:
     is not ``ReferencedSOPInstanceUID``) and private elements are named by
     their creator (``(0009,"GEMS_IDEN_01",04)``), so the same private element
     counts as one field whichever block it sits in; rows of one creator sit
-    together, after the public fields.
+    together, after the public fields. Elements pydicom has no keyword for
+    (group lengths, the repeating groups ``50xx`` and ``60xx``), which deid
+    names ``""``, are named by their tag (``(6000,3000)``,
+    ``Sequence__(6000,3000)`` when nested): see :func:`name_unnamed`.
 
     Parameters
     ----------
