@@ -25,8 +25,11 @@ def _cookies() -> list[str]:
     return [f for f in deid_data_files() if "dicom-cookies" in f]
 
 
-def _make(tmp_path: Path, edit: Edit) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Copy the cookies to before/, edit copies into after/, read both."""
+def _make(
+    tmp_path: Path, edit: Edit, prepare: Edit | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Copy the cookies to before/ (changed by `prepare`), edit copies into
+    after/, read both."""
     before_files, after_files = [], []
     for i, source in enumerate(_cookies()):
         sub = f"s{i % 2}"
@@ -35,6 +38,10 @@ def _make(tmp_path: Path, edit: Edit) -> tuple[pd.DataFrame, pd.DataFrame]:
         before.parent.mkdir(parents=True, exist_ok=True)
         after.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, before)
+        if prepare is not None:
+            original = pydicom.dcmread(before)
+            prepare(i, original)
+            original.save_as(before)
         ds = pydicom.dcmread(before)
         edit(i, ds)
         ds.save_as(after)
@@ -141,6 +148,69 @@ def test_leaks_kinds_and_min_length(tmp_path: Path) -> None:
         leaks(before, after, kinds=["shoe_size"])
     with pytest.raises(InputError, match="min_length must be a positive int"):
         leaks(before, after, min_length=0)
+
+
+def test_leaks_finds_surviving_uids_and_accession(tmp_path: Path) -> None:
+    def prepare(i: int, ds: Dataset) -> None:
+        ds.AccessionNumber = f"ACC{i:04d}7731"
+
+    def edit(i: int, ds: Dataset) -> None:
+        study, series = str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID)
+        accession = str(ds.AccessionNumber)
+        _clean(i, ds)
+        if i == 0:
+            ds.SeriesInstanceUID = series  # kept as it was
+        ds.ImageComments = f"follow-up of {study}"  # a UID inside text
+        block = ds.private_block(0x0011, "ACME LEAKY", create=True)
+        block.add_new(0x02, "LO", f"order {accession}")  # the accession number
+
+    before, after = _make(tmp_path, edit, prepare)
+    found = leaks(before, after)
+    n_files = len(_cookies())
+    kept = found[found["match"] == "kept"]
+    assert kept[["name", "kind"]].values.tolist() == [["SeriesInstanceUID", "uid"]]
+    comments = found[found["name"] == "ImageComments"]
+    assert len(comments) == n_files
+    assert set(comments["kind"]) == {"uid"}
+    assert set(comments["source_name"]) == {"StudyInstanceUID"}
+    assert set(comments["match"]) == {"contained"}
+    orders = found[found["name"] == '(0011,"ACME LEAKY",02)']
+    assert len(orders) == n_files
+    assert set(orders["kind"]) == {"id"}
+    assert set(orders["source_name"]) == {"AccessionNumber"}
+    assert sorted(orders["source_value"]) == [f"ACC{i:04d}7731" for i in range(n_files)]
+    # the new UIDs share no original: nothing else is reported
+    assert set(found["name"]) == {
+        "SeriesInstanceUID",
+        "ImageComments",
+        '(0011,"ACME LEAKY",02)',
+    }
+
+
+def test_leaks_splits_multi_values(tmp_path: Path) -> None:
+    """Each value of a multi-valued element is looked for on its own."""
+
+    def prepare(i: int, ds: Dataset) -> None:
+        ds.OtherPatientNames = ["John", "Roe"]
+        ds.OtherPatientIDs = ["PAT12345", "PAT67890"]
+
+    def edit(i: int, ds: Dataset) -> None:
+        _clean(i, ds)
+        del ds.OtherPatientNames
+        ds.OtherPatientIDs = "PAT67890"  # one of the two values, kept
+        ds.ImageComments = "reviewed with Roe"  # a name that was one of two
+
+    before, after = _make(tmp_path, edit, prepare)
+    found = leaks(before, after)
+    n_files = len(_cookies())
+    comments = found[found["name"] == "ImageComments"]
+    assert comments["source_value"].tolist() == ["Roe"] * n_files
+    assert set(comments["source_name"]) == {"OtherPatientNames"}
+    assert set(comments["kind"]) == {"person_name"}
+    ids = found[found["name"] == "OtherPatientIDs"]
+    assert ids["source_value"].tolist() == ["PAT67890"] * n_files
+    assert set(ids["match"]) == {"kept"}
+    assert set(ids["kind"]) == {"id"}
 
 
 def test_leaks_refuses_dask_frames(tmp_path: Path) -> None:

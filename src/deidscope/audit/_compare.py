@@ -70,7 +70,11 @@ COMPARE_COLUMNS: tuple[str, ...] = (
 
 # where an identifying value of the originals was, in the columns of leaks
 _AS_SOURCE = {column: f"source_{column}" for column in ("file", "uid", "name", "value")}
-_NAME_PARTS = re.compile(r"[\^=,\s]+")
+# the words of a name: PN components (^), groups (=), commas, spaces, and the
+# values of a multi-valued element (\)
+_NAME_PARTS = re.compile(r"[\^=,\\\s]+")
+# VRs whose value is one text that may hold a backslash (not a multi-value)
+_SINGLE_VRS = frozenset({"LT", "ST", "UT", "UR"})
 _ALNUM = re.compile(r"[^\W_]")
 _KIND_COLUMNS = {
     kind: [i for i, r in enumerate(RULES) if r.kind == kind] for kind in KINDS
@@ -112,6 +116,7 @@ def _sources(before: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
                     "uid": sub["uid"].astype(str).to_numpy(),
                     "name": sub["name"].astype(str).to_numpy(),
                     "value": sub["value"].astype(str).to_numpy(),
+                    "VR": sub["VR"].astype(str).to_numpy(),
                     "kind": kind,
                     "row": rows,
                 }
@@ -120,6 +125,32 @@ def _sources(before: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
     found = pd.concat(parts, ignore_index=True)
     # one kind per element: the first of `kinds`; nothing without a letter or digit
     found = found.drop_duplicates("row").drop(columns="row")
+    # each value of a multi-valued element is an identifying value of its own
+    multi = found[
+        found["value"].str.contains("\\", regex=False) & ~found["VR"].isin(_SINGLE_VRS)
+    ]
+    values = [
+        (file, uid, name, value, kind)
+        for file, uid, name, text, kind in zip(
+            multi["file"],
+            multi["uid"],
+            multi["name"],
+            multi["value"],
+            multi["kind"],
+            strict=True,
+        )
+        for value in str(text).split("\\")
+        if value
+    ]
+    if values:
+        found = pd.concat(
+            [
+                found,
+                pd.DataFrame(values, columns=["file", "uid", "name", "value", "kind"]),
+            ],
+            ignore_index=True,
+        )
+    found = found.drop(columns="VR")
     found = found[[_alnum(value) > 0 for value in found["value"]]]
     found["part"] = False
     names = found[found["kind"] == "person_name"]
