@@ -18,6 +18,7 @@ datasets.
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -131,7 +132,10 @@ def fields_of(
 ) -> FieldMap:
     """Return the fields of a dataset as a :class:`FieldMap`.
 
-    Elements are converted by pydicom when first used, not before.
+    Elements are converted by pydicom when first used, not before. `ds` is
+    not changed (sequences and ambiguous VRs are converted as any access by
+    pydicom would): a private element whose creator pydicom left unset is
+    given to its field as a copy that carries it.
 
     Parameters
     ----------
@@ -146,6 +150,13 @@ def fields_of(
     -------
     FieldMap
         ``{uid: DicomField}`` in deid's order.
+
+    Raises
+    ------
+    Exception
+        Whatever pydicom raises converting a sequence or an element with an
+        ambiguous VR that it cannot read (such as ``BytesLengthException``);
+        :func:`get_identifiers` reports it as the file's error.
     """
     fields = FieldMap()
     for walked in iter_fields(ds, expand_sequences=expand_sequences, skip=skip):
@@ -154,8 +165,10 @@ def fields_of(
         if isinstance(raw, DataElement):
             element = raw
             if walked.private_creator and not raw.private_creator:
-                # read whole (an undefined-length sequence), pydicom left it unset
-                raw.private_creator = walked.private_creator
+                # read whole (an undefined-length sequence), pydicom left it
+                # unset: the field gets a copy that has it, `ds` is not changed
+                element = copy.copy(raw)
+                element.private_creator = walked.private_creator
         else:
             element = _ElementLoader(walked.dataset, walked.tag)
         fields[walked.uid] = DicomField(
@@ -225,6 +238,12 @@ def get_identifiers(
             ds, truncation = read_checked(path)
             if truncation is not None and errors == "raise":
                 raise ReadError(path, truncation)
+            try:
+                fields = fields_of(ds, expand_sequences=expand_sequences, skip=skip)
+            except Exception as exc:  # a sequence pydicom cannot convert, say
+                raise ReadError(
+                    path, f"cannot be read: {type(exc).__name__}: {exc}"
+                ) from exc
         except ReadError as exc:
             if errors == "raise":
                 raise
@@ -232,7 +251,6 @@ def get_identifiers(
             failures += 1
             logger.info("get_identifiers: %s", exc)
             continue
-        fields = fields_of(ds, expand_sequences=expand_sequences, skip=skip)
         if truncation is not None:  # the header is there: keep it, say so
             fields.error = truncation
             failures += 1

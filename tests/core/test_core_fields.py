@@ -298,3 +298,18 @@ def test_iter_fields_leaves_the_dataset_unchanged() -> None:
     assert ds.to_json_dict() == before
     assert not hasattr(ds, "prefix")  # deid writes these onto the datasets
     assert not hasattr(ds, "uid")
+
+
+def test_fields_of_does_not_change_the_dataset_it_is_given() -> None:
+    from deidscope.dicom import fields_of
+
+    ds = Dataset()
+    ds.add_new(0x00091001, "LO", "Private^Name")  # before its creator:
+    ds.add_new(0x00090010, "LO", "DEIDSCOPE TEST")  # pydicom leaves it unset
+    assert ds[0x00091001].private_creator is None
+    fields = fields_of(ds)
+    field = fields["(0009, 1001)"]
+    assert field.name == '(0009,"DEIDSCOPE TEST",01)'
+    assert field.element.private_creator == "DEIDSCOPE TEST"
+    assert field.element.value == "Private^Name"
+    assert ds[0x00091001].private_creator is None  # the caller's element
