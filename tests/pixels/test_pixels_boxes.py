@@ -20,8 +20,10 @@ from deidscope.pixels import (
     parse_box,
     plot_boxes,
     plot_montage,
+    sort_boxes,
 )
-from deidscope.recipe import Recipe
+from deidscope.pixels.boxes import CLEAN_COLOR, KEEP_COLOR
+from deidscope.recipe import Coordinates, Recipe
 from samples import PYDICOM_TEST_FILES, deid_data_files
 
 
@@ -128,6 +130,90 @@ def test_plot_boxes_draws_in_image_pixels() -> None:
     (image,) = ax.images
     assert image.get_extent() == [0, 1024, 768, 0]
     assert ax.get_title() == "GREYSCALE_IMAGE.dcm"
+
+
+def _label_coordinates(*lines: str) -> list[Coordinates]:
+    recipe = Recipe.from_text(
+        "FORMAT dicom\n%filter graylist\nLABEL x\n  contains Modality US\n"
+        + "".join(f"  {line}\n" for line in lines)
+    )
+    return list(recipe.filters[0].labels[0].coordinates)
+
+
+def _rects(fig: Figure) -> list[tuple[tuple[float, ...], tuple[float, ...], str]]:
+    """Each rectangle drawn: (x, y, width, height), edge colour, legend label."""
+    (ax,) = fig.axes
+    return [
+        (
+            (r.get_x(), r.get_y(), r.get_width(), r.get_height()),
+            tuple(round(c * 255) for c in r.get_edgecolor()[:3]),
+            str(r.get_label()),
+        )
+        for r in ax.patches
+        if isinstance(r, Rectangle)
+    ]
+
+
+GREYSCALE = next(f for f in deid_data_files() if f.endswith("GREYSCALE_IMAGE.dcm"))
+
+
+def test_plot_boxes_draws_a_labels_keep_coordinates_as_kept() -> None:
+    coordinates = _label_coordinates(
+        "coordinates 0,0,1024,49",
+        "keepcoordinates 14,38,1010,758",
+        "ctpkeepcoordinates 100,200,50,60",
+    )
+    rects = _rects(plot_boxes(GREYSCALE, coordinates, size=64))
+    assert rects == [
+        ((0, 0, 1024, 49), CLEAN_COLOR, "blanked"),
+        ((14, 38, 996, 720), KEEP_COLOR, "kept"),
+        ((100, 200, 50, 60), KEEP_COLOR, "None"),  # one legend entry per kind
+    ]
+
+
+def test_plot_boxes_draws_coordinates_given_as_keep_as_blanked() -> None:
+    (line,) = _label_coordinates("coordinates 0,0,10,20")
+    rects = _rects(plot_boxes(GREYSCALE, keep=[line, (1, 2, 3, 4)], size=64))
+    assert [(box, color) for box, color, _ in rects] == [
+        ((0, 0, 10, 20), CLEAN_COLOR),
+        ((1, 2, 2, 2), KEEP_COLOR),
+    ]
+
+
+def test_plot_boxes_places_ctp_coordinates_at_x_y_width_height() -> None:
+    """ctpcoordinates x,y,width,height: the box starts at (x, y), not (0, 0)."""
+    (line,) = _label_coordinates("ctpcoordinates 300,100,200,50")
+    fig = plot_boxes(GREYSCALE, [line], size=128)
+    ((box, color, _),) = _rects(fig)
+    assert box == (300, 100, 200, 50)  # x, y, width, height in image pixels
+    assert color == CLEAN_COLOR
+    (ax,) = fig.axes
+    (image,) = ax.images
+    assert image.get_extent() == [0, 1024, 768, 0]  # the image's pixels
+    # the same box as its deid form, xmin,ymin,xmax,ymax = 300,100,500,150
+    (deid_form,) = _label_coordinates("coordinates 300,100,500,150")
+    assert _rects(plot_boxes(GREYSCALE, [deid_form], size=128))[0][0] == box
+
+
+def test_draw_boxes_draws_a_labels_keep_coordinates_green() -> None:
+    coordinates = _label_coordinates(
+        "coordinates 0,0,100,50", "keepcoordinates 100,50,200,100"
+    )
+    thumb = np.full((10, 20), 50, np.uint8)
+    out = draw_boxes(thumb, coordinates, image_shape=(100, 200))
+    assert out[0, 0].tolist() == list(CLEAN_COLOR)
+    assert out[9, 19].tolist() == list(KEEP_COLOR)
+
+
+def test_sort_boxes_follows_the_kind_of_coordinates() -> None:
+    blank_line, keep_line = _label_coordinates(
+        "ctpcoordinates 1,2,3,4", "ctpkeepcoordinates 5,6,7,8"
+    )
+    blank, keep = sort_boxes([keep_line, (0, 0, 1, 1), blank_line], ["0,0,2,2"])
+    assert blank == [(0, 0, 1, 1), blank_line]
+    assert keep == [keep_line, "0,0,2,2"]
+    with pytest.raises(InputError, match="plot_boxes: expected a list of boxes"):
+        plot_boxes(GREYSCALE, (0, 0, 4, 4))
 
 
 def test_plot_montage_labels_and_errors() -> None:

@@ -18,6 +18,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from deidscope.errors import InputError, ReadError
 from deidscope.pixels import BoxWarning, PixelDataError, clean
+from deidscope.recipe import Recipe
 from samples import PYDICOM_TEST_FILES, all_sample_files, deid_data_files, short_id
 
 PARITY_FILES = [f for f in deid_data_files() if "cookies" in f or "ultrasounds" in f]
@@ -178,3 +179,16 @@ def test_clean_rejects_datasets_and_single_boxes(tmp_path) -> None:
         clean(Dataset(), [])  # type: ignore[arg-type]
     with pytest.raises(InputError, match="got one box"):
         clean(_square(tmp_path), (0, 0, 1, 1), output=tmp_path / "o.dcm")
+
+
+def test_clean_keeps_the_keep_lines_of_a_label(tmp_path) -> None:
+    """A LABEL's coordinates passed whole: its keepcoordinates line is kept."""
+    recipe = Recipe.from_text(
+        "FORMAT dicom\n%filter graylist\nLABEL x\n  contains Modality OT\n"
+        "  coordinates 0,0,8,6\n  ctpkeepcoordinates 2,1,2,2\n"
+    )
+    coordinates = recipe.filters[0].labels[0].coordinates
+    out = clean(_square(tmp_path), coordinates, output=tmp_path / "o.dcm")
+    expected = np.zeros((6, 8), np.uint8)
+    expected[1:3, 2:4] = 200
+    np.testing.assert_array_equal(pydicom.dcmread(out).pixel_array, expected)

@@ -8,7 +8,14 @@ would blank (:func:`plot_boxes`), and blanks them (:func:`clean`).
 
 from __future__ import annotations
 
-from deidscope.pixels.boxes import Box, check_boxes, ctp_box, draw_boxes, parse_box
+from deidscope.pixels.boxes import (
+    Box,
+    check_boxes,
+    ctp_box,
+    draw_boxes,
+    parse_box,
+    sort_boxes,
+)
 from deidscope.pixels.cleaning import clean
 from deidscope.pixels.detection import DEFAULT_RECIPE, DETECT_COLUMNS, detect
 from deidscope.pixels.errors import BoxWarning, MissingDecoderError, PixelDataError
@@ -31,6 +38,7 @@ __all__ = [
     "parse_box",
     "plot_boxes",
     "plot_montage",
+    "sort_boxes",
     "thumbnail",
     "to_png",
 ]

@@ -12,6 +12,12 @@ xmin:xmax]``, as deid's cleaner does. A recipe writes it three ways:
 ``keepcoordinates ...`` and ``ctpkeepcoordinates ...``
     regions kept even where a blanked region covers them.
 
+Recipe :class:`~deidscope.recipe.Coordinates` know which they are: given to
+:func:`draw_boxes`, :func:`~deidscope.pixels.plot_boxes` or
+:func:`~deidscope.pixels.clean`, a keep line counts as a region kept and any
+other as a region blanked, whichever argument holds it (:func:`sort_boxes`),
+so ``plot_boxes(path, label.coordinates)`` draws a LABEL as it cleans.
+
 :func:`draw_boxes` burns outlines into a thumbnail (for PNGs in widgets);
 :func:`deidscope.pixels.plot_boxes` draws them with matplotlib.
 """
@@ -29,6 +35,7 @@ import numpy as np
 from deidscope.errors import InputError
 from deidscope.pixels._display import check_picture
 from deidscope.pixels.errors import BoxWarning
+from deidscope.recipe import Coordinates
 
 __all__ = [
     "Box",
@@ -36,6 +43,7 @@ __all__ = [
     "ctp_box",
     "draw_boxes",
     "parse_box",
+    "sort_boxes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -144,6 +152,73 @@ def as_box(item: Any, caller: str) -> Box:
     return (int(values[0]), int(values[1]), int(values[2]), int(values[3]))
 
 
+def _check_not_one_box(boxes: Iterable[Any], caller: str) -> None:
+    """Raise InputError for one box given where a list of boxes is expected."""
+    if isinstance(boxes, str) or (
+        isinstance(boxes, Sequence)
+        and len(boxes) == 4
+        and all(isinstance(v, numbers.Real) for v in boxes)
+    ):
+        raise InputError(
+            f"{caller}: expected a list of boxes, but got one box {boxes!r}; "
+            "wrap it in a list"
+        )
+
+
+def sort_boxes(
+    boxes: Iterable[Any] = (),
+    keep: Iterable[Any] = (),
+    *,
+    caller: str = "sort_boxes",
+) -> tuple[list[Any], list[Any]]:
+    """Sort boxes into regions to blank and regions to keep.
+
+    A recipe :class:`~deidscope.recipe.Coordinates` goes where its kind
+    says, whichever argument holds it: ``keepcoordinates`` and
+    ``ctpkeepcoordinates`` to the regions kept, ``coordinates`` and
+    ``ctpcoordinates`` to those blanked. Anything else (a tuple, text)
+    stays where it was given.
+
+    Parameters
+    ----------
+    boxes : iterable, optional
+        Regions to blank, or a LABEL's ``coordinates`` (of both kinds).
+    keep : iterable, optional
+        Regions to keep.
+    caller : str, optional
+        The public function, for messages.
+
+    Returns
+    -------
+    tuple of (list, list)
+        The items to blank and the items to keep, in the order given (the
+        boxes are not checked yet: see :func:`check_boxes`).
+
+    Raises
+    ------
+    InputError
+        If `boxes` or `keep` is one box rather than a list of them.
+
+    Examples
+    --------
+    >>> from deidscope.recipe import Coordinates
+    >>> sort_boxes([(0, 0, 9, 9), Coordinates("keepcoordinates", "1,2,3,4")])
+    ([(0, 0, 9, 9)], [Coordinates(kind='keepcoordinates', value='1,2,3,4', \
+comments=[], lineno=None)])
+    """
+    _check_not_one_box(boxes, caller)
+    _check_not_one_box(keep, caller)
+    blank: list[Any] = []
+    kept: list[Any] = []
+    for items, given in ((boxes, blank), (keep, kept)):
+        for item in items:
+            if isinstance(item, Coordinates):
+                (kept if item.keep else blank).append(item)
+            else:
+                given.append(item)
+    return blank, kept
+
+
 def check_boxes(
     boxes: Iterable[Any],
     *,
@@ -186,15 +261,7 @@ def check_boxes(
     >>> check_boxes([(0, 0, 4, 5), "2,2,6,6"], rows=8, columns=8)
     [(0, 0, 4, 5), (2, 2, 6, 6)]
     """
-    if isinstance(boxes, str) or (
-        isinstance(boxes, Sequence)
-        and len(boxes) == 4
-        and all(isinstance(v, numbers.Real) for v in boxes)
-    ):
-        raise InputError(
-            f"{caller}: expected a list of boxes, but got one box {boxes!r}; "
-            "wrap it in a list"
-        )
+    _check_not_one_box(boxes, caller)
     out: list[Box] = []
     prefix = f"{where}: " if where else ""
     for item in boxes:
@@ -244,6 +311,9 @@ def draw_boxes(
 ) -> np.ndarray:
     """Draw box outlines on a thumbnail, at its scale.
 
+    Recipe ``Coordinates`` are drawn as their kind says: keep lines green,
+    others red, whichever argument holds them (:func:`sort_boxes`).
+
     Parameters
     ----------
     image : ndarray of uint8, shape (rows, columns) or (rows, columns, 3)
@@ -280,6 +350,7 @@ def draw_boxes(
     shape = (rgb.shape[0], rgb.shape[1])
     full = image_shape or shape
     scale_y, scale_x = shape[0] / full[0], shape[1] / full[1]
+    boxes, keep = sort_boxes(boxes, keep, caller="draw_boxes")
     for items, color in ((boxes, CLEAN_COLOR), (keep, KEEP_COLOR)):
         for item in items:
             xmin, ymin, xmax, ymax = _scaled(

@@ -38,7 +38,7 @@ from deidscope.pixels._decode import (
     transfer_syntax,
 )
 from deidscope.pixels._display import _PARTIAL_OFFSET, _PARTIAL_TO_RGB
-from deidscope.pixels.boxes import Box, check_boxes
+from deidscope.pixels.boxes import Box, check_boxes, sort_boxes
 
 __all__ = ["clean", "clean_array", "output_path"]
 
@@ -207,9 +207,11 @@ def clean(
     boxes : iterable
         Regions to blank: ``(xmin, ymin, xmax, ymax)`` (as
         :func:`~deidscope.pixels.detect` returns in ``coordinates``),
-        ``"xmin,ymin,xmax,ymax"`` text, or fixed recipe ``Coordinates``.
-        A box reaching outside the image is clipped, one outside dropped,
-        each with a :class:`~deidscope.pixels.BoxWarning`.
+        ``"xmin,ymin,xmax,ymax"`` text, or fixed recipe ``Coordinates``
+        (a LABEL's ``keepcoordinates`` lines among them are kept, not
+        blanked: :func:`~deidscope.pixels.sort_boxes`). A box reaching
+        outside the image is clipped, one outside dropped, each with a
+        :class:`~deidscope.pixels.BoxWarning`.
     keep : iterable, optional
         Regions kept (``keep_coordinates``).
     output : str, os.PathLike or None, optional
@@ -243,6 +245,7 @@ def clean(
         decoded = decode(src, index=None)
     rows, columns = decoded.rows, decoded.columns
     where = os.fspath(path)
+    boxes, keep = sort_boxes(boxes, keep, caller="clean")
     blank = check_boxes(boxes, rows=rows, columns=columns, caller="clean", where=where)
     kept = check_boxes(keep, rows=rows, columns=columns, caller="clean", where=where)
     arr, photometric = _new_pixels(decoded.array, decoded.photometric)

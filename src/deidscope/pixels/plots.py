@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from deidscope.errors import DeidscopeError, InputError
 from deidscope.files import PathLike
 from deidscope.pixels._decode import image_size, load, quiet
-from deidscope.pixels.boxes import CLEAN_COLOR, KEEP_COLOR, as_box
+from deidscope.pixels.boxes import CLEAN_COLOR, KEEP_COLOR, as_box, sort_boxes
 from deidscope.pixels.thumbnails import thumbnail
 
 __all__ = ["plot_boxes", "plot_montage"]
@@ -49,9 +49,13 @@ def plot_boxes(
         The image.
     boxes : iterable, optional
         Regions to blank: ``(xmin, ymin, xmax, ymax)``, text, or
-        :class:`deidscope.recipe.Coordinates` (CTP ones converted).
+        :class:`deidscope.recipe.Coordinates` (CTP ones, ``x, y, width,
+        height``, converted). A LABEL's ``coordinates`` can be passed
+        whole: its ``keepcoordinates`` lines are drawn as kept.
     keep : iterable, optional
-        Regions kept (``keepcoordinates``).
+        Regions kept (``keepcoordinates``); a ``coordinates`` line given
+        here is still drawn as blanked (see
+        :func:`~deidscope.pixels.sort_boxes`).
     size : int, optional
         Thumbnail size drawn (default 512).
     frame : int or None, optional
@@ -76,12 +80,13 @@ def plot_boxes(
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
+    blank, kept = sort_boxes(boxes, keep, caller="plot_boxes")
+    clean_boxes = [as_box(b, "plot_boxes") for b in blank]
+    keep_boxes = [as_box(b, "plot_boxes") for b in kept]
     src = load(path_or_ds, caller="plot_boxes")
     with quiet(src):
         rows, columns = image_size(src)
     picture = thumbnail(path_or_ds, size=size, frame=frame)
-    clean_boxes = [as_box(b, "plot_boxes") for b in boxes]
-    keep_boxes = [as_box(b, "plot_boxes") for b in keep]
     fig = Figure(figsize=figsize)
     ax = fig.add_subplot()
     ax.imshow(
