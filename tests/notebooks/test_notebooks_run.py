@@ -13,7 +13,7 @@ import base64
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,42 @@ def widget_models(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
     return models
 
 
+def decode_png(blob: bytes) -> np.ndarray:
+    """A PNG's grey levels."""
+    return np.asarray(Image.open(io.BytesIO(blob)).convert("L"))
+
+
+def models_by_id(nb: nbformat.NotebookNode) -> dict[str, dict[str, Any]]:
+    return {model["id"]: model for model in widget_models(nb)}
+
+
+def find_models(
+    models: Iterable[dict[str, Any]], model_name: str, dom_class: str | None = None
+) -> list[dict[str, Any]]:
+    """The saved models of one kind (with a CSS class, if given)."""
+    return [
+        model
+        for model in models
+        if model["model_name"] == model_name
+        and (dom_class is None or dom_class in model["state"].get("_dom_classes", []))
+    ]
+
+
+def descendants(
+    models: dict[str, dict[str, Any]], model_id: str
+) -> list[dict[str, Any]]:
+    """A saved widget and every widget inside it (through ``children``)."""
+    found: list[dict[str, Any]] = []
+    pending = [model_id]
+    while pending:
+        model = models.get(pending.pop().removeprefix("IPY_MODEL_"))
+        if model is None:
+            continue
+        found.append(model)
+        pending.extend(model["state"].get("children", []))
+    return found
+
+
 def shown_images(nb: nbformat.NotebookNode) -> list[np.ndarray]:
     """Every picture a widget or an output showed, decoded to grey levels."""
     blobs: list[bytes] = []
@@ -81,7 +117,7 @@ def shown_images(nb: nbformat.NotebookNode) -> list[np.ndarray]:
         for output in cell.get("outputs", []):
             if "image/png" in output.get("data", {}):
                 blobs.append(base64.b64decode(output["data"]["image/png"]))
-    return [np.asarray(Image.open(io.BytesIO(blob)).convert("L")) for blob in blobs]
+    return [decode_png(blob) for blob in blobs]
 
 
 def shown_text(nb: nbformat.NotebookNode) -> str:
@@ -174,19 +210,71 @@ def test_notebook_runs(path: Path) -> None:
 
 
 def _check_audit(nb: nbformat.NotebookNode) -> None:
-    """02: the FieldBrowser showed a count and a table of fields."""
-    text = shown_text(nb)
-    assert re.search(r"\d[\d,]* of [\d,]+ rows", text), "no FieldBrowser count"
-    assert "<table" in text, "no table shown"
-    assert "PatientName" in text or "Patient's Name" in text
+    """02: the FieldBrowser showed its count and rows; explore showed its tabs.
+
+    Only the saved widget state is searched, not the cells' own outputs.
+    """
+    models = models_by_id(nb)
+    statuses = find_models(models.values(), "HTMLModel", "deidscope-browser-status")
+    counts = [
+        m
+        for m in statuses
+        if re.search(r"\d[\d,]* of [\d,]+ rows", m["state"]["value"])
+    ]
+    assert counts, "no FieldBrowser count"
+    tables = find_models(models.values(), "SelectMultipleModel", "deidscope-rows")
+    labels = [label for m in tables for label in m["state"]["_options_labels"]]
+    assert any("PatientName" in label for label in labels), "no PN rows in a table"
+    tabs = [
+        m
+        for m in find_models(models.values(), "TabModel")
+        if tuple(m["state"].get("titles", ())) == ("Fields", "Images", "Recipe")
+    ]
+    assert tabs, "explore(df) showed no Fields/Images/Recipe tabs"
+    tab = tabs[0]
+    fields, images, recipe = (
+        descendants(models, child) for child in tab["state"]["children"]
+    )
+    assert find_models(fields, "HTMLModel", "deidscope-browser-status")
+    assert find_models(images, "GridBoxModel", "deidscope-grid")
+    assert find_models(images, "ImageModel")
+    assert find_models(recipe, "TextareaModel", "deidscope-recipe")
 
 
 def _check_recipe(nb: nbformat.NotebookNode) -> None:
-    """03: the RecipeBuilder showed recipe text and a preview table."""
-    text = shown_text(nb)
-    assert "FORMAT dicom" in text, "no recipe text shown"
-    assert "%header" in text
-    assert re.search(r"<th[^>]*>\s*before\s*</th>", text), "no preview table"
+    """03: the builder's text box, its preview and the grid's thumbnails.
+
+    Only the saved widget state is searched: the recipe in the builder's
+    Textarea, the preview table in its HTML, real (decoded, not blank)
+    pictures in the ThumbnailGrid's Image widgets.
+    """
+    models = models_by_id(nb)
+    texts = [
+        m["state"].get("value", "")
+        for m in find_models(models.values(), "TextareaModel", "deidscope-recipe")
+    ]
+    assert any("FORMAT dicom" in t and "%header" in t for t in texts), texts
+    assert any("REPLACE PatientName anonymous" in t for t in texts), texts
+    previews = [
+        m["state"].get("value", "")
+        for m in find_models(models.values(), "HTMLModel", "deidscope-preview")
+    ]
+    assert any(
+        re.search(r"<th[^>]*>\s*before\s*</th>", p) and "anonymous" in p
+        for p in previews
+    ), "no preview table in the builder"
+    grids = find_models(models.values(), "GridBoxModel", "deidscope-grid")
+    assert grids, "no ThumbnailGrid"
+    tiles = [
+        m
+        for grid in grids
+        for m in descendants(models, grid["id"])
+        if m["model_name"] == "ImageModel"
+    ]
+    assert len(tiles) >= 4, f"only {len(tiles)} thumbnails"
+    for tile in tiles:
+        (blob,) = tile["buffers"].values()
+        assert decode_png(blob).std() > 5, "a blank thumbnail (or the placeholder)"
 
 
 def _check_pixels(nb: nbformat.NotebookNode) -> None:
@@ -216,6 +304,30 @@ CHECKED = [path for path in NOTEBOOKS if path.stem[:2] in CHECKS]
 def test_notebook_widgets_show(path: Path) -> None:
     nb = execute(path)
     CHECKS[path.stem[:2]](nb)
+
+
+def test_recipe_check_ignores_plain_cell_output() -> None:
+    """Printing the recipe and the preview is not the widgets showing them."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(builder.recipe_text)")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "stream",
+            name="stdout",
+            text="FORMAT dicom\n\n%header\n\nREPLACE PatientName anonymous\n",
+        ),
+        nbformat.v4.new_output(
+            "execute_result",
+            data={
+                "text/html": "<table><tr><th>before</th></tr>"
+                "<tr><td>anonymous</td></tr></table>"
+            },
+            execution_count=1,
+        ),
+    ]
+    nb.cells = [cell]
+    with pytest.raises(AssertionError):
+        _check_recipe(nb)
 
 
 def test_widget_checks_catch_an_empty_notebook() -> None:
