@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pydicom
@@ -9,6 +12,7 @@ import pytest
 from pixels_helpers import deid_recipe_path
 
 from deidscope.cli import main
+from deidscope.cli._common import EXIT_FINDINGS
 from deidscope.pixels import DEFAULT_RECIPE, clean, detect
 from samples import deid_data_files
 
@@ -79,3 +83,38 @@ def test_clean_command_errors(tmp_path, capsys, extra, message) -> None:
 def test_clean_help(capsys) -> None:
     assert main(["clean", "--help"]) == 0
     assert "%filter" in capsys.readouterr().out
+
+
+def test_clean_command_bad_file_does_not_stop_batch(tmp_path, capsys) -> None:
+    """An empty and a non-DICOM file are reported; the good file is cleaned."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = Path(shutil.copy(ULTRASOUNDS[0], folder / "good.dcm"))
+    (folder / "empty.dcm").write_bytes(b"")
+    (folder / "notes.dcm").write_text("not a DICOM file\n" * 20)
+    out = tmp_path / "out"
+    code = main(["clean", str(folder), "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == EXIT_FINDINGS == 1  # done, but the result needs attention
+    assert "1 of 3 files cleaned" in captured.out
+    assert "2 file(s) failed; clean-report.csv says why" in captured.err
+    report = pd.read_csv(out / "clean-report.csv", keep_default_na=False)
+    actions = dict(zip(report["file"], report["action"], strict=True))
+    assert actions == {
+        str(good): "cleaned",
+        str(folder / "empty.dcm"): "error",
+        str(folder / "notes.dcm"): "error",
+    }
+    errors = dict(zip(report["file"], report["error"], strict=True))
+    assert errors[str(folder / "empty.dcm")] == "empty file (0 bytes)"
+    assert errors[str(folder / "notes.dcm")].startswith("not a DICOM file")
+    # the good file is cleaned as clean() alone cleans it
+    (row,) = detect([good], DEFAULT_RECIPE).itertuples()
+    direct = clean(
+        good, row.coordinates, keep=row.keep_coordinates, output=tmp_path / "d.dcm"
+    )
+    np.testing.assert_array_equal(
+        pydicom.dcmread(out / "good.dcm").pixel_array,
+        pydicom.dcmread(direct).pixel_array,
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["clean-report.csv", "good.dcm"]
