@@ -172,13 +172,6 @@ def test_get_identifiers_a_failing_walk_costs_no_other_field(
         get_identifiers(paths, errors="raise")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="frame/_builder.py: FrameBuilder.add_dataset records a file's rows "
-    "only once its walk ends, so truncate() after a failure half-way through "
-    "the walk drops the previous file's row count and build() fails",
-)
 def test_read_identifiers_a_failing_walk_costs_no_other_row(
     batch: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -70,39 +70,39 @@ class FrameBuilder:
         self.values.append(value)
 
     def add_dataset(self, file: str, ds: Any) -> None:
-        """Add the rows of one dataset, walked as ``get_identifiers`` does."""
+        """Add the rows of one dataset, walked as ``get_identifiers`` does.
+
+        All or nothing: if the walk raises half-way (a value pydicom cannot
+        convert, say), the rows of this dataset already gathered are dropped
+        and the error propagates; the other files' rows are untouched.
+        """
         keys = self.keys
-        add_code = self.key_codes.append
-        add_value = self.values.append
+        codes = self.key_codes
+        values = self.values
+        add_code = codes.append
+        add_value = values.append
         rows = 0
-        for walked in iter_fields(ds, skip=DEFAULT_SKIP, fast_items=True):
-            uid, name, _, keyword, vr, _, _, is_filemeta, depth, creator = walked
-            # uid[-12:] is the element's own tag, "(gggg, eeee)"
-            key = (uid, name, vr, uid[-12:], keyword, creator, depth, is_filemeta)
-            code = keys.get(key)
-            if code is None:
-                code = keys[key] = len(keys)
-            add_code(code)
-            add_value(format_walked(walked))
-            rows += 1
+        try:
+            for walked in iter_fields(ds, skip=DEFAULT_SKIP, fast_items=True):
+                uid, name, _, keyword, vr, _, _, is_filemeta, depth, creator = walked
+                # uid[-12:] is the element's own tag, "(gggg, eeee)"
+                key = (uid, name, vr, uid[-12:], keyword, creator, depth, is_filemeta)
+                code = keys.get(key)
+                if code is None:
+                    code = keys[key] = len(keys)
+                add_code(code)
+                add_value(format_walked(walked))
+                rows += 1
+        except BaseException:
+            if rows:  # a file never spans a flush: its rows are all at the end
+                del codes[len(codes) - rows :]
+                del values[len(values) - rows :]
+            raise
         if rows:
             self.files.append(file)
             self.file_rows.append(rows)
-        if len(self.values) >= _FLUSH_ROWS:
+        if len(values) >= _FLUSH_ROWS:
             self.flush()
-
-    def truncate(self, length: int) -> None:
-        """Drop the rows added after the first `length` (a file failed half-way)."""
-        extra = len(self) - length
-        del self.key_codes[length:]
-        del self.values[length - self.flushed :]  # a file never spans a flush
-        while extra > 0 and self.file_rows:
-            if self.file_rows[-1] <= extra:
-                extra -= self.file_rows.pop()
-                self.files.pop()
-            else:
-                self.file_rows[-1] -= extra
-                extra = 0
 
     def build(self) -> pd.DataFrame:
         """Return the frame of every row added, and the errors."""

@@ -61,11 +61,9 @@ def _add_file(builder: FrameBuilder, file: str, errors: Errors) -> None:
             ds, truncation = read_checked(file)
         if truncation is not None and errors == "raise":
             raise ReadError(file, truncation)
-        mark = len(builder)
-        try:
+        try:  # all or nothing: a failure leaves no rows of this file
             builder.add_dataset(file, ds)
         except Exception as exc:  # a value pydicom cannot convert, say
-            builder.truncate(mark)
             raise ReadError(
                 file, f"cannot be read: {type(exc).__name__}: {exc}"
             ) from exc
