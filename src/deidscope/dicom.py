@@ -304,7 +304,8 @@ def replace_identifiers(
         Write files (True) or return the changed datasets (False, default).
     overwrite : bool, optional
         Replace existing outputs; with no `output_folder`, write over the
-        input files themselves (default False).
+        input files themselves (default False). An `output_folder` that
+        would put an output onto one of the inputs is refused even so.
     output_folder : str, os.PathLike or None, optional
         Where to write. The input folder structure is kept below it
         (relative to the inputs' common folder). None and not `overwrite`:

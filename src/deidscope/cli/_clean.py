@@ -37,7 +37,7 @@ OUT is a folder (created if needed); cleaned files keep their path relative
 to the inputs' common folder. OUT/clean-report.csv lists every file with
 what was done: cleaned, flagged without boxes (look at it yourself), not
 flagged, or the error. The exit code is 1 when a flagged file could not be
-cleaned, so that a script notices.
+cleaned or a file could not be read, so that a script notices.
 """
 
 _EPILOG = """\
