@@ -15,6 +15,7 @@ __all__ = [
     "InputError",
     "MissingDependencyError",
     "ReadError",
+    "RecipeFunctionError",
     "RecipeSyntaxError",
 ]
 
@@ -89,6 +90,64 @@ def _rebuild_syntax_error(
     message: str, line: str, lineno: int, path: str | os.PathLike[str] | None
 ) -> RecipeSyntaxError:
     return RecipeSyntaxError(message, line=line, lineno=lineno, path=path)
+
+
+class RecipeFunctionError(DeidscopeError):
+    """A recipe's ``func:`` or ``deid_func:`` function raised on one file.
+
+    Parameters
+    ----------
+    caller : str
+        The public function that ran the recipe (``"Recipe.preview"``).
+    function : str
+        The function as the recipe names it: ``func:new_uid``.
+    file : str
+        The file it was called for.
+    lineno : int
+        The recipe line that called it.
+    line : str
+        The text of that line.
+    reason : str
+        What the function raised: ``"ValueError: no such patient"``.
+    recipe_path : str or None, optional
+        The recipe file the line came from, if any.
+
+    Attributes
+    ----------
+    where : str
+        The message without the caller and the file, as a per-file failure
+        reason (``replace_identifiers``' ``result.errors``) gives it.
+    """
+
+    def __init__(
+        self,
+        caller: str,
+        *,
+        function: str,
+        file: str,
+        lineno: int,
+        line: str,
+        reason: str,
+        recipe_path: str | None = None,
+    ) -> None:
+        self.caller = caller
+        self.function = function
+        self.file = file
+        self.lineno = lineno
+        self.line = line
+        self.reason = reason
+        self.recipe_path = recipe_path
+        at = f"{recipe_path}, line {lineno}" if recipe_path else f"line {lineno}"
+        self.where = f"{function} raised {reason} (recipe {at}: {line!r})"
+        super().__init__(f"{caller}: {file}: {self.where}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_function_error, (self.caller, self.__dict__.copy()))
+
+
+def _rebuild_function_error(caller: str, state: dict[str, Any]) -> RecipeFunctionError:
+    keys = ("function", "file", "lineno", "line", "reason", "recipe_path")
+    return RecipeFunctionError(caller, **{k: state[k] for k in keys})
 
 
 class MissingDependencyError(DeidscopeError, ImportError):
