@@ -104,11 +104,18 @@ def descendants(
     return found
 
 
+def is_picture(model: dict[str, Any]) -> bool:
+    """An ipywidgets Image or a deidscope PictureCanvas (an anywidget with a PNG)."""
+    if model["model_name"] == "ImageModel":
+        return True
+    return model["model_name"] == "AnyModel" and ("png",) in model["buffers"]
+
+
 def shown_images(nb: nbformat.NotebookNode) -> list[np.ndarray]:
     """Every picture a widget or an output showed, decoded to grey levels."""
     blobs: list[bytes] = []
     for model in widget_models(nb):
-        if model["model_name"] == "ImageModel":
+        if is_picture(model):
             blobs.extend(model["buffers"].values())
         for output in model["state"].get("outputs", []):
             if "image/png" in output.get("data", {}):
@@ -237,7 +244,7 @@ def _check_audit(nb: nbformat.NotebookNode) -> None:
     )
     assert find_models(fields, "HTMLModel", "deidscope-browser-status")
     assert find_models(images, "GridBoxModel", "deidscope-grid")
-    assert find_models(images, "ImageModel")
+    assert any(is_picture(model) for model in images)
     assert find_models(recipe, "TextareaModel", "deidscope-recipe")
 
 
@@ -246,7 +253,7 @@ def _check_recipe(nb: nbformat.NotebookNode) -> None:
 
     Only the saved widget state is searched: the recipe in the builder's
     Textarea, the preview table in its HTML, real (decoded, not blank)
-    pictures in the ThumbnailGrid's Image widgets.
+    pictures in the ThumbnailGrid's PictureCanvases.
     """
     models = models_by_id(nb)
     texts = [
@@ -266,10 +273,7 @@ def _check_recipe(nb: nbformat.NotebookNode) -> None:
     grids = find_models(models.values(), "GridBoxModel", "deidscope-grid")
     assert grids, "no ThumbnailGrid"
     tiles = [
-        m
-        for grid in grids
-        for m in descendants(models, grid["id"])
-        if m["model_name"] == "ImageModel"
+        m for grid in grids for m in descendants(models, grid["id"]) if is_picture(m)
     ]
     assert len(tiles) >= 4, f"only {len(tiles)} thumbnails"
     for tile in tiles:

@@ -1,9 +1,12 @@
 """BoxEditor: draw a box on one file's picture and draft a ``%filter`` LABEL from it.
 
 :class:`~deidscope.widgets.ThumbnailGrid` shows one under its grid when a
-thumbnail is clicked. The box is in the full image's pixels (columns x, rows
-y) and is drawn in yellow over the regions the recipe already blanks (red)
-and keeps (green), with :func:`deidscope.pixels.draw_boxes`. The LABEL text
+thumbnail is clicked. The box is drawn with the mouse on the picture (a
+:class:`~deidscope.widgets._canvas.PictureCanvas`), set with range sliders or
+typed as corners; all three stay in step. It is in the full image's pixels
+(columns x, rows y) and is drawn in yellow over the regions the recipe
+already blanks (red) and keeps (green), with
+:func:`deidscope.pixels.draw_boxes`. The LABEL text
 comes from :mod:`deidscope.widgets.drafting`, so a script drafts the same
 lines.
 """
@@ -20,6 +23,7 @@ import traitlets
 
 from deidscope.errors import InputError
 from deidscope.pixels import draw_boxes, to_png
+from deidscope.widgets._canvas import PictureCanvas
 from deidscope.widgets._common import error_html, placeholder_png
 from deidscope.widgets.drafting import FILTER_GROUPS, format_label, label_criteria
 
@@ -72,7 +76,8 @@ def boxes_png(
 class BoxEditor(widgets.VBox):  # type: ignore[misc]
     """Draw a box on one file's picture and draft a ``%filter`` LABEL from it.
 
-    Drag the column and row ranges or type the corners; :meth:`label` writes
+    Drag a box on the picture, drag the column and row ranges or type the
+    corners; :meth:`label` writes
     the LABEL: the file's Manufacturer, ManufacturerModelName and Modality
     as criteria (:func:`~deidscope.widgets.drafting.label_criteria`) and the
     box as a ``coordinates`` line. The *Add LABEL* button calls the
@@ -111,9 +116,10 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
         self._boxes: list[_Box] = []
         self._keep: list[_Box] = []
         self._add_handlers = widgets.CallbackDispatcher()
-        self._preview = widgets.Image(
-            value=placeholder_png(128), format="png", layout={"max_width": "512px"}
+        self._canvas = PictureCanvas(
+            png=placeholder_png(128), drawing=True, layout={"max_width": "512px"}
         )
+        self._canvas.add_class("deidscope-editor-picture")
         self._xrange = widgets.IntRangeSlider(
             description="columns x", value=(0, 1), min=0, max=1
         )
@@ -134,14 +140,15 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
         self._xrange.observe(self._on_xrange_value, "value")
         self._yrange.observe(self._on_yrange_value, "value")
         self._corners.observe(self._on_corners_value, "value")
+        self._canvas.observe(self._on_canvas_box, "box")
         self._add.on_click(self._on_add_click)
         traitlets.link((self, "label_name"), (self._label, "value"))
         traitlets.link((self, "label_group"), (self._group, "value"))
         controls = widgets.VBox(
             [
                 widgets.HTML(
-                    "<b>Draw a box</b>: drag the ranges or type the corners "
-                    "(image pixels)"
+                    "<b>Draw a box</b> on the picture, drag the ranges or type "
+                    "the corners (image pixels)"
                 ),
                 self._xrange,
                 self._yrange,
@@ -152,7 +159,7 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
                 self._note,
             ]
         )
-        self.children = [widgets.HBox([self._preview, controls])]
+        self.children = [widgets.HBox([self._canvas, controls])]
         self.observe(self._on_draft_box_change, "draft_box")
 
     # -- public --------------------------------------------------------------
@@ -216,7 +223,8 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
         self._thumb = None
         self.values = {}
         self.set_trait("path", "")
-        self._preview.value = placeholder_png(128)
+        self._canvas.png = placeholder_png(128)
+        self._canvas.scale = (1.0, 1.0)
         self._note.value = note
 
     def label(self) -> str:
@@ -249,7 +257,7 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
 
     def preview_png(self) -> bytes:
         """Return the PNG bytes the editor shows (a grey square before :meth:`load`)."""
-        return bytes(self._preview.value)
+        return bytes(self._canvas.png)
 
     # -- validation ------------------------------------------------------------
 
@@ -278,6 +286,9 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
             xmin, _, xmax, _ = self.draft_box
             self.draft_box = (xmin, ymin, xmax, ymax)
 
+    def _on_canvas_box(self, change: dict[str, Any]) -> None:
+        self.draft_box = change["new"]  # valid: the canvas checks its box too
+
     def _on_corners_value(self, change: dict[str, Any]) -> None:
         text = change["new"].strip()
         if not text:
@@ -304,6 +315,7 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
         corners = f"{xmin},{ymin},{xmax},{ymax}"
         if self._corners.value.replace(" ", "") != corners:
             self._corners.value = corners
+        self._canvas.box = change["new"]
         self._draw()
 
     def _on_add_click(self, button: widgets.Button) -> None:
@@ -315,10 +327,14 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
         if self._thumb is None:
             return
         big = np.repeat(np.repeat(self._thumb, ZOOM, axis=0), ZOOM, axis=1)
-        self._preview.value = boxes_png(
+        rows, columns = self._shape
+        data = boxes_png(
             big,
             self._boxes,
             keep=self._keep,
             draft=self.draft_box,
             image_shape=self._shape,
         )
+        with self._canvas.hold_sync():
+            self._canvas.scale = (rows / big.shape[0], columns / big.shape[1])
+            self._canvas.png = data

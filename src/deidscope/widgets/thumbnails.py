@@ -1,13 +1,14 @@
 """ThumbnailGrid: pages of thumbnails, flags and boxes, header fields and box drafting.
 
 Thumbnails come from :func:`deidscope.pixels.thumbnail`, made by a thread
-pool off the kernel's main path and encoded as PNG bytes for
-``ipywidgets.Image`` (never pyplot: see shared/TESTING.md). Flags and boxes
+pool off the kernel's main path and encoded as PNG bytes for a
+:class:`~deidscope.widgets._canvas.PictureCanvas` (never pyplot: see
+shared/TESTING.md). Flags and boxes
 come from :func:`deidscope.pixels.detect` and follow :attr:`recipe_text`
 (and a connected RecipeBuilder's recipe). Each file's thumbnail array and
 PNG bytes share one cache entry, the least recently used evicted past
 :data:`CACHE_SIZE`.
-A click on a file's name shows its header fields and a
+A click on a file's thumbnail or its name shows its header fields and a
 :class:`~deidscope.widgets.box_editor.BoxEditor` to draft a LABEL.
 """
 
@@ -32,6 +33,7 @@ from deidscope.files import read_dataset
 from deidscope.frame import check_frame, read_identifiers
 from deidscope.pixels import detect, thumbnail, to_png
 from deidscope.recipe import Recipe
+from deidscope.widgets._canvas import PictureCanvas
 from deidscope.widgets._common import (
     STYLE,
     PagedBox,
@@ -169,7 +171,7 @@ class ThumbnailGrid(PagedBox):
 
         self._status = widgets.HTML()
         self._tiles: list[widgets.VBox] = []
-        self._images: list[widgets.Image] = []
+        self._images: list[PictureCanvas] = []
         self._names: list[widgets.Button] = []
         self._notes: list[widgets.HTML] = []
         self._slots: list[str] = []
@@ -216,8 +218,8 @@ class ThumbnailGrid(PagedBox):
         return {path: self.png(path) for path in self.page_files}
 
     def shown_png(self) -> list[bytes]:
-        """Return the bytes each tile's Image widget shows now, in page order."""
-        return [bytes(image.value) for image in self._images[: len(self.page_files)]]
+        """Return the bytes each tile's picture shows now, in page order."""
+        return [bytes(image.png) for image in self._images[: len(self.page_files)]]
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the page's thumbnails are made; True if all are done."""
@@ -341,9 +343,10 @@ class ThumbnailGrid(PagedBox):
         self._show_page()
 
     def _on_name_click(self, button: widgets.Button) -> None:
-        index = self._names.index(button)
-        if index < len(self._slots):
-            self.show(self._slots[index])
+        self._show_slot(self._names.index(button))
+
+    def _on_image_clicks(self, change: dict[str, Any]) -> None:
+        self._show_slot(self._images.index(change["owner"]))
 
     def _on_recipe_text_change(self, change: dict[str, Any]) -> None:
         text = change["new"]
@@ -365,6 +368,11 @@ class ThumbnailGrid(PagedBox):
             editor.note = error_html(str(exc))
 
     # -- internals ---------------------------------------------------------------
+
+    def _show_slot(self, index: int) -> None:
+        """Show the file of a tile (a click on its picture or its name)."""
+        if index < len(self._slots):
+            self.show(self._slots[index])
 
     def _n_items(self) -> int:
         return len(self.files)
@@ -483,15 +491,17 @@ class ThumbnailGrid(PagedBox):
             return
         with self._lock:
             if generation == self._generation:
-                self._images[slot].value = data
+                self._images[slot].png = data
 
     def _ensure_tiles(self, count: int) -> None:
         while len(self._tiles) < count:
-            image = widgets.Image(
-                value=self._placeholder,
-                format="png",
+            image = PictureCanvas(
+                png=self._placeholder,
+                drawing=False,
                 layout={"width": f"{self._size}px", "height": "auto"},
             )
+            image.add_class("deidscope-tile-picture")
+            image.observe(self._on_image_clicks, "clicks")
             name = widgets.Button(
                 layout={"width": f"{self._size}px"}, tooltip="show header fields"
             )
@@ -531,9 +541,9 @@ class ThumbnailGrid(PagedBox):
                 )
             cached = self.png(path)
             if cached is not None:
-                self._images[slot].value = cached
+                self._images[slot].png = cached
             elif path not in self.errors:
-                self._images[slot].value = self._placeholder
+                self._images[slot].png = self._placeholder
                 self._futures.append(
                     self._pool.submit(self._job, slot, path, generation)
                 )
