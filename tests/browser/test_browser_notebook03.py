@@ -2,9 +2,12 @@
 
 Run all cells, filter fields in the FieldBrowser, pick them, choose an
 action in the RecipeBuilder, and watch the recipe text and the preview
-change; the thumbnails must be real pictures (decoded, not blank). No
-"Error displaying widget", no page errors, no tracebacks. Screenshots of
-each step go to test-artifacts/browser/.
+change; the thumbnails must be real pictures (decoded, not blank). Then
+click a thumbnail's picture (not its name) to open the box editor, drag a
+rectangle on the editor's picture with the mouse and add it to the recipe
+as a ``%filter`` LABEL with a ``coordinates`` line. No "Error displaying
+widget", no page errors, no tracebacks. Screenshots of each step go to
+test-artifacts/browser/.
 """
 
 from __future__ import annotations
@@ -13,11 +16,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pydicom
 import pytest
+
+from deidscope.data import get_dataset
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "03-draft-a-recipe.ipynb"
+PICTURES = ".deidscope-grid .deidscope-tile-picture img"
+EDITOR_PICTURE = ".deidscope-editor-picture img"
+CORNERS = 'input[placeholder="xmin,ymin,xmax,ymax"]'
 
 
 def _widget_text(page: Any, selector: str) -> str:
@@ -29,7 +38,7 @@ def test_browser_notebook03_draft_a_recipe(open_notebook: Any) -> None:
     page = lab_page.page
     lab_page.run_all()
     page.wait_for_selector(".deidscope-recipe textarea", timeout=30_000)
-    page.wait_for_selector(".jp-OutputArea .widget-image", timeout=30_000)
+    page.wait_for_selector(PICTURES, timeout=30_000)
     lab_page.screenshot("1-after-run-all")
 
     # -- filter fields: clear the VR choice, type in the browser's Field box ------
@@ -93,7 +102,7 @@ def test_browser_notebook03_draft_a_recipe(open_notebook: Any) -> None:
 
     # -- the thumbnails are real pictures ----------------------------------------
     page.locator(".deidscope-grid").first.scroll_into_view_if_needed()
-    selector = ".deidscope-grid .widget-image"
+    selector = PICTURES
     stats = lab_page.image_stats(selector)
     for _ in range(60):  # thumbnails arrive from the kernel's thread pool
         if len(stats) == 7 and all(image["std"] > 5 for image in stats):
@@ -105,6 +114,69 @@ def test_browser_notebook03_draft_a_recipe(open_notebook: Any) -> None:
         assert image["width"] > 16, image
         assert image["std"] > 5, image  # decoded and not blank
     lab_page.screenshot("4-thumbnails")
+
+    # -- click a picture (not the name): the box editor opens on that file ------
+    name = page.locator(".deidscope-grid .widget-button").nth(2).text_content()
+    page.locator(PICTURES).nth(2).click()
+    page.wait_for_function(
+        """(sel) => { const i = document.querySelector(sel);
+            return !!i && i.naturalWidth > 100 && i.clientWidth > 100; }""",
+        arg=EDITOR_PICTURE,
+        timeout=15_000,
+    )
+    header = page.locator(".deidscope-grid ~ * b", has_text=name).first
+    header.wait_for(timeout=15_000)
+    (editor_stats,) = lab_page.image_stats(EDITOR_PICTURE)
+    assert editor_stats["std"] > 5, editor_stats  # the file's picture
+    corners = page.locator(CORNERS).first
+    corners_before = corners.input_value()
+    lab_page.screenshot("5-editor-open")
+
+    # -- drag a rectangle on the editor's picture -------------------------------
+    picture = page.locator(EDITOR_PICTURE).first
+    picture.scroll_into_view_if_needed()
+    area = picture.bounding_box()
+    assert area is not None
+    start = (area["x"] + 0.2 * area["width"], area["y"] + 0.3 * area["height"])
+    end = (area["x"] + 0.6 * area["width"], area["y"] + 0.5 * area["height"])
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    band = page.locator(".deidscope-editor-picture .deidscope-picture-band").first
+    assert band.is_visible()  # the rubber band follows the mouse
+    lab_page.screenshot("6-dragging")
+    page.mouse.up()
+    page.wait_for_function(
+        "([sel, old]) => document.querySelector(sel).value !== old",
+        arg=[CORNERS, corners_before],
+        timeout=15_000,
+    )
+    assert not band.is_visible()
+    box = corners.input_value()
+    xmin, ymin, xmax, ymax = (int(v) for v in box.split(","))
+    ds = pydicom.dcmread(
+        Path(get_dataset("dicom-cookies")) / name, stop_before_pixels=True
+    )
+    columns, rows = int(ds.Columns), int(ds.Rows)
+    assert xmin == pytest.approx(0.2 * columns, abs=0.02 * columns), box
+    assert xmax == pytest.approx(0.6 * columns, abs=0.02 * columns), box
+    assert ymin == pytest.approx(0.3 * rows, abs=0.02 * rows), box
+    assert ymax == pytest.approx(0.5 * rows, abs=0.02 * rows), box
+
+    # -- add it to the recipe -----------------------------------------------------
+    page.get_by_role("button", name="Add LABEL to recipe").first.click()
+    page.wait_for_function(
+        """(line) => document.querySelector('.deidscope-recipe textarea')
+            .value.includes(line)""",
+        arg=f"coordinates {box}",
+        timeout=15_000,
+    )
+    lines = [line.strip() for line in recipe_box.input_value().splitlines()]
+    assert any(line.startswith("LABEL ") for line in lines), lines
+    assert f"coordinates {box}" in lines
+    assert "%filter graylist" in lines
+    recipe_box.scroll_into_view_if_needed()
+    lab_page.screenshot("7-label-added")
 
     assert not lab_page.widget_errors()
     assert not lab_page.cell_errors()
