@@ -11,18 +11,15 @@ import io
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pydicom
 import pytest
 import traitlets
 from PIL import Image
 
-import deidscope
 from deidscope.widgets import ThumbnailGrid
 from deidscope.widgets._canvas import _CSS, _ESM, PictureCanvas
 from deidscope.widgets.box_editor import DRAFT_COLOUR, ZOOM
@@ -30,19 +27,6 @@ from samples import deid_data_files
 
 COOKIES = [f for f in deid_data_files() if "dicom-cookies" in f]
 CAT = next(f for f in deid_data_files() if f.endswith("cat.dcm"))
-
-
-@pytest.fixture(scope="module")
-def df() -> pd.DataFrame:
-    return deidscope.read_identifiers([*COOKIES, CAT])
-
-
-@pytest.fixture
-def grid(df: pd.DataFrame) -> Iterator[ThumbnailGrid]:
-    widget = ThumbnailGrid(df, page_size=4, size=64)
-    assert widget.wait(timeout=60)
-    yield widget
-    widget.close()
 
 
 def _rgb(data: bytes) -> np.ndarray:

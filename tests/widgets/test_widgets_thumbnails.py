@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +34,6 @@ LABEL Cat text
   equals Modality DX
   coordinates 0,0,200,40
 """
-
-
-@pytest.fixture(scope="module")
-def df() -> pd.DataFrame:
-    return deidscope.read_identifiers([*COOKIES, CAT])
-
-
-@pytest.fixture
-def grid(df: pd.DataFrame) -> Iterator[ThumbnailGrid]:
-    widget = ThumbnailGrid(df, page_size=4, size=64)
-    assert widget.wait(timeout=60)
-    yield widget
-    widget.close()
 
 
 def _decode(data: bytes) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-__all__ = ["PictureCanvas"]
+__all__ = ["PictureCanvas", "check_box"]
 
 _ESM = r"""
 const DRAG_PIXELS = 4;  // a smaller move is a click, not a box
@@ -154,6 +154,35 @@ _CSS = """
 """
 
 
+def check_box(box: tuple[int, ...], *, what: str) -> tuple[int, ...]:
+    """Return `box` if it is ``(xmin, ymin, xmax, ymax)`` in image pixels.
+
+    Parameters
+    ----------
+    box : tuple of int
+        The box.
+    what : str
+        The class and trait, for the message (``"BoxEditor: draft_box"``).
+
+    Returns
+    -------
+    tuple of int
+        `box`, unchanged.
+
+    Raises
+    ------
+    traitlets.TraitError
+        Unless ``0 <= xmin < xmax`` and ``0 <= ymin < ymax``.
+    """
+    xmin, ymin, xmax, ymax = box
+    if min(box) < 0 or xmin >= xmax or ymin >= ymax:
+        raise traitlets.TraitError(
+            f"{what} must be (xmin, ymin, xmax, ymax) with "
+            f"0 <= xmin < xmax and 0 <= ymin < ymax, got {box}"
+        )
+    return box
+
+
 class PictureCanvas(anywidget.AnyWidget):
     """A PNG shown in the browser that reports clicks and boxes drawn on it.
 
@@ -204,14 +233,7 @@ class PictureCanvas(anywidget.AnyWidget):
             raise traitlets.TraitError(
                 f"PictureCanvas: box must be four ints, got {value!r}"
             )
-        box = tuple(value)
-        xmin, ymin, xmax, ymax = box
-        if min(box) < 0 or xmin >= xmax or ymin >= ymax:
-            raise traitlets.TraitError(
-                "PictureCanvas: box must be (xmin, ymin, xmax, ymax) with "
-                f"0 <= xmin < xmax and 0 <= ymin < ymax, got {box}"
-            )
-        return box
+        return check_box(tuple(value), what="PictureCanvas: box")
 
     @traitlets.validate("scale")
     def _valid_scale(self, proposal: dict[str, Any]) -> tuple[float, float]:

@@ -23,7 +23,7 @@ import traitlets
 
 from deidscope.errors import InputError
 from deidscope.pixels import draw_boxes, to_png
-from deidscope.widgets._canvas import PictureCanvas
+from deidscope.widgets._canvas import PictureCanvas, check_box
 from deidscope.widgets._common import error_html, placeholder_png
 from deidscope.widgets.drafting import FILTER_GROUPS, format_label, label_criteria
 
@@ -264,13 +264,7 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
     @traitlets.validate("draft_box")
     def _valid_draft_box(self, proposal: dict[str, Any]) -> tuple[int, ...]:
         box = tuple(int(v) for v in proposal["value"])
-        xmin, ymin, xmax, ymax = box
-        if min(box) < 0 or xmin >= xmax or ymin >= ymax:
-            raise traitlets.TraitError(
-                "BoxEditor: draft_box must be (xmin, ymin, xmax, ymax) with "
-                f"0 <= xmin < xmax and 0 <= ymin < ymax, got {box}"
-            )
-        return box
+        return check_box(box, what="BoxEditor: draft_box")
 
     # -- handlers --------------------------------------------------------------
 
