@@ -13,7 +13,7 @@ from typing import Any
 
 import deid
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "recipe" / "data"
 DEID_DATA = Path(deid.__file__).parent / "data"
 
 
