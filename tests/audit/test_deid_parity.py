@@ -16,6 +16,8 @@ from deidscope.audit import compare, leaks
 from deidscope.fields import DEFAULT_SKIP, format_tag
 from samples import deid_data_files
 
+pytestmark = pytest.mark.parity
+
 STATUSES = ["kept", "changed", "emptied", "removed", "added"]
 
 

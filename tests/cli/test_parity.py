@@ -19,6 +19,8 @@ from deidscope.fields import normalize_uid
 from deidscope.parallel import read_identifiers_parquet
 from samples import deid_data_files
 
+pytestmark = pytest.mark.parity
+
 
 def _deid_name(name: str) -> str:
     return "__".join("" if part.startswith("(") else part for part in name.split("__"))

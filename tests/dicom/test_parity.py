@@ -31,6 +31,7 @@ def _deid_fields(path: str) -> dict[str, object]:
     return {normalize_uid(uid): field for uid, field in fields.items()}
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("path", all_sample_files(), ids=short_id)
 def test_same_fields_as_deid(path: str) -> None:
     theirs = _deid_fields(path)

@@ -141,6 +141,7 @@ def test_to_frame_and_read_identifiers_agree_on_every_sample() -> None:
     assert direct["file"].nunique() == len(files)
 
 
+@pytest.mark.parity
 def test_to_frame_reads_deids_own_output(cookie_files: list[str]) -> None:
     from deid.dicom import get_identifiers as deid_get_identifiers
 

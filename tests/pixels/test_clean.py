@@ -37,6 +37,7 @@ def _decoded(path) -> np.ndarray | None:
             return None
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("recipe", ["deid.dicom", "deid.dicom.ultrasound"])
 @pytest.mark.parametrize("path", PARITY_FILES, ids=short_id)
 def test_clean_equals_deid(path: str, recipe: str, tmp_path) -> None:

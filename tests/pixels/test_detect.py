@@ -127,6 +127,7 @@ def _compare(recipe_path: str, frame: pd.DataFrame) -> list[str]:
     return diffs
 
 
+@pytest.mark.parity
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name", ["deid.dicom", "deid.dicom.ultrasound", "deid.dicom.xray.chest", "default"]
@@ -135,6 +136,7 @@ def test_detect_equals_deid(name: str) -> None:
     assert _compare(_paths(name), _frame()) == []
 
 
+@pytest.mark.parity
 @pytest.mark.slow
 def test_detect_equals_deid_on_quirks(tmp_path) -> None:
     path = tmp_path / "quirks.deid"
@@ -287,6 +289,7 @@ def test_detect_bad_frame_and_option() -> None:
         detect(deid_data_files()[:1], DEFAULT_RECIPE, errors="loud")
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize(
     "path",
     [f for f in deid_data_files() if "cookies" in f or "ultrasounds" in f],

@@ -35,6 +35,7 @@ def _key(values: dict[str, str | None]) -> tuple[str | None, ...]:
     return tuple(None if v is None else v.lower() for v in values.values())
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("path", FILES, ids=[Path(f).name for f in FILES])
 def test_widgets_drafted_label_flags_like_deid(
     df: pd.DataFrame, path: str, tmp_path: Path

@@ -81,6 +81,7 @@ def _deid_matches(path: str) -> dict[str, set[str]]:
     return result | {"<no creator>": creators}
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("path", all_sample_files(), ids=short_id)
 def test_expressions_match_what_deid_matches(path: str) -> None:
     with warnings.catch_warnings():

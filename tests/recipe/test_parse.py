@@ -49,6 +49,7 @@ def test_every_deid_and_docs_recipe_reads_and_round_trips(path: Path) -> None:
     assert Recipe.from_text(text).to_text() == text
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("path", all_recipes(), ids=recipe_id)
 def test_deid_reads_what_we_write_with_the_same_meaning(
     path: Path, tmp_path: Path
@@ -68,6 +69,7 @@ def test_the_shipped_recipes_are_all_there() -> None:
     assert len(big.header) == 73
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize(
     "path", sorted((DATA / "docs-invalid").iterdir()), ids=recipe_id
 )
@@ -181,6 +183,7 @@ def test_comments_stay_with_the_line_after_them() -> None:
     assert Recipe.from_text(recipe.to_text()) == recipe
 
 
+@pytest.mark.parity
 def test_repeated_sections_are_one_section_as_for_deid(tmp_path: Path) -> None:
     text = (
         "FORMAT dicom\n%header\nREMOVE A\n%filter g\nLABEL x\n  missing A\n"
@@ -291,6 +294,7 @@ def test_bad_group_lines(lines: str, message: str) -> None:
         Recipe.from_text(f"FORMAT dicom\n{lines}\n")
 
 
+@pytest.mark.parity
 def test_deid_misreadings_we_reject_are_misreadings_for_deid(tmp_path: Path) -> None:
     """What we reject as 'deid ignores this' is really dropped by deid."""
     for line in ("keep PatientID", "BLANKS PatientID"):
@@ -312,6 +316,7 @@ def test_from_text_and_from_file_reject_wrong_types(tmp_path: Path) -> None:
         Recipe.from_file(tmp_path / "missing")
 
 
+@pytest.mark.parity
 def test_edit_in_python_and_write(tmp_path: Path) -> None:
     recipe = Recipe()
     recipe.header += [
@@ -371,6 +376,7 @@ def test_to_text_refuses_criteria_deid_would_split_differently() -> None:
         recipe.to_text()
 
 
+@pytest.mark.parity
 def test_values_with_trailing_space_and_comments_survive(tmp_path: Path) -> None:
     text = "FORMAT dicom\n%header\nADD A YES # c\nADD B YES#c\nREMOVE C # c\n"
     recipe = Recipe.from_text(text)
@@ -381,6 +387,7 @@ def test_values_with_trailing_space_and_comments_survive(tmp_path: Path) -> None
     )
 
 
+@pytest.mark.parity
 def test_combine_as_deid_does(tmp_path: Path) -> None:
     first = _write(
         tmp_path,
@@ -444,6 +451,7 @@ def test_action_at_finds_lines() -> None:
         recipe.action_at(4)
 
 
+@pytest.mark.parity
 def test_tmp_files_of_deid_parity_are_real_files() -> None:
     # guards the helper: deid_load really reads a file we write
     with tempfile.TemporaryDirectory() as folder:

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from deidscope.recipe._parse import LineError, parse_member, split_tokens
 
+pytestmark = pytest.mark.parity
+
 _WORDS = st.sampled_from(
     [
         "contains", "notcontains", "equals", "notequals", "missing", "present",

@@ -59,6 +59,7 @@ def test_unknown_option() -> None:
         Recipe.from_profile(["retain_names"])
 
 
+@pytest.mark.parity
 def test_profile_recipe_round_trips_and_deid_reads_it(tmp_path: Path) -> None:
     recipe = Recipe.from_profile(["retain_long_modified_dates"], jitter="-30")
     text = recipe.to_text()
