@@ -127,30 +127,6 @@ def shown_images(nb: nbformat.NotebookNode) -> list[np.ndarray]:
     return [decode_png(blob) for blob in blobs]
 
 
-def shown_text(nb: nbformat.NotebookNode) -> str:
-    """Everything shown as text or HTML, in cells and inside widgets."""
-    parts: list[str] = []
-
-    def _collect(outputs: list[Any]) -> None:
-        for output in outputs:
-            data = output.get("data", {})
-            parts.extend(
-                str(data[mime]) for mime in ("text/html", "text/plain") if mime in data
-            )
-            if "text" in output:
-                parts.append(str(output["text"]))
-
-    for cell in nb.cells:
-        _collect(cell.get("outputs", []))
-    for model in widget_models(nb):
-        state = model["state"]
-        _collect(state.get("outputs", []))
-        for key in ("value", "description", "placeholder"):
-            if isinstance(state.get(key), str):
-                parts.append(state[key])
-    return "\n".join(parts)
-
-
 def errors_in(nb: nbformat.NotebookNode) -> list[str]:
     found = []
     for cell in nb.cells:
@@ -202,7 +178,15 @@ def test_notebook_markdown_opens_with_a_title(path: Path) -> None:
     assert first.source.startswith("# "), first.source[:40]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def _grouped(paths: list[Path]) -> list[Any]:
+    """One xdist group per notebook: its checks share one run on one worker."""
+    return [
+        pytest.param(path, id=path.stem, marks=pytest.mark.xdist_group(path.stem))
+        for path in paths
+    ]
+
+
+@pytest.mark.parametrize("path", _grouped(NOTEBOOKS))
 def test_notebook_runs(path: Path) -> None:
     nb = execute(path)
     assert not errors_in(nb), errors_in(nb)
@@ -290,9 +274,19 @@ def _check_pixels(nb: nbformat.NotebookNode) -> None:
 
 
 def _check_dask(nb: nbformat.NotebookNode) -> None:
-    """05: the Dask result was shown and matched the single-process one."""
-    text = shown_text(nb)
-    assert "True" in text
+    """05: the computed Dask frame equals the single-process one.
+
+    The cell that compares them (``computed.equals(local)``) must show
+    ``True``, whatever else the notebook shows.
+    """
+    shown = [
+        output["data"].get("text/plain")
+        for cell in nb.cells
+        if cell.cell_type == "code" and "computed.equals(local)" in cell.source
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "execute_result"
+    ]
+    assert shown == ["True"], f"the Dask frame differs from read_identifiers': {shown}"
 
 
 CHECKS: dict[str, Callable[[nbformat.NotebookNode], None]] = {
@@ -304,7 +298,7 @@ CHECKS: dict[str, Callable[[nbformat.NotebookNode], None]] = {
 CHECKED = [path for path in NOTEBOOKS if path.stem[:2] in CHECKS]
 
 
-@pytest.mark.parametrize("path", CHECKED, ids=[path.stem for path in CHECKED])
+@pytest.mark.parametrize("path", _grouped(CHECKED))
 def test_notebook_widgets_show(path: Path) -> None:
     nb = execute(path)
     CHECKS[path.stem[:2]](nb)
@@ -332,6 +326,24 @@ def test_recipe_check_ignores_plain_cell_output() -> None:
     nb.cells = [cell]
     with pytest.raises(AssertionError):
         _check_recipe(nb)
+
+
+def test_dask_check_needs_the_equality_cell_to_show_true() -> None:
+    """A "True" elsewhere does not pass 05 when its frames differ."""
+    nb = nbformat.v4.new_notebook()
+    compare = nbformat.v4.new_code_cell("computed.equals(local)")
+    compare.outputs = [
+        nbformat.v4.new_output(
+            "execute_result", data={"text/plain": "False"}, execution_count=2
+        )
+    ]
+    other = nbformat.v4.new_code_cell("print(True)")
+    other.outputs = [nbformat.v4.new_output("stream", name="stdout", text="True\n")]
+    nb.cells = [other, compare]
+    with pytest.raises(AssertionError, match="differs"):
+        _check_dask(nb)
+    compare.outputs[0]["data"]["text/plain"] = "True"
+    _check_dask(nb)
 
 
 def test_widget_checks_catch_an_empty_notebook() -> None:
