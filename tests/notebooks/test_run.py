@@ -266,11 +266,32 @@ def _check_recipe(nb: nbformat.NotebookNode) -> None:
 
 
 def _check_pixels(nb: nbformat.NotebookNode) -> None:
-    """04: real thumbnails were shown (decoded, not blank)."""
+    """04: real thumbnails were shown, and the cleaned copy keeps its image.
+
+    The last cell shows the flagged file before and after ``clean``: the
+    cleaned one differs (boxes blanked) but is not blacked out (the regions
+    to keep survive).
+    """
     images = shown_images(nb)
     assert len(images) >= 4, f"only {len(images)} images shown"
     lively = [image for image in images if image.std() > 5]
     assert len(lively) >= 4, [float(image.std()) for image in images]
+    models = models_by_id(nb)
+    (last,) = [cell for cell in nb.cells if cell.cell_type == "code"][-1:]
+    views = [
+        output["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+        for output in last.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+    ]
+    assert len(views) == 1, "the before/after cell shows no widget"
+    children = models[views[0]]["state"]["children"]  # in the order shown
+    pictures = [models[child.removeprefix("IPY_MODEL_")] for child in children]
+    assert len(pictures) == 2
+    assert all(is_picture(m) for m in pictures)
+    before, after = (decode_png(next(iter(m["buffers"].values()))) for m in pictures)
+    assert after.std() > 5, "the cleaned image is blank"
+    assert (after > 0).mean() > 0.1, "the cleaned image is mostly black"
+    assert not np.array_equal(before, after), "clean changed nothing"
 
 
 def _check_dask(nb: nbformat.NotebookNode) -> None:
