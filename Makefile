@@ -1,17 +1,24 @@
-# deidscope: `make lab` to explore the sample data in JupyterLab, `make test` to run the suite.
+# deidscope: `make lab` to explore the sample data in JupyterLab, `make test` to run the suite,
+# `make test-fast` for everything but the slow, browser, notebook and parity tests.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# pytest-xdist workers (pyproject.toml sets --dist=loadgroup)
+JOBS ?= 2
+FAST_MARKERS := not slow and not browser and not notebook and not parity
 
-.PHONY: lab test lint bench clean
+.PHONY: lab test test-fast lint bench clean
 
 lab: $(VENV)/.notebook-installed
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 test: $(VENV)/.test-installed
 	@bash scripts/install-chromium.sh || echo "make test: no Chromium (needs root or sudo): the browser tests will be skipped"
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -n $(JOBS) -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

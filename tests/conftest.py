@@ -41,10 +41,6 @@ PENDING_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
         "test_preview_gives_deids_headers": ("parity",),
         "test_recipes_deid_fails_on_still_preview": ("parity",),
     },
-    "widgets/test_widgets_recipe_builder.py": {
-        "test_widgets_builder_from_profile": ("slow",),
-        "test_widgets_builder_gaps_follow_the_profile_options": ("slow",),
-    },
 }
 
 

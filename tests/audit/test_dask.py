@@ -20,7 +20,11 @@ dask = pytest.importorskip("dask")
 dd = pytest.importorskip("dask.dataframe")
 
 
-@pytest.mark.parametrize("npartitions", [1, 4, 40], ids=lambda n: f"{n}-partitions")
+@pytest.mark.parametrize(
+    "npartitions",
+    [1, 4, pytest.param(40, marks=pytest.mark.slow)],
+    ids=lambda n: f"{n}-partitions",
+)
 def test_dask_profile_equals_pandas_profile(
     samples_df: pd.DataFrame, samples_profile: pd.DataFrame, npartitions: int
 ) -> None:

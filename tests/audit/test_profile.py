@@ -217,7 +217,11 @@ def test_profile_bad_input(
         profile(samples_df if df is None else df, **kwargs)
 
 
-@pytest.mark.parametrize("cuts", [1, 2, 5, 23, 97], ids=lambda n: f"{n}-parts")
+@pytest.mark.parametrize(
+    "cuts",
+    [1, 2, 5, 23, pytest.param(97, marks=pytest.mark.slow)],
+    ids=lambda n: f"{n}-parts",
+)
 def test_partials_combine_to_the_whole(
     samples_df: pd.DataFrame, samples_profile: pd.DataFrame, cuts: int
 ) -> None:

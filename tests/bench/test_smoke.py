@@ -114,6 +114,7 @@ def test_make_corpus_files_are_synthetic_dicom_with_nesting_and_private_block(
     assert len(uids) == 20
 
 
+@pytest.mark.slow
 def test_make_corpus_is_deterministic(corpus: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     _run(
@@ -164,6 +165,7 @@ def test_make_corpus_refuses_a_folder_with_files(corpus: Path) -> None:
     assert "is not empty; pass --force" in proc.stderr
 
 
+@pytest.mark.slow
 def test_bench_core_quick_writes_results(corpus: Path, tmp_path: Path) -> None:
     results = tmp_path / "results"
     proc = _run(

@@ -20,6 +20,7 @@ ULTRASOUNDS = [f for f in deid_data_files() if "/ultrasounds/" in f]
 COOKIES = [f for f in deid_data_files() if "dicom-cookies" in f]
 
 
+@pytest.mark.slow
 def test_clean_command_cleans_what_detect_flags(tmp_path, capsys) -> None:
     out = tmp_path / "out"
     assert main(["clean", *ULTRASOUNDS, "-o", str(out)]) == 0

@@ -31,6 +31,7 @@ def test_script_is_installed() -> None:
     assert os.access(SCRIPT, os.X_OK)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", list(COMMANDS), ids=list(COMMANDS))
 def test_identifiers_end_to_end(how: str, tmp_path: Path) -> None:
     done = _run([*COMMANDS[how], "identifiers", "-o", "ids.parquet"], tmp_path)
@@ -50,6 +51,7 @@ def test_identifiers_end_to_end(how: str, tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", list(COMMANDS), ids=list(COMMANDS))
 def test_usage_error_and_help(how: str, tmp_path: Path) -> None:
     bad = _run([*COMMANDS[how], "identifiers"], tmp_path)

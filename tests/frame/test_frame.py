@@ -130,6 +130,7 @@ def test_depth_and_filemeta_columns(value_file: Path) -> None:
     assert not df.loc["(0010, 0010)", "is_filemeta"]
 
 
+@pytest.mark.slow
 def test_to_frame_and_read_identifiers_agree_on_every_sample() -> None:
     files = list(all_sample_files())
     with warnings.catch_warnings():

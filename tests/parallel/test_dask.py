@@ -45,6 +45,7 @@ def _computed(ddf: object) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+@pytest.mark.slow
 def test_same_frame_as_read_identifiers(
     dask_client: Client, scale_mixed_files: list[str]
 ) -> None:
@@ -59,6 +60,7 @@ def test_same_frame_as_read_identifiers(
     pd.testing.assert_frame_equal(_computed(ddf), expected)
 
 
+@pytest.mark.slow
 def test_errors_come_from_the_same_tasks(
     dask_client: Client, scale_mixed_files: list[str]
 ) -> None:
@@ -104,6 +106,7 @@ def test_to_parquet_with_the_schema(
     pd.testing.assert_frame_equal(back, expected)
 
 
+@pytest.mark.slow
 def test_write_identifiers_dask(
     dask_client: Client, dask_tree: Path, tmp_path: Path
 ) -> None:
@@ -193,6 +196,7 @@ def test_without_dask_the_error_names_the_extra(
         read_identifiers_dask(cookie_files)
 
 
+@pytest.mark.slow
 def test_audit_profile_runs_on_the_cluster(
     dask_client: Client, scale_mixed_files: list[str]
 ) -> None:

@@ -30,6 +30,7 @@ def test_reference_holds_what_the_comparison_needs(
     assert scale_reference["file"].nunique() > 150
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [2, 3], ids=["workers2", "workers3"])
 def test_rows_and_errors_do_not_depend_on_workers(
     workers: int, scale_mixed_files: list[str], scale_reference: pd.DataFrame

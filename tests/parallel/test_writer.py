@@ -37,6 +37,7 @@ def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("workers", "per_group"),
     [(None, 500), (None, 1), (None, 7), (2, 16), (3, 50)],

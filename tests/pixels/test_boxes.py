@@ -229,6 +229,7 @@ def test_plot_montage_labels_and_errors() -> None:
         plot_montage([])
 
 
+@pytest.mark.slow
 def test_figures_never_touch_pyplot() -> None:
     path = deid_data_files()[0]
     code = (

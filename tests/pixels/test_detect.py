@@ -149,6 +149,7 @@ def test_detect_equals_deid_on_quirks(tmp_path) -> None:
         assert label in hits
 
 
+@pytest.mark.slow
 def test_frame_answers_equal_pydicom_answers() -> None:
     """Every test the frame answers agrees with deid's test on the dataset."""
     frame = _frame()
