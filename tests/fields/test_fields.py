@@ -197,6 +197,7 @@ def test_select_matches_matches_deid(expression: str) -> None:
         assert ours.select_matches(expression) == theirs.select_matches(expression)
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize(
     ("expression", "message"),
     [("VR", "expected 'VR:<vr>'"), ("group:xyz", "group must be hex")],

@@ -92,6 +92,7 @@ def dask_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_to_parquet_with_the_schema(
     dask_client: Client, dask_tree: Path, tmp_path: Path
 ) -> None:
@@ -150,6 +151,7 @@ def test_write_identifiers_dask_refuses_to_replace_other_folders(
         write_identifiers_dask(dask_tree, tmp_path / "no" / "ids")
 
 
+@pytest.mark.slow
 def test_raise_fails_the_computation(
     dask_client: Client, scale_mixed_files: list[str]
 ) -> None:
