@@ -10,8 +10,13 @@ FAST_MARKERS := not slow and not browser and not notebook and not parity
 
 .PHONY: lab test test-fast lint bench clean
 
+# JupyterLab refuses to start as root unless told: containers and CI run as root
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+PORT ?= 8888
+JUPYTER_ARGS ?=
+
 lab: $(VENV)/.notebook-installed
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ALLOW_ROOT) $(JUPYTER_ARGS)
 
 test: $(VENV)/.test-installed
 	@bash scripts/install-chromium.sh || echo "make test: no Chromium (needs root or sudo): the browser tests will be skipped"

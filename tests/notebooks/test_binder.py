@@ -79,20 +79,54 @@ RUN_NOTEBOOKS = textwrap.dedent(
 )
 
 
+def _clean_env(tmp_path: Path) -> dict[str, str]:
+    """This environment without the test run's Python and Jupyter settings."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTHON", "VIRTUAL_ENV", "JUPYTER", "MAKE", "MFLAGS"))
+    }
+    env["JUPYTER_DATA_DIR"] = str(tmp_path / "jupyter-data")  # no user kernelspecs
+    env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "jupyter-config")
+    env["PYTHONWARNINGS"] = "ignore"
+    return env
+
+
+def _runs_every_notebook(python: Path, venv: Path, env: dict[str, str]) -> str:
+    """Check every notebook runs with `python`; return where deidscope comes from."""
+    where = subprocess.run(
+        [str(python), "-c", "import deidscope; print(deidscope.__file__)"],
+        cwd=venv.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert where.stdout.strip()
+    run = subprocess.run(
+        [str(python), "-c", RUN_NOTEBOOKS],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1200,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-3000:]
+    expected = sorted(path.name for path in (REPO / "notebooks").glob("*.ipynb"))
+    assert [
+        line[4:] for line in run.stdout.splitlines() if line.startswith("ran ")
+    ] == (expected)
+    return where.stdout
+
+
 @pytest.mark.slow
 def test_binder_fresh_venv_runs_every_notebook(tmp_path: Path) -> None:
     """One venv from binder/requirements.txt (+ nbclient), one pass over notebooks/."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PYTHON", "VIRTUAL_ENV", "JUPYTER"))
-    }
-    env["JUPYTER_DATA_DIR"] = str(tmp_path / "jupyter-data")  # no user kernelspecs
-    env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "jupyter-config")
-    env["PYTHONWARNINGS"] = "ignore"
+    env = _clean_env(tmp_path)
     install = subprocess.run(
         [
             str(python),
@@ -112,26 +146,35 @@ def test_binder_fresh_venv_runs_every_notebook(tmp_path: Path) -> None:
         check=False,
     )
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
-    where = subprocess.run(
-        [str(python), "-c", "import deidscope; print(deidscope.__file__)"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert str(venv) in where.stdout  # installed, not the source tree
-    run = subprocess.run(
-        [str(python), "-c", RUN_NOTEBOOKS],
+    where = _runs_every_notebook(python, venv, env)
+    assert str(venv) in where  # installed, not the source tree
+
+
+@pytest.mark.slow
+def test_make_lab_environment_runs_every_notebook(tmp_path: Path) -> None:
+    """The venv `make lab` builds (the notebook extra alone) runs every notebook."""
+    venv = tmp_path / "venv"
+    env = _clean_env(tmp_path)
+    install = subprocess.run(
+        ["make", f"VENV={venv}", f"{venv}/.notebook-installed"],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
         check=False,
-        timeout=1200,
     )
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-3000:]
-    expected = sorted(path.name for path in (REPO / "notebooks").glob("*.ipynb"))
-    assert [
-        line[4:] for line in run.stdout.splitlines() if line.startswith("ran ")
-    ] == (expected)
+    assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    # exactly what make lab starts, with the same venv
+    lab = subprocess.run(
+        ["make", "-n", f"VENV={venv}", "lab"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    command = lab.stdout.strip().splitlines()[-1]
+    assert command.startswith(f"{venv}/bin/jupyter lab --notebook-dir=notebooks")
+    assert ("--allow-root" in command) == (os.geteuid() == 0)
+    where = _runs_every_notebook(venv / "bin" / "python", venv, env)
+    assert where.startswith(str(REPO / "src"))  # make lab installs the checkout
