@@ -4,13 +4,17 @@ Sample files come from tests/helpers/samples.py. The markers (declared in
 pyproject.toml) are given three ways: ``browser`` and ``notebook`` here, to
 every test of their folder; ``parity`` and ``slow`` on the tests themselves
 (``pytestmark`` or a decorator), or in :data:`PENDING_MARKERS` for files that
-do not carry their own yet. Every browser test runs in one xdist group, so
-``-n 2 --dist loadgroup`` never starts two browsers at once.
+do not carry their own yet.
+
+Under ``-n 2`` only one module with browser tests runs at a time (a lock shared
+by the workers), so two JupyterLab servers and Chromiums never start at once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +23,7 @@ import pytest
 from samples import deid_data_files
 
 TESTS = Path(__file__).resolve().parent
+BROWSER_MODULES = pytest.StashKey[set[Path]]()
 
 #: Every test under these folders of tests/ carries the marker.
 FOLDER_MARKERS = {"browser": "browser", "notebooks": "notebook"}
@@ -45,8 +50,11 @@ PENDING_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give the folder markers, the pending markers and the browser group."""
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Give the folder markers and the pending markers; note the browser modules."""
+    browser_modules = config.stash.setdefault(BROWSER_MODULES, set())
     for item in items:
         try:
             parts = item.path.relative_to(TESTS).parts
@@ -65,7 +73,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 for marker in markers:
                     item.add_marker(marker)
         if item.get_closest_marker("browser"):
+            browser_modules.add(item.path)
+            # one worker for them all under --dist=loadgroup; pytest-xdist 3.8 no
+            # longer groups under pytest 9.2 (pytest-xdist#1386): the lock below does
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_browser_module_at_a_time(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Hold a lock shared by this run's xdist workers while a browser module runs.
+
+    Module-scoped and autouse, it is taken before the module's JupyterLab and
+    Chromium start, and released after they stop.
+    """
+    if request.path not in request.config.stash.get(BROWSER_MODULES, set()):
+        yield
+        return
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by the workers: pytest-N/ above popen-gwN/
+    with (base / "browser.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 @pytest.fixture

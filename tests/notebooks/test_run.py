@@ -179,7 +179,11 @@ def test_notebook_markdown_opens_with_a_title(path: Path) -> None:
 
 
 def _grouped(paths: list[Path]) -> list[Any]:
-    """One xdist group per notebook: its checks share one run on one worker."""
+    """One xdist group per notebook, so that its checks share one run.
+
+    Under ``--dist=loadgroup``; pytest-xdist 3.8 does not group under pytest
+    9.2 (pytest-xdist#1386), so until it does a notebook may run once per worker.
+    """
     return [
         pytest.param(path, id=path.stem, marks=pytest.mark.xdist_group(path.stem))
         for path in paths
