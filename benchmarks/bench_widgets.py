@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_widgets.py`` (about a minute).
 
-1. ``FieldBrowser`` filtering: :func:`deidscope.widgets.query.filter_fields`
+1. ``FieldBrowser`` filtering: :func:`deidscope.frame.filter_fields`
    (the function behind the browser's boxes) on a frame of about a million
    rows, built by repeating deid-data's identifiers under new file names with
    distinct UIDs. Each query's median over repeats is reported, with its
@@ -84,8 +84,8 @@ def big_frame(rows: int) -> pd.DataFrame:
 
 
 def bench_filter(rows: int, repeats: int) -> bool:
+    from deidscope.frame import FieldQuery, filter_fields
     from deidscope.widgets import FieldBrowser
-    from deidscope.widgets.query import FieldQuery, filter_fields
 
     df = big_frame(rows)
     print(f"FieldBrowser filtering: {len(df):,} rows, median of {repeats}")

@@ -11,10 +11,15 @@ the widgets load on first use of :func:`explore` or ``deidscope.widgets``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from deidscope._version import __version__
-from deidscope.frame import read_identifiers, to_frame
+# the library's one handler: its modules log to children of this logger, and a
+# program that configures no logging sees nothing (the logging HOWTO's advice)
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+from deidscope._version import __version__  # noqa: E402
+from deidscope.frame import read_identifiers, to_frame  # noqa: E402
 
 __all__ = ["__version__", "explore", "read_identifiers", "to_frame"]
 

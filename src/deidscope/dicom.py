@@ -19,62 +19,63 @@ datasets.
 from __future__ import annotations
 
 import copy
+import functools
+import json
 import logging
+import os
 import warnings
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from typing import Any, Literal
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from deidscope.errors import InputError, ReadError
+from deidscope.errors import (
+    BatchErrors,
+    Errors,
+    InputError,
+    ReadError,
+    ReadErrorsWarning,
+    ReplaceErrorsWarning,
+)
 from deidscope.fields import DEFAULT_SKIP, DicomField, FieldMap, iter_fields
-from deidscope.fields._items import RawItem
 from deidscope.files import (
     PathLike,
+    RawItem,
     check_paths,
     iter_dicom_files,
     read_checked,
 )
+from deidscope.recipe._apply import ReplaceResult
+from deidscope.recipe._apply import replace_identifiers as _replace_identifiers
+from deidscope.recipe._types import RecipeLike
 
 __all__ = [
     "DEFAULT_SKIP",
     "DicomField",
     "FieldMap",
     "ReadErrorsWarning",
+    "ReplaceErrorsWarning",
+    "ReplaceResult",
     "get_files",
     "get_identifiers",
     "replace_identifiers",
 ]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
-
-Errors = Literal["warn", "ignore", "raise"]
-
-
-class ReadErrorsWarning(UserWarning):
-    """Some files of a batch could not be read (the others were)."""
-
-
-def check_errors_option(errors: str, *, caller: str) -> None:
-    """Raise InputError unless `errors` is "warn", "ignore" or "raise"."""
-    if errors not in ("warn", "ignore", "raise"):
-        raise InputError(
-            f"{caller}: errors must be 'warn', 'ignore' or 'raise', but got {errors!r}"
-        )
 
 
 def get_files(
     contenders: PathLike | Iterable[PathLike],
     check: bool = True,
     pattern: str | None = None,
+    force: bool = False,
+    tempdir: PathLike | None = None,
 ) -> Iterator[str]:
     """Yield the DICOM files in files and folders, folders searched recursively.
 
-    As deid's ``get_files``, with a stable order (folders are walked sorted),
-    no duplicates, and zip archives skipped rather than unpacked into the
-    working directory. Files left out are logged at INFO level on the
+    As deid's ``get_files``, with a stable order (folders are walked sorted)
+    and no duplicates. Files left out are logged at INFO level on the
     ``deidscope.files`` logger.
 
     Parameters
@@ -85,6 +86,15 @@ def get_files(
         Yield only files that look like DICOM (default True).
     pattern : str or None, optional
         A glob pattern (``fnmatch``) for the names of files found in folders.
+    force : bool, optional
+        With `check`, also yield files without the ``DICM`` marker whose
+        first bytes are any DICOM element (a data set written without
+        preamble and file meta); default False, as deid, yields those that
+        start with the groups 0000-0008 only.
+    tempdir : str, os.PathLike or None, optional
+        Where deid unpacks zip archives. deidscope never unpacks an archive
+        (a zip's member names and sizes are untrusted): zip files are skipped
+        and logged whatever `tempdir` is, and nothing is written there.
 
     Yields
     ------
@@ -95,6 +105,8 @@ def get_files(
     ------
     FileNotFoundError
         If a contender does not exist.
+    InputError
+        If `tempdir` is given but is not a folder.
 
     Examples
     --------
@@ -103,7 +115,16 @@ def get_files(
     >>> [os.path.basename(f) for f in get_files(get_dataset("dicom-cookies"))][:3]
     ['image1.dcm', 'image2.dcm', 'image3.dcm']
     """
-    return iter_dicom_files(contenders, check=check, pattern=pattern)
+    if tempdir is not None and not os.path.isdir(tempdir):
+        raise InputError(
+            f"get_files: expected tempdir to be a folder, but got {tempdir!r}"
+        )
+    return iter_dicom_files(contenders, check=check, pattern=pattern, force=force)
+
+
+def _is_private_path(uid: str) -> bool:
+    """Whether a nested uid's element, or a sequence it is in, is private."""
+    return any(int(part[1:5], 16) % 2 for part in uid.split("__")[::2])
 
 
 class _ElementLoader:
@@ -129,6 +150,8 @@ def fields_of(
     *,
     expand_sequences: bool = True,
     skip: Collection[str | int] = DEFAULT_SKIP,
+    strip_sequences: bool = False,
+    remove_private: bool = False,
 ) -> FieldMap:
     """Return the fields of a dataset as a :class:`FieldMap`.
 
@@ -145,6 +168,10 @@ def fields_of(
         Include the elements of sequence items (default True).
     skip : collection of str or int, optional
         Keywords or tags to leave out (default: deid's skip list).
+    strip_sequences : bool, optional
+        Leave out sequences and everything in them.
+    remove_private : bool, optional
+        Leave out private elements and everything in them.
 
     Returns
     -------
@@ -159,7 +186,14 @@ def fields_of(
         :func:`get_identifiers` reports it as the file's error.
     """
     fields = FieldMap()
-    for walked in iter_fields(ds, expand_sequences=expand_sequences, skip=skip):
+    walk = iter_fields(
+        ds, expand_sequences=expand_sequences and not strip_sequences, skip=skip
+    )
+    for walked in walk:
+        if strip_sequences and walked.vr == "SQ":
+            continue
+        if remove_private and _is_private_path(walked.uid):
+            continue
         raw = walked.raw
         element: DataElement | _ElementLoader
         if isinstance(raw, DataElement):
@@ -178,21 +212,40 @@ def fields_of(
 
 
 def get_identifiers(
-    dicom_files: PathLike | Iterable[PathLike],
+    dicom_files: PathLike | Dataset | Iterable[PathLike | Dataset],
+    force: bool = True,
+    config: PathLike | None = None,
+    strip_sequences: bool = False,
+    remove_private: bool = False,
+    disable_skip: bool = False,
     expand_sequences: bool = True,
     skip: Collection[str | int] = DEFAULT_SKIP,
     *,
     errors: Errors = "warn",
-) -> dict[PathLike, FieldMap]:
+) -> dict[Any, FieldMap]:
     """Return every field of every file, as deid's ``get_identifiers``.
 
-    The signature is the public contract's (and deid's keywords):
-    `expand_sequences` and `skip` may also be passed by position.
+    deid 0.4.13's parameters, in deid's order, then `skip` (the contract's)
+    and `errors`.
 
     Parameters
     ----------
-    dicom_files : str, os.PathLike or iterable of them
-        The files; a single path is accepted.
+    dicom_files : str, os.PathLike, pydicom Dataset, or an iterable of them
+        The files, or datasets already read; a single one is accepted.
+    force : bool, optional
+        Also read files without the ``DICM`` marker that start with a DICOM
+        element (default True, as deid); False reports them as unreadable.
+    config : str, os.PathLike or None, optional
+        A deid configuration file (JSON); its ``get.skip`` list replaces the
+        default `skip`, as deid's ``config`` does.
+    strip_sequences : bool, optional
+        Leave out sequences and everything in them (deid 0.4.13 accepts this
+        and ignores it).
+    remove_private : bool, optional
+        Leave out private elements and everything in them (ignored by deid).
+    disable_skip : bool, optional
+        Skip nothing: the fields of the skip list are listed too (their
+        values summarised: pixel data is never read). deid ignores it.
     expand_sequences : bool, optional
         Include the elements of sequence items, with nested uids such as
         ``(0008, 1115)__0__(0008, 1150)`` (default True).
@@ -211,13 +264,19 @@ def get_identifiers(
     Returns
     -------
     dict
-        ``{path: FieldMap}``, one entry per input, keyed by the path exactly
-        as given; each :class:`FieldMap` maps uid to :class:`DicomField`.
+        ``{key: FieldMap}``, one entry per input: a path keyed exactly as
+        given; a dataset by its ``filename`` when it has one, else by
+        ``"<dataset N>"`` (N its place in the input, from 0). Each
+        :class:`FieldMap` maps uid to :class:`DicomField`.
 
     Raises
     ------
     FileNotFoundError
-        If a path does not exist (checked before any file is read).
+        If a path (or `config`) does not exist (checked before any file is
+        read).
+    InputError
+        If an input is neither a path nor a dataset, or `config` is not a
+        deid configuration.
     ReadError
         With ``errors="raise"``, for the first file that cannot be read.
 
@@ -229,47 +288,102 @@ def get_identifiers(
     >>> ids[files[0]]["PatientID"].element.value
     'cookie-47'
     """
-    check_errors_option(errors, caller="get_identifiers")
-    paths = check_paths(dicom_files, caller="get_identifiers")
-    result: dict[PathLike, FieldMap] = {}
-    failures = 0
-    for path in paths:
-        try:
-            ds, truncation = read_checked(path)
-            if truncation is not None and errors == "raise":
-                raise ReadError(path, truncation)
+    caller = "get_identifiers"
+    batch = BatchErrors(caller, errors, listed_in="ids[path].error")
+    if config is not None and skip is DEFAULT_SKIP:
+        skip = _config_skip(config)
+    if disable_skip:
+        skip = ()
+    inputs = _inputs(dicom_files)
+    check_paths([p for p in inputs if not isinstance(p, Dataset)], caller=caller)
+    walk = functools.partial(
+        fields_of,
+        expand_sequences=expand_sequences,
+        skip=skip,
+        strip_sequences=strip_sequences,
+        remove_private=remove_private,
+    )
+    result: dict[Any, FieldMap] = {}
+    for position, item in enumerate(inputs):
+        if isinstance(item, Dataset):
+            name = item.get("filename")
+            key: Any = name if isinstance(name, str) else f"<dataset {position}>"
             try:
-                fields = fields_of(ds, expand_sequences=expand_sequences, skip=skip)
+                result[key] = walk(item)
+            except Exception as exc:  # a sequence pydicom cannot convert, say
+                reason = f"cannot be read: {type(exc).__name__}: {exc}"
+                batch.add(key, reason)
+                result[key] = FieldMap(error=reason)
+            continue
+        try:
+            ds, truncation = read_checked(item, force=force)
+            if truncation is not None and batch.raises:
+                raise ReadError(item, truncation)
+            try:
+                fields = walk(ds)
             except Exception as exc:  # a sequence pydicom cannot convert, say
                 raise ReadError(
-                    path, f"cannot be read: {type(exc).__name__}: {exc}"
+                    item, f"cannot be read: {type(exc).__name__}: {exc}"
                 ) from exc
         except ReadError as exc:
-            if errors == "raise":
-                raise
-            result[path] = FieldMap(error=exc.reason)
-            failures += 1
             logger.info("get_identifiers: %s", exc)
+            batch.add(item, exc.reason)
+            result[item] = FieldMap(error=exc.reason)
             continue
         if truncation is not None:  # the header is there: keep it, say so
             fields.error = truncation
-            failures += 1
-        result[path] = fields
-    if failures and errors == "warn":
-        warnings.warn(
-            f"get_identifiers: {failures} of {len(paths)} files could not be read; "
-            "their entries are empty and ids[path].error says why "
-            "(pass errors='ignore' to silence this warning)",
-            ReadErrorsWarning,
-            stacklevel=2,
-        )
+            batch.add(item, truncation)
+        result[item] = fields
+    batch.finish(total=len(inputs))
     return result
+
+
+def _inputs(
+    dicom_files: PathLike | Dataset | Iterable[PathLike | Dataset],
+) -> list[PathLike | Dataset]:
+    """Return the inputs of get_identifiers as a list of paths and datasets."""
+    if isinstance(dicom_files, Dataset | str | os.PathLike):
+        return [dicom_files]
+    try:
+        items = list(dicom_files)
+    except TypeError:
+        raise InputError(
+            "get_identifiers: expected a path, a pydicom Dataset or an iterable of "
+            f"them, but got {type(dicom_files).__name__}"
+        ) from None
+    for item in items:
+        if not isinstance(item, Dataset | str | os.PathLike):
+            raise InputError(
+                "get_identifiers: expected paths or pydicom Datasets, "
+                f"but got {type(item).__name__} ({item!r})"
+            )
+    return items
+
+
+def _config_skip(config: PathLike) -> tuple[str, ...]:
+    """Return the ``get.skip`` list of a deid configuration file."""
+    check_paths(config, caller="get_identifiers")
+    try:
+        with open(config, encoding="utf-8") as handle:
+            skip = json.load(handle)["get"]["skip"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"get_identifiers: expected config to be a deid configuration (JSON "
+            f"with get.skip), but {os.fspath(config)!r} gives "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    if not isinstance(skip, list) or not all(isinstance(s, str) for s in skip):
+        raise InputError(
+            f"get_identifiers: expected get.skip in {os.fspath(config)!r} to be a "
+            f"list of keywords, but got {skip!r}"
+        )
+    return tuple(skip)
 
 
 def replace_identifiers(
     dicom_files: PathLike | Iterable[PathLike],
     ids: Mapping[Any, Any] | None = None,
-    deid: Any = None,
+    deid: RecipeLike | Sequence[RecipeLike] | None = None,
     save: bool = False,
     overwrite: bool = False,
     output_folder: PathLike | None = None,
@@ -280,7 +394,7 @@ def replace_identifiers(
     lookup: Mapping[str, Any] | None = None,
     errors: Errors = "warn",
     progress: bool | None = None,
-) -> list[Any]:
+) -> ReplaceResult:
     r"""Apply a recipe's ``%header`` to files, as deid's ``replace_identifiers``.
 
     The lines run as :meth:`deidscope.recipe.Recipe.preview` shows (the same
@@ -298,8 +412,8 @@ def replace_identifiers(
         deid's per-file lookup, ``{path: {name: value_or_function}}``
         (``get_identifiers`` output with names added works).
     deid : Recipe, str, os.PathLike or list of them
-        The recipe, a recipe file, or several combined as deid combines
-        them. deidscope has no default recipe: one is required.
+        The recipe, recipe text, a recipe file, or several combined as deid
+        combines them. deidscope has no default recipe: one is required.
     save : bool, optional
         Write files (True) or return the changed datasets (False, default).
     overwrite : bool, optional
@@ -330,10 +444,11 @@ def replace_identifiers(
 
     Returns
     -------
-    list
-        One entry per file: the changed ``pydicom`` dataset, or with
-        `save` the path written; None for a file that failed. The list
-        has an ``errors`` attribute (a DataFrame with ``file``, ``error``).
+    ReplaceResult
+        A list with one entry per file: the changed ``pydicom`` dataset, or
+        with `save` the path written; None for a file that failed. Its
+        ``errors`` attribute lists those (an
+        :class:`~deidscope.errors.ErrorsFrame`: ``file``, ``error``).
 
     Raises
     ------
@@ -356,9 +471,7 @@ def replace_identifiers(
     >>> cleaned[0].PatientID
     'anon'
     """
-    from deidscope.recipe._apply import replace_identifiers as apply
-
-    return apply(
+    return _replace_identifiers(
         dicom_files,
         ids,
         deid,

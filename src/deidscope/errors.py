@@ -1,23 +1,48 @@
-"""The exceptions deidscope raises.
+"""The exceptions deidscope raises, and the one policy for per-file failures.
 
 One base class, :class:`DeidscopeError`, so that a caller can catch anything
 deidscope raises on purpose; the subclasses also derive from the built-in
 exception a Python user would expect (``ValueError``, ``ImportError``).
+
+Every function that works on a batch of files (``read_identifiers``,
+``get_identifiers``, ``replace_identifiers``, ``pixels.detect``,
+``write_identifiers``...) takes ``errors="warn"|"ignore"|"raise"`` and
+handles a file that fails the same way, through :class:`BatchErrors`: the
+file is listed with the reason in an :class:`ErrorsFrame` (columns ``file``
+and ``error``), the batch goes on, and at the end one warning gives the
+count (a :class:`ReadErrorsWarning`, or a :class:`ReplaceErrorsWarning` for
+files that could not be de-identified); ``"ignore"`` only lists them and
+``"raise"`` raises :class:`ReadError` on the first.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+import sys
+import warnings
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import pandas as pd
 
 __all__ = [
+    "BatchWarning",
     "DeidscopeError",
+    "Errors",
+    "ErrorsFrame",
     "InputError",
     "MissingDependencyError",
     "ReadError",
+    "ReadErrorsWarning",
     "RecipeFunctionError",
     "RecipeSyntaxError",
+    "ReplaceErrorsWarning",
 ]
+
+#: What a batch function does about a file that fails.
+Errors = Literal["warn", "ignore", "raise"]
+#: The columns of every errors frame.
+ERROR_COLUMNS: tuple[str, str] = ("file", "error")
 
 
 class DeidscopeError(Exception):
@@ -171,3 +196,214 @@ class MissingDependencyError(DeidscopeError, ImportError):
             f"install it with: pip install 'deidscope[{extra}]'",
             name=module,
         )
+
+
+# -- one policy for the files of a batch that fail ---------------------------
+
+
+class BatchWarning(UserWarning):
+    """Some files of a batch failed (the others were done)."""
+
+
+class ReadErrorsWarning(BatchWarning):
+    """Some files of a batch could not be read (the others were)."""
+
+
+class ReplaceErrorsWarning(BatchWarning):
+    """Some files of a batch could not be de-identified (the others were)."""
+
+
+class ErrorsFrame(pd.DataFrame):
+    """The files a batch could not do, and why: columns ``file`` and ``error``.
+
+    ``df.attrs["errors"]`` of an identifier frame, ``result.errors`` of
+    ``replace_identifiers``... A DataFrame that differs from a plain one in a
+    single way: two ``ErrorsFrame`` compare with ``==`` as a whole (True or
+    False), so that pandas can compare the ``attrs`` of frames when it
+    concatenates or merges them (with a plain DataFrame in ``attrs``,
+    ``pd.concat`` raises "The truth value of a DataFrame is ambiguous").
+    Comparing with anything else is element-wise, as usual.
+    """
+
+    @property
+    def _constructor(self) -> type[ErrorsFrame]:
+        return ErrorsFrame
+
+    def __eq__(self, other: object) -> Any:
+        if isinstance(other, ErrorsFrame):
+            return self.equals(other)
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> Any:
+        if isinstance(other, ErrorsFrame):
+            return not self.equals(other)
+        return super().__ne__(other)
+
+    __hash__ = None
+
+
+def errors_frame(errors: Iterable[tuple[str, str]] = ()) -> ErrorsFrame:
+    """Return an :class:`ErrorsFrame` of ``(file, reason)`` pairs.
+
+    Parameters
+    ----------
+    errors : iterable of (str, str), optional
+        The files and why each failed.
+
+    Returns
+    -------
+    ErrorsFrame
+        Columns ``file`` and ``error``, both Arrow-backed strings, also when
+        empty.
+
+    Examples
+    --------
+    >>> errors_frame([("a.dcm", "empty file (0 bytes)")]).to_dict("records")
+    [{'file': 'a.dcm', 'error': 'empty file (0 bytes)'}]
+    >>> errors_frame().dtypes.astype(str).tolist()
+    ['string', 'string']
+    """
+    pairs = [(os.fspath(file), str(reason)) for file, reason in errors]
+    string = pd.StringDtype("pyarrow")
+    return ErrorsFrame(
+        {
+            "file": pd.array([file for file, _ in pairs], dtype=string),
+            "error": pd.array([reason for _, reason in pairs], dtype=string),
+        },
+        columns=list(ERROR_COLUMNS),
+    )
+
+
+def check_errors_option(errors: object, *, caller: str) -> Errors:
+    """Return `errors` if it is "warn", "ignore" or "raise"; raise otherwise.
+
+    Raises
+    ------
+    InputError
+        Naming the caller and what it got.
+    """
+    if errors not in ("warn", "ignore", "raise"):
+        raise InputError(
+            f"{caller}: errors must be 'warn', 'ignore' or 'raise', but got {errors!r}"
+        )
+    return errors
+
+
+#: The one warning text per kind: what happened to the files.
+_WHAT_FAILED = {
+    ReadErrorsWarning: "could not be read",
+    ReplaceErrorsWarning: "could not be de-identified",
+}
+
+
+class BatchErrors:
+    """Collect the files of one batch call that fail, under one policy.
+
+    Parameters
+    ----------
+    caller : str
+        The public function, for messages (``"read_identifiers"``).
+    errors : {"warn", "ignore", "raise"}
+        The caller's option, checked here.
+    warning : type, optional
+        :class:`ReadErrorsWarning` (default) or :class:`ReplaceErrorsWarning`.
+    listed_in : str, optional
+        Where the caller finds the reasons, for the warning
+        (default ``"df.attrs['errors']"``).
+
+    Examples
+    --------
+    >>> batch = BatchErrors("read_identifiers", "ignore")
+    >>> batch.add("a.dcm", "empty file (0 bytes)")
+    >>> len(batch), batch.finish(total=3).file.tolist()
+    (1, ['a.dcm'])
+    """
+
+    __slots__ = ("_pairs", "caller", "errors", "listed_in", "warning")
+
+    def __init__(
+        self,
+        caller: str,
+        errors: object = "warn",
+        *,
+        warning: type[BatchWarning] = ReadErrorsWarning,
+        listed_in: str = "df.attrs['errors']",
+    ) -> None:
+        self.caller = caller
+        self.errors: Errors = check_errors_option(errors, caller=caller)
+        self.warning = warning
+        self.listed_in = listed_in
+        self._pairs: list[tuple[str, str]] = []
+
+    @property
+    def raises(self) -> bool:
+        """True when the first failure raises (``errors="raise"``)."""
+        return self.errors == "raise"
+
+    def add(self, path: str | os.PathLike[str], reason: str) -> None:
+        """Record that `path` failed, or raise :class:`ReadError` for it.
+
+        Raises
+        ------
+        ReadError
+            With ``errors="raise"``.
+        """
+        if self.errors == "raise":
+            raise ReadError(path, reason)
+        self._pairs.append((os.fspath(path), reason))
+
+    def extend(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Record several ``(path, reason)`` failures (raising on the first)."""
+        for path, reason in pairs:
+            self.add(path, reason)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """The failures so far, as ``(path, reason)``."""
+        return list(self._pairs)
+
+    def frame(self) -> ErrorsFrame:
+        """Return the failures so far as an :class:`ErrorsFrame`."""
+        return errors_frame(self._pairs)
+
+    def finish(self, *, total: int, count: int | None = None) -> ErrorsFrame:
+        """Warn once (with ``errors="warn"``) and return the errors frame.
+
+        Parameters
+        ----------
+        total : int
+            How many files the batch had, for the message.
+        count : int or None, optional
+            How many failed, where the list is kept elsewhere (a sidecar
+            file); default the failures recorded here.
+
+        Returns
+        -------
+        ErrorsFrame
+            The failures recorded here.
+        """
+        n = len(self._pairs) if count is None else count
+        if n and self.errors == "warn":
+            warnings.warn(
+                f"{self.caller}: {n} of {total} files "
+                f"{_WHAT_FAILED.get(self.warning, 'failed')}; see {self.listed_in} "
+                "for the reasons (pass errors='ignore' to silence this warning)",
+                self.warning,
+                stacklevel=_caller_level(),
+            )
+        return self.frame()
+
+
+def _caller_level() -> int:
+    """Return the stacklevel of the first frame outside deidscope."""
+    frame: Any = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        "deidscope."
+    ):
+        frame = frame.f_back
+        level += 1
+    return level

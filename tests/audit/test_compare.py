@@ -14,7 +14,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 import deidscope
-from deidscope.audit import COMPARE_COLUMNS, LEAK_COLUMNS, compare, leaks, pair_files
+from deidscope.audit import compare, leaks, pair_files
+from deidscope.audit._compare import COMPARE_COLUMNS, LEAK_COLUMNS
 from deidscope.errors import InputError
 from samples import deid_data_files
 

@@ -12,7 +12,7 @@ import pytest
 
 from deidscope.audit import profile, report
 from deidscope.audit._profile import name_unnamed
-from deidscope.dicom import Errors
+from deidscope.errors import Errors
 from deidscope.parallel import _dask, read_errors_dask, read_identifiers_dask
 from samples import write_dicom
 

@@ -14,11 +14,11 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 import deidscope
-from deidscope.audit import PROFILE_COLUMNS, profile
+from deidscope.audit import profile
 from deidscope.audit._partial import combine, partial_profile
-from deidscope.audit._profile import finish, name_unnamed
+from deidscope.audit._profile import PROFILE_COLUMNS, finish, name_unnamed
 from deidscope.errors import InputError
-from deidscope.recipe.ps315 import OPTIONS, load_table
+from deidscope.ps315 import OPTIONS, load_table
 from samples import nested_dataset, write_dicom
 
 

@@ -134,7 +134,7 @@ def test_report_is_private_to_its_owner(evil_df: pd.DataFrame, tmp_path: Path) -
 
 
 def test_report_missing_folder_fails_before_any_work(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"output folder .* does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"folder of the output does not exist"):
         report("not even a frame", tmp_path / "nowhere" / "audit.html")  # type: ignore[arg-type]
 
 
@@ -150,7 +150,7 @@ def test_report_refuses_to_overwrite(evil_df: pd.DataFrame, tmp_path: Path) -> N
 
 
 def test_report_refuses_a_folder(evil_df: pd.DataFrame, tmp_path: Path) -> None:
-    with pytest.raises(IsADirectoryError, match="is a folder"):
+    with pytest.raises(InputError, match="the output is a folder"):
         report(evil_df, tmp_path)
 
 

@@ -10,7 +10,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 import deidscope
-from deidscope.audit import KINDS, RULES, profile
+from deidscope.audit import profile
+from deidscope.audit._rules import KINDS, RULES
 from samples import write_dicom
 
 # (name, keyword, VR, value, expected kinds)

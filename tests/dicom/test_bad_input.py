@@ -15,8 +15,8 @@ import pytest
 from pydicom.uid import ImplicitVRLittleEndian
 
 from deidscope import read_identifiers
-from deidscope.dicom import ReadErrorsWarning, get_identifiers
-from deidscope.errors import InputError, ReadError
+from deidscope.dicom import get_identifiers
+from deidscope.errors import InputError, ReadError, ReadErrorsWarning
 from samples import write_dicom
 
 

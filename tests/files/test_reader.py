@@ -18,9 +18,9 @@ from pydicom.uid import (
     JPEGBaseline8Bit,
 )
 
-from deidscope.fields._reader import RawDataset, read_raw_file
-from deidscope.files import read_checked
-from deidscope.frame import FrameBuilder, read_identifiers
+from deidscope.files import RawDataset, read_checked, read_raw_file
+from deidscope.frame import read_identifiers
+from deidscope.frame._builder import FrameBuilder
 from samples import all_sample_files, nested_dataset, short_id, write_dicom
 
 

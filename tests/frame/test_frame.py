@@ -13,7 +13,8 @@ from pydicom.sequence import Sequence
 import deidscope
 from deidscope import read_identifiers, to_frame
 from deidscope.dicom import get_identifiers
-from deidscope.frame import CATEGORY_COLUMNS, COLUMNS, concat_frames, empty_frame
+from deidscope.frame import COLUMNS, concat_frames, empty_frame
+from deidscope.frame._columns import CATEGORY_COLUMNS
 from samples import all_sample_files, deid_data_files, write_dicom
 
 _CONTRACT = ["file", "uid", "name", "VR", "value", "tag", "keyword",

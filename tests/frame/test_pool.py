@@ -11,7 +11,7 @@ import pytest
 
 from deidscope import read_identifiers
 from deidscope.errors import ReadError, RecipeSyntaxError
-from deidscope.frame import pool_context
+from deidscope.frame._read import pool_context
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 import deidscope
+from deidscope import ps315
 from deidscope.data import get_dataset
 from deidscope.errors import InputError
-from deidscope.recipe import ps315
-from deidscope.widgets.query import (
+from deidscope.frame._query import (
     FieldQuery,
     field_actions,
     filter_fields,

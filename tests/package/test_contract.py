@@ -12,7 +12,13 @@ import deidscope
 from deidscope import audit, pixels, read_identifiers, to_frame
 from deidscope.cli import main
 from deidscope.data import get_dataset
-from deidscope.dicom import DicomField, get_files, get_identifiers, replace_identifiers
+from deidscope.dicom import (
+    DEFAULT_SKIP,
+    DicomField,
+    get_files,
+    get_identifiers,
+    replace_identifiers,
+)
 from deidscope.recipe import Recipe
 
 
@@ -32,7 +38,8 @@ EMPTY = inspect.Parameter.empty
     ("function", "expected"),
     [
         (get_files, [("contenders", POS, EMPTY), ("check", POS, True),
-                     ("pattern", POS, None)]),
+                     ("pattern", POS, None), ("force", POS, False),
+                     ("tempdir", POS, None)]),
         (read_identifiers, [("paths", POS, EMPTY), ("workers", KW, None),
                             ("progress", KW, None), ("errors", KW, "warn")]),
         (to_frame, [("ids", POS, EMPTY)]),
@@ -50,8 +57,17 @@ def test_signatures_are_the_contracts(
 
 def test_get_identifiers_takes_deids_keywords() -> None:
     params = _parameters(get_identifiers)
-    assert params[:2] == [("dicom_files", POS, EMPTY), ("expand_sequences", POS, True)]
-    assert params[2][:2] == ("skip", POS)
+    assert params[:-1] == [
+        ("dicom_files", POS, EMPTY),
+        ("force", POS, True),
+        ("config", POS, None),
+        ("strip_sequences", POS, False),
+        ("remove_private", POS, False),
+        ("disable_skip", POS, False),
+        ("expand_sequences", POS, True),
+        ("skip", POS, DEFAULT_SKIP),
+    ]
+    assert params[-1] == ("errors", KW, "warn")
 
 
 @pytest.mark.parametrize(

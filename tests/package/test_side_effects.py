@@ -81,8 +81,12 @@ def test_importing_deidscope_changes_no_global_state(module: str) -> None:
         "changed = [key for key in before if before[key] != after[key]]\n"
         "assert not changed, f'changed: {changed}'\n"
         "assert 'ipywidgets' not in sys.modules, 'ipywidgets imported'\n"
-        "handler = logging.getLogger('deidscope.files').handlers[0]\n"
-        "assert type(handler).__name__ == 'NullHandler'\n"
+        "handlers = logging.getLogger('deidscope').handlers\n"
+        "assert [type(h).__name__ for h in handlers] == ['NullHandler']\n"
+        "others = [name for name, logger in logging.root.manager.loggerDict.items()\n"
+        "          if name.startswith('deidscope.')\n"
+        "          and getattr(logger, 'handlers', None)]\n"
+        "assert not others, f'handlers on {others}'\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True

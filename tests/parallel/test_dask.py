@@ -15,13 +15,13 @@ from distributed import Client, LocalCluster, get_task_stream
 from deidscope.errors import InputError, MissingDependencyError, ReadError
 from deidscope.frame import COLUMNS, empty_frame, read_identifiers
 from deidscope.parallel import (
-    SCHEMA,
     errors_path,
     read_errors_dask,
     read_identifiers_dask,
     read_identifiers_parquet,
     write_identifiers_dask,
 )
+from deidscope.parallel._format import SCHEMA
 from samples import write_dicom
 
 
@@ -147,7 +147,7 @@ def test_write_identifiers_dask_refuses_to_replace_other_folders(
     with pytest.raises(InputError, match=r"not replacing .* \(notes\.txt\)"):
         write_identifiers_dask(dask_tree, out, overwrite=True)
     assert (out / "notes.txt").read_text() == "keep"
-    with pytest.raises(FileNotFoundError, match="folder does not exist"):
+    with pytest.raises(FileNotFoundError, match="folder of the output does not exist"):
         write_identifiers_dask(dask_tree, tmp_path / "no" / "ids")
 
 

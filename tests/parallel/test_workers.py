@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from deidscope.frame import CHUNK_FILES, COLUMNS, read_identifiers
+from deidscope.frame import COLUMNS, read_identifiers
+from deidscope.frame._read import CHUNK_FILES
 from samples import write_dicom
 
 

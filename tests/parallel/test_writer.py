@@ -11,16 +11,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from deidscope.dicom import ReadErrorsWarning
-from deidscope.errors import InputError, ReadError
+from deidscope.errors import InputError, ReadError, ReadErrorsWarning
 from deidscope.frame import COLUMNS, empty_frame, read_identifiers
 from deidscope.parallel import (
-    SCHEMA,
     errors_path,
-    frame_to_table,
     read_identifiers_parquet,
     write_identifiers,
 )
+from deidscope.parallel._format import SCHEMA, frame_to_table
 
 
 @pytest.fixture
@@ -221,7 +219,11 @@ def test_existing_sidecar_is_kept_without_overwrite(
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
-        ({"path": "nowhere/ids.parquet"}, FileNotFoundError, "folder does not exist"),
+        (
+            {"path": "nowhere/ids.parquet"},
+            FileNotFoundError,
+            "folder of the output does not exist",
+        ),
         ({"path": "ids.json"}, InputError, r"ending in \.parquet, \.pq, \.csv"),
         ({"workers": 0}, InputError, "workers must be a positive int or None"),
         ({"files_per_row_group": 0}, InputError, "files_per_row_group must be"),
@@ -287,7 +289,8 @@ def test_frame_to_table_checks_its_input(cookie_files: list[str]) -> None:
     assert table.schema.equals(SCHEMA)
     assert table.num_rows == len(df)
     assert df["file"].dtype == "category"  # the input is left alone
-    with pytest.raises(InputError, match="value is missing"):
+    lacks_value = r"frame_to_table: .* but it lacks \[.value.\]"
+    with pytest.raises(InputError, match=lacks_value):
         frame_to_table(df.drop(columns="value"))
     with pytest.raises(InputError, match="'uid' to be categorical"):
         frame_to_table(df.astype({"uid": str}))

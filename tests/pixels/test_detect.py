@@ -17,10 +17,10 @@ import pytest
 from pixels_helpers import deid_detect_and_clean, deid_recipe_path
 
 import deidscope
-from deidscope.dicom import ReadErrorsWarning, get_identifiers
-from deidscope.errors import InputError, ReadError, RecipeSyntaxError
+from deidscope.dicom import get_identifiers
+from deidscope.errors import InputError, ReadError, ReadErrorsWarning, RecipeSyntaxError
 from deidscope.files import read_dataset
-from deidscope.pixels import DEFAULT_RECIPE, DETECT_COLUMNS, clean, detect
+from deidscope.pixels import DEFAULT_RECIPE, clean, detect
 from deidscope.pixels._criteria import (
     dataset_answer,
     field_values,
@@ -28,6 +28,7 @@ from deidscope.pixels._criteria import (
     needs_dataset,
     tag_text,
 )
+from deidscope.pixels.detection import DETECT_COLUMNS
 from deidscope.recipe import Recipe
 from samples import all_sample_files, deid_data_files, short_id
 
@@ -241,7 +242,8 @@ def test_unreadable_files_are_reported_not_fatal(tmp_path) -> None:
     bad = tmp_path / "bad.dcm"
     bad.write_bytes(b"\0" * 128 + b"DICM" + b"\xff" * 20)
     good = deid_data_files()[0]
-    with pytest.warns(ReadErrorsWarning, match=r"1 file\(s\)"):
+    message = "detect: 1 of 2 files could not be read"
+    with pytest.warns(ReadErrorsWarning, match=message):
         flags = detect([good, str(bad)], DEFAULT_RECIPE)
     assert flags["file"].tolist() == [good]
     errors = flags.attrs["errors"]
@@ -267,7 +269,7 @@ def test_a_frame_whose_file_is_gone_reports_the_test_it_could_not_do(tmp_path) -
 @pytest.mark.parametrize(
     ("recipe", "error", "message"),
     [
-        (42, InputError, "expected a deidscope Recipe"),
+        (42, InputError, "detect: expected a Recipe, recipe text or a recipe file"),
         (
             Recipe.from_text(
                 "FORMAT dicom\n%filter x\nLABEL y\n  contains Modality (\n"
@@ -284,7 +286,7 @@ def test_detect_bad_recipe(recipe, error, message) -> None:
 
 
 def test_detect_bad_frame_and_option() -> None:
-    with pytest.raises(InputError, match=r"has no .*tag"):
+    with pytest.raises(InputError, match=r"detect: .* but it lacks .*tag"):
         detect(pd.DataFrame({"file": ["x"]}), DEFAULT_RECIPE)
     with pytest.raises(InputError, match="errors must be"):
         detect(deid_data_files()[:1], DEFAULT_RECIPE, errors="loud")

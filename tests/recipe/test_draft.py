@@ -10,15 +10,15 @@ import pytest
 
 import deidscope
 from deidscope.errors import InputError
-from deidscope.recipe import Recipe
-from deidscope.widgets.drafting import (
-    CRITERIA_FIELDS,
+from deidscope.recipe import (
+    Recipe,
     add_filter_label,
     format_box,
     format_label,
     header_values,
     label_criteria,
 )
+from deidscope.recipe._draft import CRITERIA_FIELDS
 from samples import deid_data_files
 
 FILES = [f for f in deid_data_files() if "dicom-cookies" not in f] + [

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from _recipe_helpers import deid_load, parity_files, plain
 
-from deidscope import read_identifiers
+from deidscope import ps315, read_identifiers
 from deidscope.errors import InputError
-from deidscope.recipe import Recipe, ps315
+from deidscope.recipe import Recipe
 
 
 def _by_field(recipe: Recipe) -> dict[str, str]:

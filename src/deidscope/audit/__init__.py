@@ -13,29 +13,13 @@
 
 from __future__ import annotations
 
-from deidscope.audit._compare import (
-    COMPARE_COLUMNS,
-    LEAK_COLUMNS,
-    LEAK_KINDS,
-    compare,
-    leaks,
-)
-from deidscope.audit._coverage import COVERAGE_COLUMNS, coverage
+from deidscope.audit._compare import compare, leaks
+from deidscope.audit._coverage import coverage
 from deidscope.audit._pairs import pair_files
-from deidscope.audit._profile import PROFILE_COLUMNS, profile
+from deidscope.audit._profile import profile
 from deidscope.audit._report import report
-from deidscope.audit._rules import KINDS, RULES, WELL_KNOWN_UID_ROOTS, Rule
 
 __all__ = [
-    "COMPARE_COLUMNS",
-    "COVERAGE_COLUMNS",
-    "KINDS",
-    "LEAK_COLUMNS",
-    "LEAK_KINDS",
-    "PROFILE_COLUMNS",
-    "RULES",
-    "WELL_KNOWN_UID_ROOTS",
-    "Rule",
     "compare",
     "coverage",
     "leaks",

@@ -21,6 +21,7 @@ from deidscope.audit._pairs import files_of, pair_files
 from deidscope.audit._partial import check_frame, derived, is_dask, triples
 from deidscope.audit._rules import KINDS, RULES, WELL_KNOWN_UID_ROOTS
 from deidscope.errors import InputError
+from deidscope.fields import SINGLE_VALUE_TEXT_VRS
 
 __all__ = [
     "COMPARE_COLUMNS",
@@ -31,7 +32,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 #: The columns of :func:`leaks`.
 LEAK_COLUMNS: tuple[str, ...] = (
@@ -74,7 +74,6 @@ _AS_SOURCE = {column: f"source_{column}" for column in ("file", "uid", "name", "
 # values of a multi-valued element (\)
 _NAME_PARTS = re.compile(r"[\^=,\\\s]+")
 # VRs whose value is one text that may hold a backslash (not a multi-value)
-_SINGLE_VRS = frozenset({"LT", "ST", "UT", "UR"})
 _ALNUM = re.compile(r"[^\W_]")
 _KIND_COLUMNS = {
     kind: [i for i, r in enumerate(RULES) if r.kind == kind] for kind in KINDS
@@ -127,7 +126,8 @@ def _sources(before: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
     found = found.drop_duplicates("row").drop(columns="row")
     # each value of a multi-valued element is an identifying value of its own
     multi = found[
-        found["value"].str.contains("\\", regex=False) & ~found["VR"].isin(_SINGLE_VRS)
+        found["value"].str.contains("\\", regex=False)
+        & ~found["VR"].isin(SINGLE_VALUE_TEXT_VRS)
     ]
     values = [
         (file, uid, name, value, kind)
@@ -285,9 +285,8 @@ def leaks(
         found.append(_contained(sources, after_text, paired, min_length))
         found.append(_copied(sources, after_text, min_length))
     if not found:
-        return pd.DataFrame(
-            {column: pd.Series(dtype=object) for column in LEAK_COLUMNS}
-        )
+        # the columns and dtypes of a frame of findings, with no rows
+        return pd.DataFrame({column: pd.Series(dtype="str") for column in LEAK_COLUMNS})
     out = pd.concat(found, ignore_index=True)
     out = out.drop_duplicates(["file", "uid", "source_value"], keep="first")
     order = {file: i for i, file in enumerate(files_of(after))}

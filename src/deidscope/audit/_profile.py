@@ -24,7 +24,7 @@ from deidscope.audit._partial import (
 )
 from deidscope.audit._rules import KINDS, RULES
 from deidscope.errors import InputError
-from deidscope.recipe.ps315 import OPTIONS, lookup_many
+from deidscope.ps315 import OPTIONS, lookup_many
 
 __all__ = [
     "PROFILE_COLUMNS",
@@ -171,8 +171,20 @@ def finish(partial: Partial, *, top: int = 5) -> pd.DataFrame:
     return out.iloc[order].reset_index(drop=True)
 
 
+#: The dtype of each column of :func:`profile` ("str": text), also when empty.
+_PROFILE_DTYPES: dict[str, Any] = {
+    **dict.fromkeys(PROFILE_COLUMNS, "str"),
+    "private_creator": object,  # None where there is none
+    "top_values": object,  # lists
+    **dict.fromkeys(("is_private", "in_sequence", "is_filemeta"), "bool"),
+    **dict.fromkeys(("n_files", "n_rows", "n_values", "n_empty", "n_flagged"), "int64"),
+}
+
+
 def _empty_profile() -> pd.DataFrame:
-    return pd.DataFrame({column: pd.Series(dtype=object) for column in PROFILE_COLUMNS})
+    return pd.DataFrame(
+        {column: pd.Series(dtype=_PROFILE_DTYPES[column]) for column in PROFILE_COLUMNS}
+    )
 
 
 def name_unnamed(df: pd.DataFrame) -> pd.DataFrame:
@@ -321,7 +333,7 @@ def profile(df: Any, *, top: int = 5) -> pd.DataFrame:
           ``n_values`` (distinct values, ``""`` included), ``n_empty``;
         - ``top_values``: a list of ``(value, count)``, most common first;
         - ``basic_profile`` and one column per option of
-          :data:`deidscope.recipe.ps315.OPTIONS`: the action codes of PS3.15
+          :data:`deidscope.ps315.OPTIONS`: the action codes of PS3.15
           Table E.1-1 for the element's tag (``""`` where the table is
           silent); ``sequence_basic_profile``: the action for the top-level
           sequence that holds a nested element;

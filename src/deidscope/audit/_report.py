@@ -26,13 +26,12 @@ from deidscope.audit._partial import check_frame, is_dask
 from deidscope.audit._profile import finish, hits, keep_for, reduce_frame_with
 from deidscope.audit._rules import KINDS
 from deidscope.errors import InputError
-from deidscope.files import atomic_output
-from deidscope.recipe.ps315 import ACTION_CODES, OPTIONS
+from deidscope.files import atomic_output, check_output
+from deidscope.ps315 import ACTION_CODES, OPTIONS
 
 __all__ = ["report"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 #: Top-level fields the equipment tables count, with their headings.
 EQUIPMENT: dict[str, str] = {
@@ -96,32 +95,6 @@ def _table(
     )
 
 
-def _check_output(path: str | os.PathLike[str], overwrite: bool) -> Path:
-    """Refuse a bad output path before any work is done."""
-    if not isinstance(path, str | os.PathLike):
-        raise InputError(
-            f"report: expected the output path as str or os.PathLike, "
-            f"but got {type(path).__name__}"
-        )
-    target = Path(path)
-    folder = target.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"report: the output folder {os.fspath(folder)!r} does not exist "
-            "(create it first)"
-        )
-    if target.is_dir():
-        raise IsADirectoryError(
-            f"report: the output path {os.fspath(target)!r} is a folder; give a "
-            "file name such as report.html"
-        )
-    if target.exists() and not overwrite:
-        raise FileExistsError(
-            f"report: {os.fspath(target)!r} exists; pass overwrite=True to replace it"
-        )
-    return target
-
-
 def _is_input(target: Path, files: pd.Series) -> bool:
     """Whether `target` is one of `files` (same file by any path)."""
     if not target.exists():
@@ -152,13 +125,16 @@ def _check_errors(errors: Any) -> None:
 
 
 def _write(target: Path, text: str, *, overwrite: bool) -> None:
-    """Write `text` to a temporary file beside `target`, then rename it."""
+    """Write `text` to a temporary file beside `target`, then rename it.
+
+    The file is created with the permissions the process umask gives, like
+    every other output of deidscope (set a umask such as 077 to keep it
+    private).
+    """
     try:
         with atomic_output(target, overwrite=overwrite, caller="report") as tmp:
-            # header values are sensitive: readable by the owner only
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(
-                fd, "w", encoding="utf-8", errors="backslashreplace"
+            with open(
+                tmp, "x", encoding="utf-8", errors="backslashreplace"
             ) as handle:
                 handle.write(text)
     except FileExistsError:
@@ -430,7 +406,9 @@ def report(
     heuristics flag with the reason and an example, and the files that could
     not be read. Every value is escaped (a value holding ``<script>`` shows
     as text); the page loads nothing from anywhere, so it opens offline. The
-    file holds header values: it is created readable by its owner only.
+    file holds header values; it is created with the permissions the process
+    umask gives, like every output of deidscope (set a umask such as 077, or
+    write into a private folder, to keep it to yourself).
 
     Parameters
     ----------
@@ -464,13 +442,14 @@ def report(
         If the folder of `path` does not exist (checked before any work).
     FileExistsError
         If `path` exists and `overwrite` is False.
-    IsADirectoryError
-        If `path` is a folder.
+    FileNotFoundError
+        If the folder of `path` does not exist.
     InputError
-        If `df` is not an identifier frame, `errors` is not a frame of
-        ``file`` and ``error``, or `path` is one of its DICOM files.
+        If `path` is a folder, `df` is not an identifier frame, `errors` is
+        not a frame of ``file`` and ``error``, or `path` is one of its DICOM
+        files.
     """
-    target = _check_output(path, overwrite)
+    target = check_output(path, overwrite=overwrite, caller="report")
     check_frame(df, caller="report")
     if not is_dask(df) and _is_input(target, df["file"]):
         raise InputError(

@@ -26,10 +26,13 @@ from deidscope.fields._tags import (
     parse_tag,
     private_name,
 )
+from deidscope.fields._vr import BULK_VRS, SINGLE_VALUE_TEXT_VRS
 from deidscope.fields._walk import DEFAULT_SKIP, WalkedField, iter_fields, resolve_vr
 
 __all__ = [
+    "BULK_VRS",
     "DEFAULT_SKIP",
+    "SINGLE_VALUE_TEXT_VRS",
     "DicomField",
     "FieldMap",
     "WalkedField",

@@ -18,8 +18,8 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
-from deidscope.fields._items import Encoding, RawItem, charset_encoding, read_items
 from deidscope.fields._tags import format_tag, is_tag_text, parse_tag, private_name
+from deidscope.files._items import Encoding, RawItem, charset_encoding, read_items
 
 __all__ = ["DEFAULT_SKIP", "ItemList", "WalkedField", "iter_fields", "resolve_vr"]
 
@@ -234,7 +234,7 @@ def iter_fields(
         walked. Defaults to :data:`DEFAULT_SKIP`.
     fast_items : bool, optional
         Read the items of explicit-VR sequences straight from their bytes
-        (:func:`~deidscope.fields._items.read_items`) instead of building
+        (:func:`~deidscope.files._items.read_items`) instead of building
         pydicom Datasets: several times faster, with the same fields and
         values. The items are then :class:`RawItem` objects, and such a
         sequence's ``raw`` an :class:`ItemList`. Default False.

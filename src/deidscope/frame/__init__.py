@@ -41,44 +41,27 @@ Rules for ``value`` (always a string, never bytes):
 
 from __future__ import annotations
 
-from deidscope.frame._builder import FrameBuilder, empty_frame, to_frame
+from deidscope.frame._builder import to_frame
 from deidscope.frame._columns import (
-    CATEGORY_COLUMNS,
     COLUMNS,
-    ERROR_COLUMNS,
     STRING,
-    ReadErrors,
+    IdentifierData,
     check_frame,
     concat_frames,
-    errors_frame,
+    empty_frame,
 )
-from deidscope.frame._read import (
-    CHUNK_FILES,
-    PROGRESS_DELAY,
-    expand_paths,
-    pool_context,
-    progress_bar,
-    read_files_frame,
-    read_identifiers,
-)
+from deidscope.frame._query import FieldQuery, filter_fields
+from deidscope.frame._read import read_identifiers
 
 __all__ = [
-    "CATEGORY_COLUMNS",
-    "CHUNK_FILES",
     "COLUMNS",
-    "ERROR_COLUMNS",
-    "PROGRESS_DELAY",
     "STRING",
-    "FrameBuilder",
-    "ReadErrors",
+    "FieldQuery",
+    "IdentifierData",
     "check_frame",
     "concat_frames",
     "empty_frame",
-    "errors_frame",
-    "expand_paths",
-    "pool_context",
-    "progress_bar",
-    "read_files_frame",
+    "filter_fields",
     "read_identifiers",
     "to_frame",
 ]

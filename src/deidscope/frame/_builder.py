@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from deidscope._values import format_element, format_walked
 from deidscope.errors import InputError
 from deidscope.fields import DEFAULT_SKIP, format_tag, iter_fields, normalize_uid
 from deidscope.files import PathLike
 from deidscope.frame._columns import COLUMNS, STRING, errors_frame
+from deidscope.frame._values import format_element, format_walked
 
-__all__ = ["FrameBuilder", "empty_frame", "to_frame"]
+__all__ = ["FrameBuilder", "to_frame"]
 
 _FieldKey = tuple[str, str, str, str, str, "str | None", int, bool]
 # uid, name, VR, tag, keyword, private_creator, depth, is_filemeta: everything
@@ -151,22 +151,6 @@ class FrameBuilder:
         df = pd.DataFrame(data, columns=list(COLUMNS))
         df.attrs["errors"] = errors_frame(self.errors)
         return df
-
-
-def empty_frame() -> pd.DataFrame:
-    """Return a frame with the contract's columns and dtypes and no rows.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Zero rows; ``attrs["errors"]`` is an empty errors frame.
-
-    Examples
-    --------
-    >>> list(empty_frame().columns)[:5]
-    ['file', 'uid', 'name', 'VR', 'value']
-    """
-    return FrameBuilder().build()
 
 
 def to_frame(ids: Mapping[PathLike, Mapping[str, Any]]) -> pd.DataFrame:

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeAlias
 
+import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from deidscope.errors import InputError
+from deidscope.errors import ERROR_COLUMNS, ErrorsFrame, InputError, errors_frame
 
 __all__ = [
     "CATEGORY_COLUMNS",
     "COLUMNS",
     "ERROR_COLUMNS",
     "STRING",
-    "ReadErrors",
+    "IdentifierData",
     "check_frame",
     "concat_frames",
+    "empty_frame",
     "errors_frame",
 ]
+
+#: What the functions that read identifiers accept: the long DataFrame, or
+#: ``get_identifiers`` output (``{path: {uid: DicomField}}``).
+IdentifierData: TypeAlias = pd.DataFrame | Mapping[Any, Mapping[str, Any]]
 
 #: The dtype of text columns: pandas strings backed by Arrow.
 STRING = pd.StringDtype("pyarrow")
@@ -41,46 +47,6 @@ COLUMNS: dict[str, Any] = {
 CATEGORY_COLUMNS: tuple[str, ...] = tuple(
     name for name, dtype in COLUMNS.items() if dtype == "category"
 )
-#: The columns of ``df.attrs["errors"]``.
-ERROR_COLUMNS: tuple[str, ...] = ("file", "error")
-
-
-class ReadErrors(pd.DataFrame):
-    """The files a frame could not read: ``df.attrs["errors"]``.
-
-    A DataFrame with columns ``file`` and ``error``. It differs from a plain
-    DataFrame in one way: two ``ReadErrors`` compare with ``==`` as a whole
-    (True or False), so that pandas can compare the ``attrs`` of frames when
-    it concatenates or merges them (with a plain DataFrame in ``attrs``,
-    ``pd.concat`` raises "The truth value of a DataFrame is ambiguous").
-    Comparing with anything else is element-wise, as usual.
-    """
-
-    @property
-    def _constructor(self) -> type[ReadErrors]:
-        return ReadErrors
-
-    def __eq__(self, other: object) -> Any:
-        if isinstance(other, ReadErrors):
-            return self.equals(other)
-        return super().__eq__(other)
-
-    def __ne__(self, other: object) -> Any:
-        if isinstance(other, ReadErrors):
-            return not self.equals(other)
-        return super().__ne__(other)
-
-    __hash__ = None
-
-
-def errors_frame(errors: Sequence[tuple[str, str]]) -> ReadErrors:
-    return ReadErrors(
-        {
-            "file": pd.array([file for file, _ in errors], dtype=STRING),
-            "error": pd.array([error for _, error in errors], dtype=STRING),
-        },
-        columns=list(ERROR_COLUMNS),
-    )
 
 
 def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -100,7 +66,7 @@ def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     """
     frames = list(frames)
     if not frames:
-        return _empty()
+        return empty_frame()
     data: dict[str, Any] = {}
     for column, dtype in COLUMNS.items():
         parts = [frame[column] for frame in frames]
@@ -110,7 +76,7 @@ def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
             data[column] = pd.concat(parts, ignore_index=True)
     df = pd.DataFrame(data, columns=list(COLUMNS))
     errors = [frame.attrs.get("errors") for frame in frames]
-    df.attrs["errors"] = ReadErrors(
+    df.attrs["errors"] = ErrorsFrame(
         pd.concat(
             [e for e in errors if e is not None] or [errors_frame([])],
             ignore_index=True,
@@ -119,10 +85,30 @@ def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     return df
 
 
-def _empty() -> pd.DataFrame:
-    from deidscope.frame._builder import FrameBuilder
+def empty_frame() -> pd.DataFrame:
+    """Return a frame with the contract's columns and dtypes and no rows.
 
-    return FrameBuilder().build()
+    Returns
+    -------
+    pandas.DataFrame
+        Zero rows; ``attrs["errors"]`` is an empty errors frame.
+
+    Examples
+    --------
+    >>> list(empty_frame().columns)[:5]
+    ['file', 'uid', 'name', 'VR', 'value']
+    """
+    data: dict[str, Any] = {}
+    for column, dtype in COLUMNS.items():
+        if dtype == "category":
+            data[column] = pd.Categorical([], categories=pd.Index([], dtype=STRING))
+        elif dtype is STRING:
+            data[column] = pd.array([], dtype=STRING)
+        else:
+            data[column] = np.empty(0, dtype=dtype)
+    df = pd.DataFrame(data, columns=list(COLUMNS))
+    df.attrs["errors"] = errors_frame()
+    return df
 
 
 def check_frame(

@@ -5,75 +5,47 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import multiprocessing
-import os
 import threading
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pandas as pd
 
-from deidscope.dicom import Errors, ReadErrorsWarning, check_errors_option
-from deidscope.errors import InputError, ReadError
-from deidscope.fields._reader import read_raw_file
-from deidscope.files import PathLike, check_paths, iter_dicom_files, read_checked
+from deidscope._progress import progress_bar
+from deidscope.errors import BatchErrors, Errors, InputError, ReadError
+from deidscope.files import PathLike, check_paths, expand_paths, read_header
 from deidscope.frame._builder import FrameBuilder
-from deidscope.frame._columns import ReadErrors, concat_frames, errors_frame
+from deidscope.frame._columns import concat_frames
 
 __all__ = [
     "CHUNK_FILES",
-    "PROGRESS_DELAY",
-    "expand_paths",
     "pool_context",
-    "progress_bar",
     "read_files_frame",
     "read_identifiers",
 ]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
-#: Show a progress bar when a run takes longer than this many seconds.
-PROGRESS_DELAY = 2.0
 #: Files per task when reading with several processes.
 CHUNK_FILES = 64
 
 
-def expand_paths(paths: Sequence[PathLike]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Files named directly, plus every file found in the folders named."""
-    files: list[str] = []
-    skipped: list[tuple[str, str]] = []
-    for path in paths:
-        if os.path.isdir(path):
-            files.extend(iter_dicom_files(path, check=False, skipped=skipped))
-        else:
-            files.append(os.fspath(path))
-    return files, skipped
-
-
-def _add_file(builder: FrameBuilder, file: str, errors: Errors) -> None:
-    """Add one file's rows, or its error, to `builder`."""
+def _add_file(builder: FrameBuilder, file: str, batch: BatchErrors) -> None:
+    """Add one file's rows to `builder`, or its error to `batch`."""
     try:
-        # the quick reader takes the common, well-formed file; pydicom the rest
-        ds: Any = read_raw_file(file)
-        truncation = None
-        if ds is None:
-            ds, truncation = read_checked(file)
-        if truncation is not None and errors == "raise":
-            raise ReadError(file, truncation)
-        try:  # all or nothing: a failure leaves no rows of this file
-            builder.add_dataset(file, ds)
-        except Exception as exc:  # a value pydicom cannot convert, say
-            raise ReadError(
-                file, f"cannot be read: {type(exc).__name__}: {exc}"
-            ) from exc
+        ds, truncation = read_header(file)
     except ReadError as exc:
-        if errors == "raise":
-            raise
-        builder.errors.append((file, exc.reason))
+        batch.add(file, exc.reason)
+        return
+    if truncation is not None and batch.raises:
+        batch.add(file, truncation)
+    try:  # all or nothing: a failure leaves no rows of this file
+        builder.add_dataset(file, ds)
+    except Exception as exc:  # a value pydicom cannot convert, say
+        batch.add(file, f"cannot be read: {type(exc).__name__}: {exc}")
         return
     if truncation is not None:  # the header is there: keep its rows, say so
-        builder.errors.append((file, truncation))
+        batch.add(file, truncation)
 
 
 def read_files_frame(files: Sequence[str], errors: Errors = "ignore") -> pd.DataFrame:
@@ -97,50 +69,17 @@ def read_files_frame(files: Sequence[str], errors: Errors = "ignore") -> pd.Data
         The rows of `files`, in order.
     """
     builder = FrameBuilder()
+    batch = BatchErrors("read_identifiers", "raise" if errors == "raise" else "ignore")
     for file in files:
-        _add_file(builder, file, errors)
-    return builder.build()
+        _add_file(builder, file, batch)
+    df = builder.build()
+    df.attrs["errors"] = batch.frame()
+    return df
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def progress_bar(
-    total: int, progress: bool | None, *, desc: str = "read_identifiers"
-) -> Any:
-    """Return a tqdm progress bar over `total` files (notebook-aware).
-
-    Parameters
-    ----------
-    total : int
-        The number of files.
-    progress : bool or None
-        True: always shown; False: never; None: shown only once the run has
-        lasted :data:`PROGRESS_DELAY` seconds.
-    desc : str, optional
-        The bar's label, usually the public function's name.
-
-    Returns
-    -------
-    tqdm.tqdm
-        A context manager; call ``update(n)`` as files are done.
-    """
-    from tqdm.auto import tqdm
-
-    class _Bar(tqdm):  # type: ignore[misc]
-        # no monitor thread: a process with threads cannot safely fork workers
-        monitor_interval = 0
-
-    return _Bar(
-        total=total,
-        unit="file",
-        desc=desc,
-        disable=progress is False,
-        delay=0 if progress else PROGRESS_DELAY,
-        leave=bool(progress),
-    )
 
 
 def pool_context() -> multiprocessing.context.BaseContext:
@@ -238,7 +177,7 @@ def read_identifiers(
     >>> df.file.nunique(), df.loc[df.keyword == "PatientSex", "value"].iloc[0]
     (7, 'F')
     """
-    check_errors_option(errors, caller="read_identifiers")
+    batch = BatchErrors("read_identifiers", errors)
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise InputError(
             "read_identifiers: workers must be a positive int or None, "
@@ -246,8 +185,7 @@ def read_identifiers(
         )
     items = check_paths(paths, caller="read_identifiers")
     files, skipped = expand_paths(items)
-    if skipped and errors == "raise":
-        raise ReadError(*skipped[0])
+    batch.extend(skipped)
 
     def bar_of(total: int) -> Any:
         return progress_bar(total, progress)
@@ -256,22 +194,11 @@ def read_identifiers(
         builder = FrameBuilder()
         with bar_of(len(files)) as bar:
             for file in files:
-                _add_file(builder, file, errors)
+                _add_file(builder, file, batch)
                 bar.update(1)
         df = builder.build()
     else:
         df = _read_pooled(files, workers, errors, bar_of)
-    if skipped:
-        df.attrs["errors"] = ReadErrors(
-            pd.concat([errors_frame(skipped), df.attrs["errors"]], ignore_index=True)
-        )
-    failures = len(df.attrs["errors"])
-    if failures and errors == "warn":
-        warnings.warn(
-            f"read_identifiers: {failures} of {len(files) + len(skipped)} files could "
-            "not be read; df.attrs['errors'] lists them with the reason "
-            "(pass errors='ignore' to silence this warning)",
-            ReadErrorsWarning,
-            stacklevel=2,
-        )
+        batch.extend(df.attrs["errors"].itertuples(index=False))
+    df.attrs["errors"] = batch.finish(total=len(files) + len(skipped))
     return df

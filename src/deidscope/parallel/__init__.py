@@ -42,30 +42,16 @@ file once.
 from __future__ import annotations
 
 from deidscope.parallel._dask import (
-    FILES_PER_PARTITION,
     read_errors_dask,
     read_identifiers_dask,
     write_identifiers_dask,
 )
-from deidscope.parallel._format import (
-    SCHEMA,
-    errors_path,
-    frame_to_table,
-    read_identifiers_parquet,
-)
-from deidscope.parallel._write import (
-    FILES_PER_ROW_GROUP,
-    IdentifiersWritten,
-    write_identifiers,
-)
+from deidscope.parallel._format import errors_path, read_identifiers_parquet
+from deidscope.parallel._write import IdentifiersWritten, write_identifiers
 
 __all__ = [
-    "FILES_PER_PARTITION",
-    "FILES_PER_ROW_GROUP",
-    "SCHEMA",
     "IdentifiersWritten",
     "errors_path",
-    "frame_to_table",
     "read_errors_dask",
     "read_identifiers_dask",
     "read_identifiers_parquet",

@@ -14,15 +14,13 @@ from typing import Any, Literal
 import pandas as pd
 
 from deidscope._optional import import_optional
-from deidscope.dicom import Errors
-from deidscope.errors import InputError, ReadError
-from deidscope.files import PathLike, check_paths
-from deidscope.frame import empty_frame, errors_frame, expand_paths, read_files_frame
+from deidscope.errors import Errors, InputError, ReadError, errors_frame
+from deidscope.files import PathLike, check_output, check_paths, expand_paths
+from deidscope.frame import empty_frame
+from deidscope.frame._read import read_files_frame
 from deidscope.parallel._format import SCHEMA, errors_path
 from deidscope.parallel._write import (
     IdentifiersWritten,
-    _check_absent,
-    _check_parent,
     _check_positive,
 )
 
@@ -34,7 +32,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 #: Files per Dask partition (one task reads one partition).
 FILES_PER_PARTITION = 500
@@ -195,9 +192,15 @@ def read_errors_dask(
 
 
 def _check_folder_output(folder: Path, *, overwrite: bool, caller: str) -> None:
-    _check_parent(folder, caller=caller)
+    # the errors sidecar beside the folder; its check covers the parent too
+    check_output(errors_path(folder), overwrite=overwrite, caller=caller)
     if folder.exists():
-        _check_absent(folder, overwrite=overwrite, caller=caller)
+        if not overwrite:
+            raise FileExistsError(
+                17,
+                f"{caller}: the output exists (pass overwrite=True to replace it)",
+                os.fspath(folder),
+            )
         if not folder.is_dir():
             raise InputError(
                 f"{caller}: expected a folder for the Parquet parts, but {folder} "
@@ -209,7 +212,6 @@ def _check_folder_output(folder: Path, *, overwrite: bool, caller: str) -> None:
                 f"{caller}: not replacing {folder}: it holds files that are not "
                 f"Parquet parts ({', '.join(sorted(strangers)[:3])})"
             )
-    _check_absent(errors_path(folder), overwrite=overwrite, caller=caller)
 
 
 def _is_part(path: Path) -> bool:

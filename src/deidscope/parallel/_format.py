@@ -13,16 +13,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from deidscope.errors import InputError
+from deidscope.errors import ERROR_COLUMNS, ErrorsFrame, InputError
 from deidscope.files import PathLike, check_paths
-from deidscope.frame import (
-    CATEGORY_COLUMNS,
-    COLUMNS,
-    ERROR_COLUMNS,
-    STRING,
-    ReadErrors,
-    empty_frame,
-)
+from deidscope.frame import COLUMNS, STRING, check_frame, empty_frame
+from deidscope.frame._columns import CATEGORY_COLUMNS
 
 __all__ = [
     "SCHEMA",
@@ -89,12 +83,7 @@ def frame_to_table(df: pd.DataFrame) -> pa.Table:
     >>> frame_to_table(empty_frame()).schema.field("file").type
     DictionaryType(dictionary<values=string, indices=int32, ordered=0>)
     """
-    missing = [column for column in COLUMNS if column not in df.columns]
-    if missing:
-        raise InputError(
-            f"frame_to_table: expected the identifier frame's columns, but "
-            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
-        )
+    check_frame(df, caller="frame_to_table", columns=tuple(COLUMNS))
     arrays: list[pa.Array] = []
     for column in COLUMNS:
         series = df[column]
@@ -156,14 +145,14 @@ def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     )
 
 
-def _read_errors_sidecar(path: Path) -> ReadErrors:
+def _read_errors_sidecar(path: Path) -> ErrorsFrame:
     table = pd.read_csv(
         path,
         dtype={"file": STRING, "error": STRING},
         keep_default_na=False,
         encoding="utf-8",
     )
-    return ReadErrors(table[list(ERROR_COLUMNS)])
+    return ErrorsFrame(table[list(ERROR_COLUMNS)])
 
 
 def read_identifiers_parquet(path: PathLike) -> pd.DataFrame:

@@ -1,4 +1,13 @@
-"""Streaming the identifier frame to Parquet or CSV, batch by batch."""
+"""Streaming the identifier frame to Parquet or CSV, batch by batch.
+
+Header values are untrusted text, and a spreadsheet runs a CSV cell that
+starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or a carriage return)
+as a formula. Every CSV deidscope writes (the identifiers CSV and the
+errors sidecar here, the command line's reports) goes through
+:func:`escape_formulas` or :func:`escape_cell`, which put a single quote in
+front of such a cell (OWASP's advice against CSV injection). Parquet keeps
+every value as it is.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +18,6 @@ import dataclasses
 import json
 import logging
 import os
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -17,18 +25,18 @@ from typing import Any, Literal
 import pandas as pd
 import pyarrow.parquet as pq
 
+from deidscope._progress import progress_bar
 from deidscope._version import __version__
-from deidscope.dicom import Errors, ReadErrorsWarning, check_errors_option
-from deidscope.errors import InputError, ReadError
-from deidscope.files import PathLike, atomic_output, check_paths
-from deidscope.frame import (
-    COLUMNS,
-    ERROR_COLUMNS,
+from deidscope.errors import ERROR_COLUMNS, BatchErrors, Errors, InputError
+from deidscope.files import (
+    PathLike,
+    atomic_output,
+    check_output,
+    check_paths,
     expand_paths,
-    pool_context,
-    progress_bar,
-    read_files_frame,
 )
+from deidscope.frame import COLUMNS
+from deidscope.frame._read import pool_context, read_files_frame
 from deidscope.parallel._format import (
     METADATA_KEY,
     SCHEMA,
@@ -36,16 +44,24 @@ from deidscope.parallel._format import (
     frame_to_table,
 )
 
-__all__ = ["FILES_PER_ROW_GROUP", "IdentifiersWritten", "write_identifiers"]
+__all__ = [
+    "FILES_PER_ROW_GROUP",
+    "FORMULA_STARTS",
+    "IdentifiersWritten",
+    "escape_cell",
+    "escape_formulas",
+    "write_identifiers",
+]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 #: Files per Parquet row group (and per task with several processes).
 FILES_PER_ROW_GROUP = 500
 #: Files per Dask partition (one task reads one partition).
 #: Keep at most this many batches per worker process in flight.
 _IN_FLIGHT_PER_WORKER = 2
+#: First characters that make a spreadsheet read a CSV cell as a formula.
+FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 _FORMATS: dict[str, Literal["parquet", "csv"]] = {
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -78,6 +94,77 @@ class IdentifiersWritten:
     n_errors: int
 
 
+def escape_cell(text: str) -> str:
+    """Return `text` with a ``'`` in front if a spreadsheet would run it.
+
+    A cell that starts with one of :data:`FORMULA_STARTS` (``=``, ``+``,
+    ``-``, ``@``, a tab, a carriage return) is read as a formula by Excel,
+    LibreOffice and Google Sheets; the quote makes it text.
+
+    Parameters
+    ----------
+    text : str
+        The cell.
+
+    Returns
+    -------
+    str
+        `text`, or ``"'" + text``.
+
+    Examples
+    --------
+    >>> print(escape_cell('=HYPERLINK("http://x")'))
+    '=HYPERLINK("http://x")
+    >>> print(escape_cell("Doe^Jane"))
+    Doe^Jane
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Return `df` with :func:`escape_cell` applied to every text cell.
+
+    Columns of text (string, object or categorical) are escaped; numbers,
+    booleans and missing values are left alone. `df` is not changed.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The frame about to be written to CSV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A frame with the same columns, index and dtypes (a categorical
+        column with a cell to escape becomes object).
+
+    Examples
+    --------
+    >>> escape_formulas(pd.DataFrame({"value": ["-1.5", "x"], "n": [1, 2]}))
+       value  n
+    0  '-1.5  1
+    1      x  2
+    """
+    out = df.copy(deep=False)
+    for position in range(df.shape[1]):
+        column = df.iloc[:, position]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            column = column.astype(object)
+        elif not (
+            pd.api.types.is_string_dtype(column.dtype)
+            or pd.api.types.is_object_dtype(column.dtype)
+        ):
+            continue
+        try:
+            starts = column.str.startswith(FORMULA_STARTS, na=False)
+        except AttributeError:  # an object column without text
+            continue
+        mask = starts.to_numpy(dtype=bool)
+        if mask.any():
+            out.isetitem(position, column.where(~mask, "'" + column.astype(str)))
+    return out
+
+
 def _check_positive(value: object, name: str, caller: str, *, none: bool) -> None:
     if value is None and none:
         return
@@ -96,36 +183,6 @@ def _output_format(path: Path, caller: str) -> Literal["parquet", "csv"]:
             f"{', '.join(_FORMATS)}, but got {os.fspath(path)!r}"
         )
     return fmt
-
-
-def _check_parent(path: Path, *, caller: str) -> None:
-    """Raise FileNotFoundError unless the folder `path` goes in exists."""
-    if not path.parent.is_dir():
-        raise FileNotFoundError(
-            2,
-            f"{caller}: the output's folder does not exist (create it first)",
-            os.fspath(path.parent),
-        )
-
-
-def _check_absent(target: Path, *, overwrite: bool, caller: str) -> None:
-    """Raise FileExistsError if `target` exists and `overwrite` is false."""
-    if target.exists() and not overwrite:
-        raise FileExistsError(
-            17,
-            f"{caller}: the output exists (pass overwrite=True to replace it)",
-            os.fspath(target),
-        )
-
-
-def _check_output(path: Path, *, overwrite: bool, caller: str) -> None:
-    _check_parent(path, caller=caller)
-    for target in (path, errors_path(path)):
-        if target.is_dir():
-            raise InputError(
-                f"{caller}: the output is a folder, expected a file: {target}"
-            )
-        _check_absent(target, overwrite=overwrite, caller=caller)
 
 
 def _batches(
@@ -178,7 +235,7 @@ class _ErrorsWriter:
             else errors
         )
         for file, error in rows:
-            self._writer.writerow((file, error))
+            self._writer.writerow((escape_cell(str(file)), escape_cell(str(error))))
             self.count += 1
 
 
@@ -207,8 +264,12 @@ def write_identifiers(
     path : str or os.PathLike
         The output: ``.parquet`` (or ``.pq``) for Parquet with
         :data:`SCHEMA`, ``.csv`` for CSV (UTF-8, a header line, a missing
-        ``private_creator`` as an empty field). Written to a temporary name
-        and renamed when complete.
+        ``private_creator`` as an empty field, and a cell that starts with
+        ``=``, ``+``, ``-``, ``@``, a tab or a carriage return prefixed with
+        ``'`` so that a spreadsheet does not run it as a formula: see
+        :func:`escape_cell`). The errors sidecar is escaped the same way;
+        Parquet keeps every value as it is. Written to a temporary name and
+        renamed when complete.
     workers : int or None, optional
         Processes to read with; None or 1 reads in this process. The output
         is the same whatever the number.
@@ -244,18 +305,19 @@ def write_identifiers(
         With ``errors="raise"``, for the first file that cannot be read.
     """
     caller = "write_identifiers"
-    check_errors_option(errors, caller=caller)
+    batch = BatchErrors(caller, errors)
     _check_positive(workers, "workers", caller, none=True)
     _check_positive(files_per_row_group, "files_per_row_group", caller, none=False)
     output = Path(path)
     fmt = _output_format(output, caller)
     items = check_paths(paths, caller=caller)
-    _check_output(output, overwrite=overwrite, caller=caller)
-    files, skipped = expand_paths(items)
-    if skipped and errors == "raise":
-        raise ReadError(*skipped[0])
-
     sidecar = errors_path(output)
+    check_output(output, overwrite=overwrite, caller=caller, also=[sidecar])
+    batch.listed_in = os.fspath(sidecar)
+    files, skipped = expand_paths(items)
+    if batch.raises:
+        batch.extend(skipped)
+
     n_rows = 0
     # the sidecar's block ends first: it is in place before the output is
     with (
@@ -281,14 +343,7 @@ def write_identifiers(
     n_errors = error_writer.count
 
     logger.info("%s: %d rows of %d files to %s", caller, n_rows, len(files), output)
-    if n_errors and errors == "warn":
-        warnings.warn(
-            f"{caller}: {n_errors} of {len(files) + len(skipped)} files could not be "
-            f"read; {sidecar} lists them with the reason "
-            "(pass errors='ignore' to silence this warning)",
-            ReadErrorsWarning,
-            stacklevel=2,
-        )
+    batch.finish(total=len(files) + len(skipped), count=n_errors)
     return IdentifiersWritten(
         path=output,
         errors_path=sidecar,
@@ -338,7 +393,9 @@ def _write_csv(
         for n_files, frame in batches:
             error_writer.write(frame.attrs["errors"])
             # CRLF line ends, as csv.writer: a value holding a lone CR is quoted
-            frame.to_csv(fp, header=False, index=False, lineterminator="\r\n")
+            escape_formulas(frame).to_csv(
+                fp, header=False, index=False, lineterminator="\r\n"
+            )
             rows += len(frame)
             bar.update(n_files)
     return rows

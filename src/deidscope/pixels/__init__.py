@@ -17,18 +17,18 @@ from deidscope.pixels.boxes import (
     sort_boxes,
 )
 from deidscope.pixels.cleaning import clean
-from deidscope.pixels.detection import DEFAULT_RECIPE, DETECT_COLUMNS, detect
+from deidscope.pixels.detection import DEFAULT_RECIPE, detect
 from deidscope.pixels.errors import BoxWarning, MissingDecoderError, PixelDataError
-from deidscope.pixels.plots import plot_boxes, plot_montage
+from deidscope.pixels.plots import boxes_png, plot_boxes, plot_montage
 from deidscope.pixels.thumbnails import montage, thumbnail, to_png
 
 __all__ = [
     "DEFAULT_RECIPE",
-    "DETECT_COLUMNS",
     "Box",
     "BoxWarning",
     "MissingDecoderError",
     "PixelDataError",
+    "boxes_png",
     "check_boxes",
     "clean",
     "ctp_box",

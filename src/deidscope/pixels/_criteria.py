@@ -37,7 +37,12 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 
-from deidscope.fields import DEFAULT_SKIP, format_tag
+from deidscope.fields import (
+    BULK_VRS,
+    DEFAULT_SKIP,
+    SINGLE_VALUE_TEXT_VRS,
+    format_tag,
+)
 
 __all__ = [
     "FieldValues",
@@ -68,8 +73,6 @@ _STR_VRS = {
 }
 _STR_VRS |= {"UT"}
 # Never multi-valued: a backslash is part of the text.
-_SINGLE_VRS = {"LT", "ST", "UT", "UR"}
-_BINARY_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "UN"}
 # pydicom gives "" for an empty text value (PersonName("") for PN), [] for a
 # sequence, and None for every other VR (numbers, AT, binary).
 _EMPTY_NOT_NONE = (_STR_VRS - {"DS", "IS"}) | {"PN", "SQ"}
@@ -179,9 +182,9 @@ def _row(vr: str, value: str) -> tuple[bool, str | None, bool, bool]:
         return True, None, True, True
     if vr == "SQ":
         return False, None, value == "<0 items>", False
-    if vr in _BINARY_VRS or " or " in vr:
+    if vr in BULK_VRS or " or " in vr:
         return False, None, value in ("", "<0 bytes>"), False
-    multi = vr not in _SINGLE_VRS and "\\" in value
+    multi = vr not in SINGLE_VALUE_TEXT_VRS and "\\" in value
     parts = value.split("\\") if multi else [value]
     if vr == "AT":  # pydicom writes a tag as (0028,0010)
         parts = [part.replace(", ", ",") for part in parts]

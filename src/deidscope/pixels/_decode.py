@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 #: The pixel data elements, by tag.
 PIXEL_KEYWORDS = {

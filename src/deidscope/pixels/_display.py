@@ -27,7 +27,6 @@ from deidscope.pixels._decode import DecodedFrame, Source
 __all__ = ["DIRECT_PIXELS", "PERCENTILES", "check_picture", "reduce", "to_uint8"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 #: Frames up to this many pixels are shrunk in one exact area-average step;
 #: larger ones are first averaged over whole k x k blocks (much faster).

@@ -47,7 +47,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 #: ``(xmin, ymin, xmax, ymax)`` in image pixels, maxima exclusive.
 Box = tuple[int, int, int, int]

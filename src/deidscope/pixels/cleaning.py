@@ -29,7 +29,7 @@ from pydicom.uid import (
 )
 
 from deidscope.errors import InputError
-from deidscope.files import PathLike, atomic_output, read_dataset
+from deidscope.files import PathLike, atomic_output, check_output, read_dataset
 from deidscope.pixels._decode import (
     Source,
     decode,
@@ -43,7 +43,6 @@ from deidscope.pixels.boxes import Box, check_boxes, sort_boxes
 __all__ = ["clean", "clean_array", "output_path"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 _LOSSY = {JPEGBaseline8Bit, JPEGExtended12Bit, JPEG2000, JPEGLSNearLossless}
 # Elements that describe the old encoding of the pixel data.
@@ -114,14 +113,7 @@ def output_path(path: PathLike, output: PathLike | None) -> str:
         target = os.path.join(os.fspath(output), name)
     else:
         target = os.fspath(output)
-    same = os.path.abspath(target) == os.path.abspath(path)
-    if not same and os.path.exists(target):
-        same = os.path.samefile(target, path)
-    if same:
-        raise InputError(
-            f"clean: the output {target!r} is the input file; "
-            "deidscope never writes over an input: give another output"
-        )
+    check_output(target, overwrite=True, caller="clean", inputs=[path])
     return target
 
 

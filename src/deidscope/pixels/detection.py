@@ -38,10 +38,14 @@ import pandas as pd
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as PydicomSequence
 
-from deidscope.dicom import ReadErrorsWarning, check_errors_option
-from deidscope.errors import InputError, ReadError, RecipeSyntaxError
+from deidscope.errors import (
+    BatchErrors,
+    Errors,
+    ReadError,
+    RecipeSyntaxError,
+)
 from deidscope.files import PathLike, read_dataset
-from deidscope.frame import ERROR_COLUMNS, ReadErrors, read_identifiers
+from deidscope.frame import check_frame, read_identifiers
 from deidscope.pixels._criteria import (
     FieldValues,
     compile_expression,
@@ -53,11 +57,11 @@ from deidscope.pixels._criteria import (
     tag_text,
 )
 from deidscope.pixels.boxes import Box
+from deidscope.recipe._types import RecipeLike, as_recipe
 
 __all__ = ["DEFAULT_RECIPE", "DETECT_COLUMNS", "detect"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 #: deidscope's own filter recipe (documented line by line in data/README.md).
 DEFAULT_RECIPE = os.path.join(os.path.dirname(__file__), "data", "default.deid")
@@ -392,40 +396,40 @@ def _boxes(
     return blank, keep
 
 
-def _as_recipe(recipe: Any) -> Any:
-    from deidscope.recipe import Recipe
-
-    if isinstance(recipe, Recipe):
-        return recipe
-    if isinstance(recipe, str | os.PathLike):
-        return Recipe.from_file(recipe)
-    raise InputError(
-        f"detect: expected a deidscope Recipe or a recipe file, "
-        f"but got {type(recipe).__name__}"
-    )
+#: The columns detect reads besides the tag, depth and file-meta flag.
+_COLUMNS = ("file", "uid", "name", "VR", "value")
 
 
 def _frame(
-    df_or_paths: pd.DataFrame | PathLike | Iterable[PathLike], errors: str
+    df_or_paths: pd.DataFrame | PathLike | Iterable[PathLike], errors: Errors
 ) -> pd.DataFrame:
     if isinstance(df_or_paths, pd.DataFrame):
-        missing = {"file", "tag", "VR", "value", "depth", "is_filemeta", "uid", "name"}
-        missing -= set(df_or_paths.columns)
-        if missing:
-            raise InputError(
-                "detect: expected an identifier frame (read_identifiers), but the "
-                f"DataFrame has no {', '.join(sorted(missing))} column(s)"
-            )
+        check_frame(
+            df_or_paths,
+            caller="detect",
+            columns=(
+                "file",
+                "uid",
+                "name",
+                "VR",
+                "value",
+                "tag",
+                "depth",
+                "is_filemeta",
+            ),
+        )
         return df_or_paths
-    mode: Any = "ignore" if errors == "warn" else errors
-    return read_identifiers(df_or_paths, errors=mode)
+    # detect warns once, for the files it could not read or test
+    return read_identifiers(
+        df_or_paths, errors="ignore" if errors == "warn" else errors
+    )
 
 
 def detect(
     df_or_paths: pd.DataFrame | PathLike | Iterable[PathLike],
-    recipe: Any,
+    recipe: RecipeLike,
     *,
-    errors: str = "warn",
+    errors: Errors = "warn",
 ) -> pd.DataFrame:
     """Flag images whose headers match a recipe's ``%filter`` LABELs, as deid does.
 
@@ -483,10 +487,10 @@ def detect(
     >>> flags.loc[0, "keep_coordinates"]
     [(14, 38, 1010, 758)]
     """
-    check_errors_option(errors, caller="detect")
-    recipe = _as_recipe(recipe)
+    batch = BatchErrors("detect", errors, listed_in="result.attrs['errors']")
+    recipe = as_recipe(recipe, caller="detect")
     labels = _compile(recipe)
-    frame = _frame(df_or_paths, errors)
+    frame = _frame(df_or_paths, batch.errors)
     read_errors: list[tuple[str, str]] = []
     previous = frame.attrs.get("errors")
     if isinstance(previous, pd.DataFrame) and len(previous):
@@ -506,23 +510,9 @@ def detect(
         matched = _evaluate(files, labels)
         blank, keep = _boxes(files, labels, matched)
     result = _result(files, labels, matched, blank, keep)
-    result.attrs["errors"] = ReadErrors(
-        {
-            "file": pd.array([f for f, _ in read_errors], dtype="string"),
-            "error": pd.array([e for _, e in read_errors], dtype="string"),
-        },
-        columns=list(ERROR_COLUMNS),
-    )
-    if read_errors and errors == "raise":
-        path, reason = read_errors[0]
-        raise ReadError(path, reason)
-    if read_errors and errors == "warn":
-        warnings.warn(
-            f"detect: {len(read_errors)} file(s) could not be read or tested; see "
-            "result.attrs['errors'] (errors='ignore' silences this)",
-            ReadErrorsWarning,
-            stacklevel=2,
-        )
+    batch.extend(read_errors)
+    total = len(set(files.files) | {file for file, _ in read_errors})
+    result.attrs["errors"] = batch.finish(total=total)
     return result
 
 

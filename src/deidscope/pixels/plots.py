@@ -19,10 +19,20 @@ from pydicom.dataset import Dataset
 from deidscope.errors import DeidscopeError, InputError
 from deidscope.files import PathLike
 from deidscope.pixels._decode import image_size, load, quiet
-from deidscope.pixels.boxes import CLEAN_COLOR, KEEP_COLOR, as_box, sort_boxes
-from deidscope.pixels.thumbnails import thumbnail
+from deidscope.pixels.boxes import (
+    CLEAN_COLOR,
+    KEEP_COLOR,
+    Box,
+    as_box,
+    draw_boxes,
+    sort_boxes,
+)
+from deidscope.pixels.thumbnails import thumbnail, to_png
 
-__all__ = ["plot_boxes", "plot_montage"]
+__all__ = ["DRAFT_COLOUR", "boxes_png", "plot_boxes", "plot_montage"]
+
+#: The colour :func:`boxes_png` draws a box being drafted in.
+DRAFT_COLOUR = (255, 200, 0)
 
 
 def plot_boxes(
@@ -216,3 +226,40 @@ def plot_montage(
         ax.set_title(textwrap.shorten(name, 30, placeholder="..."), fontsize=7)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.95, hspace=0.3)
     return fig
+
+
+def boxes_png(
+    image: np.ndarray,
+    boxes: Iterable[Box] = (),
+    *,
+    keep: Iterable[Box] = (),
+    draft: Box | None = None,
+    image_shape: tuple[int, int],
+) -> bytes:
+    """Draw boxes given in full-image pixels on a thumbnail; return PNG bytes.
+
+    Parameters
+    ----------
+    image : ndarray of shape (rows, columns) or (rows, columns, 3), uint8
+        The thumbnail (not modified).
+    boxes, keep : iterable of (xmin, ymin, xmax, ymax)
+        Regions to blank (red) and to keep (green), as
+        :func:`deidscope.pixels.draw_boxes` draws them.
+    draft : (xmin, ymin, xmax, ymax) or None
+        A box being drafted, drawn in :data:`DRAFT_COLOUR`.
+    image_shape : tuple of int
+        ``(rows, columns)`` of the full image, to scale the boxes.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+    """
+    arr = np.asarray(image)
+    width = max(1, round(min(arr.shape[:2]) / 64))
+    rgb = draw_boxes(arr, boxes, keep=keep, image_shape=image_shape, width=width)
+    if draft is not None:
+        blank = np.zeros(arr.shape[:2], np.uint8)
+        outline = draw_boxes(blank, [draft], image_shape=image_shape, width=width)
+        rgb[outline.any(axis=2)] = DRAFT_COLOUR
+    return to_png(rgb)

@@ -34,7 +34,6 @@ from deidscope.pixels._display import check_picture, to_uint8
 __all__ = ["montage", "thumbnail", "to_png"]
 
 logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 
 def _check_int(value: object, name: str, *, minimum: int, caller: str) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 from typing import Any, ClassVar
 
 import ipywidgets as widgets
@@ -12,14 +11,13 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from deidscope.errors import InputError
 from deidscope.pixels import to_png
 from deidscope.recipe import Recipe
+from deidscope.recipe._types import as_recipe as _as_recipe
 
 __all__: list[str] = []
 
 logger = logging.getLogger("deidscope.widgets")
-logger.addHandler(logging.NullHandler())
 
 #: CSS for the widgets, scoped by class names; shown once per widget.
 STYLE = """<style>
@@ -79,18 +77,7 @@ def as_recipe(recipe: Any, *, caller: str) -> Recipe:
     InputError
         If `recipe` is none of these.
     """
-    if isinstance(recipe, Recipe):
-        return recipe.copy()
-    if isinstance(recipe, str) and (
-        "\n" in recipe or recipe.lstrip().startswith("FORMAT")
-    ):
-        return Recipe.from_text(recipe)
-    if isinstance(recipe, str | os.PathLike):
-        return Recipe.from_file(recipe)
-    raise InputError(
-        f"{caller}: expected a Recipe, recipe text or a recipe file, "
-        f"but got {type(recipe).__name__}"
-    )
+    return _as_recipe(recipe, caller=caller).copy()
 
 
 class PagedBox(widgets.VBox):  # type: ignore[misc]

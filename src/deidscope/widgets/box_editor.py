@@ -7,7 +7,7 @@ typed as corners; all three stay in step. It is in the full image's pixels
 (columns x, rows y) and is drawn in yellow over the regions the recipe
 already blanks (red) and keeps (green), with
 :func:`deidscope.pixels.draw_boxes`. The LABEL text
-comes from :mod:`deidscope.widgets.drafting`, so a script drafts the same
+comes from :mod:`deidscope.recipe` (``format_label``), so a script drafts the same
 lines.
 """
 
@@ -22,55 +22,17 @@ import numpy as np
 import traitlets
 
 from deidscope.errors import InputError
-from deidscope.pixels import draw_boxes, to_png
+from deidscope.pixels import Box, boxes_png
+from deidscope.pixels.plots import DRAFT_COLOUR
+from deidscope.recipe import format_label, label_criteria
+from deidscope.recipe._draft import FILTER_GROUPS
 from deidscope.widgets._canvas import PictureCanvas, check_box
 from deidscope.widgets._common import error_html, placeholder_png
-from deidscope.widgets.drafting import FILTER_GROUPS, format_label, label_criteria
 
-__all__ = ["BoxEditor"]
+__all__ = ["DRAFT_COLOUR", "BoxEditor", "boxes_png"]
 
-#: The colour of the box being drafted.
-DRAFT_COLOUR = (255, 200, 0)
 #: How many times bigger than the thumbnail the editor shows the picture.
 ZOOM = 3
-_Box = tuple[int, int, int, int]
-
-
-def boxes_png(
-    image: np.ndarray,
-    boxes: Iterable[_Box] = (),
-    *,
-    keep: Iterable[_Box] = (),
-    draft: _Box | None = None,
-    image_shape: tuple[int, int],
-) -> bytes:
-    """Draw boxes given in full-image pixels on a thumbnail; return PNG bytes.
-
-    Parameters
-    ----------
-    image : ndarray of shape (rows, columns) or (rows, columns, 3), uint8
-        The thumbnail (not modified).
-    boxes, keep : iterable of (xmin, ymin, xmax, ymax)
-        Regions to blank (red) and to keep (green), as
-        :func:`deidscope.pixels.draw_boxes` draws them.
-    draft : (xmin, ymin, xmax, ymax) or None
-        A box being drafted, drawn in :data:`DRAFT_COLOUR`.
-    image_shape : tuple of int
-        ``(rows, columns)`` of the full image, to scale the boxes.
-
-    Returns
-    -------
-    bytes
-        The PNG file.
-    """
-    arr = np.asarray(image)
-    width = max(1, round(min(arr.shape[:2]) / 64))
-    rgb = draw_boxes(arr, boxes, keep=keep, image_shape=image_shape, width=width)
-    if draft is not None:
-        blank = np.zeros(arr.shape[:2], np.uint8)
-        outline = draw_boxes(blank, [draft], image_shape=image_shape, width=width)
-        rgb[outline.any(axis=2)] = DRAFT_COLOUR
-    return to_png(rgb)
 
 
 class BoxEditor(widgets.VBox):  # type: ignore[misc]
@@ -79,7 +41,7 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
     Drag a box on the picture, drag the column and row ranges or type the
     corners; :meth:`label` writes
     the LABEL: the file's Manufacturer, ManufacturerModelName and Modality
-    as criteria (:func:`~deidscope.widgets.drafting.label_criteria`) and the
+    as criteria (:func:`~deidscope.recipe.label_criteria`) and the
     box as a ``coordinates`` line. The *Add LABEL* button calls the
     callbacks given to :meth:`on_add`.
 
@@ -113,8 +75,8 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
         self.values: dict[str, str | None] = {}
         self._thumb: np.ndarray | None = None
         self._shape = (1, 1)
-        self._boxes: list[_Box] = []
-        self._keep: list[_Box] = []
+        self._boxes: list[Box] = []
+        self._keep: list[Box] = []
         self._add_handlers = widgets.CallbackDispatcher()
         self._canvas = PictureCanvas(
             png=placeholder_png(128), drawing=True, layout={"max_width": "512px"}
@@ -171,8 +133,8 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
         *,
         image_shape: tuple[int, int],
         values: Mapping[str, str | None],
-        boxes: Iterable[_Box] = (),
-        keep: Iterable[_Box] = (),
+        boxes: Iterable[Box] = (),
+        keep: Iterable[Box] = (),
     ) -> None:
         """Draft on one file's picture.
 
@@ -186,7 +148,7 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
             ``(rows, columns)`` of the full image.
         values : mapping of str to str or None
             The criteria fields' values (see
-            :func:`~deidscope.widgets.drafting.header_values`).
+            :func:`~deidscope.recipe.header_values`).
         boxes, keep : iterable of boxes
             The regions the recipe already blanks and keeps, drawn too.
         """
@@ -206,7 +168,7 @@ class BoxEditor(widgets.VBox):  # type: ignore[misc]
         self.draft_box = (0, 0, columns, max(1, rows // 10))
         self._draw()
 
-    def set_boxes(self, boxes: Iterable[_Box], *, keep: Iterable[_Box] = ()) -> None:
+    def set_boxes(self, boxes: Iterable[Box], *, keep: Iterable[Box] = ()) -> None:
         """Redraw with other recipe boxes, keeping the picture and the draft.
 
         Parameters

@@ -11,18 +11,18 @@ import numpy as np
 import pandas as pd
 import traitlets
 
+from deidscope import ps315
 from deidscope.audit import profile
 from deidscope.errors import InputError
 from deidscope.frame import check_frame
-from deidscope.recipe import ps315
-from deidscope.widgets._common import STYLE, PagedBox, error_html, escape, frame_html
-from deidscope.widgets.query import (
+from deidscope.frame._query import (
     NOT_LISTED,
     REQUIRED_COLUMNS,
     FieldQuery,
     filter_mask,
     parse_groups,
 )
+from deidscope.widgets._common import STYLE, PagedBox, error_html, escape, frame_html
 
 __all__ = ["FieldBrowser"]
 
@@ -58,7 +58,7 @@ class FieldBrowser(PagedBox):
 
     The filters are traits, linked to the boxes a user types in, so a script
     can set them too (``browser.text = "Patient"``). The rows kept are
-    computed by :func:`deidscope.widgets.query.filter_fields`, so the widget
+    computed by :func:`deidscope.frame.filter_fields`, so the widget
     shows what a script would get.
 
     Parameters

@@ -31,8 +31,8 @@ from deidscope.dicom import get_files
 from deidscope.errors import DeidscopeError, InputError
 from deidscope.files import read_dataset
 from deidscope.frame import check_frame, read_identifiers
-from deidscope.pixels import detect, thumbnail, to_png
-from deidscope.recipe import Recipe
+from deidscope.pixels import Box, boxes_png, detect, thumbnail, to_png
+from deidscope.recipe import Recipe, add_filter_label, header_values
 from deidscope.widgets._canvas import PictureCanvas
 from deidscope.widgets._common import (
     STYLE,
@@ -44,15 +44,13 @@ from deidscope.widgets._common import (
     logger,
     placeholder_png,
 )
-from deidscope.widgets.box_editor import BoxEditor, boxes_png
-from deidscope.widgets.drafting import add_filter_label, header_values
+from deidscope.widgets.box_editor import BoxEditor
 
 __all__ = ["ThumbnailGrid"]
 
 #: Files whose thumbnail (array and PNG bytes) a grid keeps, least recently
 #: used evicted first.
 CACHE_SIZE = 1024
-Box = tuple[int, int, int, int]
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Most files a deidscope user meets are Part 10 files in explicit VR little
 endian (native or encapsulated pixel data). :func:`read_raw_file` reads such
 a file's elements straight from a memory map into :class:`RawDataset`, a
-:class:`~deidscope.fields._items.RawItem` with its file meta, which the walk
+:class:`~deidscope.files._items.RawItem` with its file meta, which the walk
 reads as it reads a pydicom ``Dataset``: elements stay raw until someone
 converts them, and binary values over :data:`DEFER_SIZE` bytes (pixel data
 above all) are never read. Bulk values are read as bytes, text as bytes.
@@ -32,12 +32,11 @@ from pydicom.tag import BaseTag
 from pydicom.uid import UID
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR
 
-from deidscope.fields._items import Encoding, RawItem, charset_encoding
+from deidscope.files._items import Encoding, RawItem, charset_encoding
+from deidscope.files._read import DEFER_SIZE
 
 __all__ = ["DEFER_SIZE", "RawDataset", "read_raw_file"]
 
-#: Binary values (OB, OW, OF, OD, OL, OV) longer than this are left unread.
-DEFER_SIZE: Final = 4096
 
 _HEADER = struct.Struct("<HH2sH").unpack_from
 _LONG = struct.Struct("<L").unpack_from
@@ -65,7 +64,7 @@ _EMPTY: Final[dict[str, bytes | None]] = {
 class RawDataset(RawItem):
     """The top-level data set of a file read by :func:`read_raw_file`.
 
-    A :class:`~deidscope.fields._items.RawItem` with the file's meta
+    A :class:`~deidscope.files._items.RawItem` with the file's meta
     information as another one in ``file_meta``.
 
     Parameters

@@ -17,13 +17,12 @@ from typing import Any
 from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
 
-from deidscope.fields import WalkedField, format_tag
+from deidscope.fields import BULK_VRS, WalkedField, format_tag
 from deidscope.fields._walk import ItemList
 
-__all__ = ["BULK_VRS", "MAX_TEXT_BYTES", "format_element", "format_walked"]
+__all__ = ["MAX_TEXT_BYTES", "format_element", "format_walked"]
 
 #: VRs whose values are bytes rather than text or numbers.
-BULK_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 #: Binary values of these VRs are shown as text when they are short printable text
 #: (private elements read as UN, and some OB ones, often hide names there).
 _TEXTLIKE_BULK_VRS = frozenset({"OB", "UN"})

@@ -1,8 +1,9 @@
 """Draft a recipe ``%filter`` LABEL from a box drawn on one file's image.
 
-The widgets use these to turn "this rectangle on this picture" into deid
-recipe text: a ``LABEL`` whose criteria are the file's Manufacturer,
-ManufacturerModelName and Modality, and a ``coordinates`` line with the box.
+The widgets (``ThumbnailGrid`` and its box editor) use these to turn "this
+rectangle on this picture" into deid recipe text: a ``LABEL`` whose criteria
+are the file's Manufacturer, ManufacturerModelName and Modality, and a
+``coordinates`` line with the box.
 They are plain text functions, so a script can draft the same lines.
 """
 
@@ -17,6 +18,7 @@ from deidscope.errors import InputError
 
 __all__ = [
     "CRITERIA_FIELDS",
+    "FILTER_GROUPS",
     "add_filter_label",
     "format_box",
     "format_label",

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from deidscope import ps315
 from deidscope.errors import InputError
 from deidscope.fields import parse_tag
-from deidscope.frame import check_frame
-from deidscope.recipe import ps315
+from deidscope.frame._columns import check_frame
 
 __all__ = ["FieldQuery", "field_actions", "filter_fields", "filter_mask"]
 

@@ -59,7 +59,7 @@ _COLUMNS = ("tag", "keyword", "basic_profile", *OPTIONS)
 
 @functools.cache
 def _table() -> pd.DataFrame:
-    source = resources.files("deidscope.recipe").joinpath("data/ps3.15-table-e1-1.csv")
+    source = resources.files("deidscope.ps315").joinpath("data/ps3.15-table-e1-1.csv")
     with source.open("r", encoding="utf-8") as handle:
         table = pd.read_csv(handle, dtype=str, keep_default_na=False)
     missing = set(_COLUMNS) - set(table.columns)

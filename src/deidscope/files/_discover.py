@@ -1,0 +1,310 @@
+"""Finding DICOM files: paths checked before any work, folders walked in order.
+
+:func:`iter_dicom_files` finds files as deid's ``get_files`` does, in a
+stable order and without duplicates; :func:`sniff_dicom` tells from a file's
+first bytes why it cannot be DICOM.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from typing import cast
+
+from pydicom.datadict import dictionary_has_tag
+from pydicom.valuerep import VR
+
+from deidscope.errors import InputError
+
+__all__ = [
+    "PathLike",
+    "check_paths",
+    "expand_paths",
+    "iter_dicom_files",
+    "open_error",
+    "sniff_dicom",
+    "why_not_dicom",
+]
+
+logger = logging.getLogger("deidscope.files")
+
+#: A path as the public functions accept it.
+PathLike = str | os.PathLike[str]
+
+_ARCHIVE_EXTENSIONS = (".zip",)
+#: The two-letter VRs, as bytes (an explicit VR element's bytes 4-5).
+_VR_BYTES = frozenset(vr.value.encode("ascii") for vr in VR if len(vr.value) == 2)
+# Groups a DICOM data set without a preamble can start with.
+_FIRST_GROUPS = {0x0000, 0x0002, 0x0004, 0x0008}
+
+
+def _as_path_list(paths: PathLike | Iterable[PathLike], caller: str) -> list[PathLike]:
+    """One path or an iterable of paths, as a list (strings are one path)."""
+    if isinstance(paths, str | os.PathLike):
+        return [paths]
+    if isinstance(cast(object, paths), bytes):  # Iterable, but of ints
+        raise InputError(f"{caller}: expected str or os.PathLike paths, but got bytes")
+    try:
+        items = list(paths)
+    except TypeError:
+        raise InputError(
+            f"{caller}: expected a path or an iterable of paths, "
+            f"but got {type(paths).__name__}"
+        ) from None
+    for item in items:
+        if not isinstance(item, str | os.PathLike):
+            raise InputError(
+                f"{caller}: expected str or os.PathLike paths, "
+                f"but got {type(item).__name__} ({item!r})"
+            )
+    return items
+
+
+def check_paths(paths: PathLike | Iterable[PathLike], *, caller: str) -> list[PathLike]:
+    """Return `paths` as a list, raising before any work if one is missing.
+
+    Parameters
+    ----------
+    paths : str, os.PathLike or iterable of them
+        Files (or folders); a single path is accepted.
+    caller : str
+        The public function's name, for messages.
+
+    Returns
+    -------
+    list of str or os.PathLike
+        The paths, as given.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the first path that does not exist.
+    InputError
+        If `paths` is not a path or an iterable of paths.
+    """
+    items = _as_path_list(paths, caller)
+    for item in items:
+        if not os.path.exists(item):
+            raise FileNotFoundError(
+                2, f"{caller}: no such file or folder", os.fspath(item)
+            )
+    return items
+
+
+def sniff_dicom(path: PathLike, *, force: bool = True) -> str | None:
+    """Tell, from its first bytes only, why a file cannot be DICOM.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    force : bool, optional
+        As for :func:`why_not_dicom` (default True).
+
+    Returns
+    -------
+    str or None
+        None if the file has the ``DICM`` marker at byte 128, or starts with
+        a plausible DICOM element (a data set written without a preamble);
+        otherwise the reason it is not DICOM.
+    """
+    try:
+        with open(path, "rb") as fp:
+            head = fp.read(132)
+            size = os.fstat(fp.fileno()).st_size
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return open_error(exc)
+    return why_not_dicom(head, size, force=force)
+
+
+def open_error(exc: OSError) -> str:
+    if isinstance(exc, IsADirectoryError):
+        return "is a folder, not a file"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"cannot be opened: {exc.strerror or exc}"
+
+
+def _starts_with_an_element(head: bytes, size: int | None) -> bool:
+    """Whether `head` starts with a data element of the DICOM dictionary.
+
+    A data set written without preamble and file meta (deid reads those with
+    ``force=True``) starts with its first element: a tag of the dictionary,
+    then an explicit VR, or an implicit length that fits in the file.
+    """
+    tag = int.from_bytes(head[0:2], "little") << 16 | int.from_bytes(
+        head[2:4], "little"
+    )
+    if tag >> 16 in (0xFFFE, 0xFFFF) or not dictionary_has_tag(tag):
+        return False
+    if head[4:6] in _VR_BYTES:
+        return True
+    length = int.from_bytes(head[4:8], "little")
+    return length == 0xFFFFFFFF or size is None or length <= size - 8
+
+
+def why_not_dicom(
+    head: bytes, size: int | None = None, *, force: bool = True
+) -> str | None:
+    """Return why a file starting with `head` (132 bytes) is not DICOM, or None.
+
+    Parameters
+    ----------
+    head : bytes
+        The file's first 132 bytes (fewer if it is shorter).
+    size : int or None, optional
+        The file's size, to check an implicit first element's length.
+    force : bool, optional
+        Accept a file without the marker that starts with any element of the
+        DICOM dictionary (default True); False accepts only those starting
+        with the groups 0000-0008.
+
+    Returns
+    -------
+    str or None
+        None for a file with the ``DICM`` marker, or that starts with a DICOM
+        element (a data set written without preamble and file meta).
+    """
+    if not head:
+        return "empty file (0 bytes)"
+    if head[128:132] == b"DICM":
+        return None
+    if len(head) >= 8:
+        for order in ("little", "big"):
+            group = int.from_bytes(head[0:2], order)
+            element = int.from_bytes(head[2:4], order)
+            if group in _FIRST_GROUPS and element < 0x1000:
+                return None
+        if force and _starts_with_an_element(head, size):
+            return None
+    if head[:4] == b"PK\x03\x04":
+        return "a zip archive, not a DICOM file (unzip it first)"
+    return (
+        "not a DICOM file (no 'DICM' marker at byte 128, and it does not start "
+        "with a DICOM element)"
+    )
+
+
+def iter_dicom_files(
+    contenders: PathLike | Iterable[PathLike],
+    *,
+    check: bool = True,
+    pattern: str | None = None,
+    skipped: list[tuple[str, str]] | None = None,
+    force: bool = False,
+) -> Iterator[str]:
+    """Yield the files in files and folders, folders searched recursively.
+
+    Folders are walked in sorted order, so the same tree always gives the
+    same sequence; a file reached twice (a file and its folder, or
+    overlapping folders) is yielded once. Zip archives are never opened:
+    they are skipped and reported through `skipped`.
+
+    Parameters
+    ----------
+    contenders : str, os.PathLike or iterable of them
+        Files and folders.
+    check : bool, optional
+        Yield only files that look like DICOM (see :func:`sniff_dicom`);
+        default True.
+    pattern : str or None, optional
+        A glob (``fnmatch``) pattern for file names found in folders, as in
+        deid; None means every file. Files named directly are not filtered.
+    skipped : list or None, optional
+        If given, each file left out is appended as ``(path, reason)``.
+    force : bool, optional
+        With `check`, the rule for files without the ``DICM`` marker (see
+        :func:`why_not_dicom`); default False, as deid's ``get_files``.
+
+    Yields
+    ------
+    str
+        File paths: a file named directly as given, a file found in a
+        folder as ``os.path.join(folder, ...)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a contender does not exist (before anything is yielded).
+    """
+    items = check_paths(contenders, caller="get_files")
+    return _iter_files(
+        items, check=check, pattern=pattern, skipped=skipped, force=force
+    )
+
+
+def _iter_files(
+    items: Iterable[PathLike],
+    *,
+    check: bool,
+    pattern: str | None,
+    skipped: list[tuple[str, str]] | None,
+    force: bool = False,
+) -> Iterator[str]:
+    """:func:`iter_dicom_files` over paths already checked."""
+    seen: set[str] = set()
+
+    def candidates() -> Iterator[str]:
+        for item in items:
+            path = os.fspath(item)
+            if not os.path.isdir(path):
+                yield path
+                continue
+            for root, dirs, names in os.walk(path):
+                dirs.sort()
+                for name in sorted(names):
+                    if pattern is None or fnmatch.fnmatch(name, pattern):
+                        yield os.path.join(root, name)
+
+    for path in candidates():
+        key = os.path.realpath(path)
+        if key in seen:
+            continue
+        seen.add(key)
+        reason: str | None = None
+        if path.lower().endswith(_ARCHIVE_EXTENSIONS):
+            reason = (
+                "a zip archive: deidscope does not read inside archives; unzip it first"
+            )
+        elif check:
+            reason = sniff_dicom(path, force=force)
+        if reason is not None:
+            logger.info("get_files: skipping %s: %s", path, reason)
+            if skipped is not None:
+                skipped.append((path, reason))
+            continue
+        yield path
+
+
+def expand_paths(
+    paths: Iterable[PathLike],
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Return the files to read: those named, and every file in the folders named.
+
+    The batch functions' listing: `paths` were checked by :func:`check_paths`
+    already. Files found in folders are not sniffed (reading them says why
+    one is not DICOM) but zip archives are left out.
+
+    Parameters
+    ----------
+    paths : iterable of str or os.PathLike
+        Files and folders that exist.
+
+    Returns
+    -------
+    tuple of (list of str, list of (str, str))
+        The files, in order, and the files left out with the reason.
+    """
+    files: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = _iter_files([path], check=False, pattern=None, skipped=skipped)
+            files.extend(found)
+        else:
+            files.append(os.fspath(path))
+    return files, skipped
