@@ -53,7 +53,7 @@ PENDING_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Give the folder markers and the pending markers; note the browser modules."""
+    """Give the folder and pending markers, note the browser modules, slow first."""
     browser_modules = config.stash.setdefault(BROWSER_MODULES, set())
     for item in items:
         try:
@@ -77,6 +77,15 @@ def pytest_collection_modifyitems(
             # one worker for them all under --dist=loadgroup; pytest-xdist 3.8 no
             # longer groups under pytest 9.2 (pytest-xdist#1386): the lock below does
             item.add_marker(pytest.mark.xdist_group("browser"))
+    # The slow tests first, the slow notebook ones (each builds a fresh venv, for
+    # minutes) before them, so that under -n 2 each worker starts on one of those
+    # and no worker is left with a long tail. The sort is stable.
+    items.sort(
+        key=lambda item: (
+            not item.get_closest_marker("slow"),
+            not item.get_closest_marker("notebook"),
+        )
+    )
 
 
 @pytest.fixture(scope="module", autouse=True)
