@@ -132,11 +132,11 @@ def _write(target: Path, text: str, *, overwrite: bool) -> None:
     private).
     """
     try:
-        with atomic_output(target, overwrite=overwrite, caller="report") as tmp:
-            with open(
-                tmp, "x", encoding="utf-8", errors="backslashreplace"
-            ) as handle:
-                handle.write(text)
+        with (
+            atomic_output(target, overwrite=overwrite, caller="report") as tmp,
+            open(tmp, "x", encoding="utf-8", errors="backslashreplace") as handle,
+        ):
+            handle.write(text)
     except FileExistsError:
         raise FileExistsError(
             f"report: {os.fspath(target)!r} appeared while the report was "

@@ -161,7 +161,8 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
             continue
         mask = starts.to_numpy(dtype=bool)
         if mask.any():
-            out.isetitem(position, column.where(~mask, "'" + column.astype(str)))
+            escaped = column.where(~mask, "'" + column.astype(str))
+            out.isetitem(position, escaped.array)
     return out
 
 
