@@ -11,7 +11,8 @@ import pydicom
 import pytest
 
 import deidscope
-from deidscope.audit import COVERAGE_COLUMNS, coverage, profile
+from deidscope.audit import coverage, profile
+from deidscope.audit._coverage import COVERAGE_COLUMNS
 from deidscope.errors import InputError
 from deidscope.recipe import Recipe
 from samples import deid_data_files, nested_dataset, write_dicom
@@ -168,3 +169,19 @@ def test_coverage_agrees_with_what_deid_does(tmp_path: Path) -> None:
                 changed += 1
     assert checked > 50
     assert changed > 50
+
+
+def test_coverage_reads_a_run_of_the_recipe(cookies: pd.DataFrame) -> None:
+    recipe = _recipe("REMOVE PatientName", "KEEP PatientID", "REPLACE x var:id")
+    run = recipe.run(cookies, {"id": "x"})
+    pd.testing.assert_frame_equal(
+        coverage(cookies, run), coverage(cookies, recipe, lookup={"id": "x"})
+    )
+    pd.testing.assert_frame_equal(
+        coverage(cookies, run, options=["retain_uids"]),
+        coverage(cookies, recipe, options=["retain_uids"], lookup={"id": "x"}),
+    )
+    with pytest.raises(InputError, match="expected a run over this frame"):
+        coverage(cookies.iloc[:10], run)
+    with pytest.raises(InputError, match="the run has its lookup"):
+        coverage(cookies, run, lookup={"id": "y"})

@@ -198,9 +198,10 @@ def test_widgets_builder_lint_and_coverage(
 ) -> None:
     builder.add_lines(["contains:NoSuchFieldAnywhere"], "REMOVE")
     lint = builder.warnings
-    assert list(lint.columns) == ["lineno", "line", "code", "message"]
+    assert list(lint.columns) == ["line", "text", "code", "message"]
     assert lint["code"].tolist() == ["no-match"]
-    assert lint["line"].tolist() == ["REMOVE contains:NoSuchFieldAnywhere"]
+    assert lint["text"].tolist() == ["REMOVE contains:NoSuchFieldAnywhere"]
+    assert lint["line"].tolist() == [builder.line_hits["line"].iloc[0]]
     assert "NoSuchFieldAnywhere" in lint["message"].iloc[0]
     assert "1 warning</b>" in builder._lint.value
     assert "no-match" in builder._lint.value
@@ -253,3 +254,86 @@ def test_widgets_builder_from_profile_reports_bad_options(
 ) -> None:
     with pytest.raises(InputError, match="no_such_option"):
         builder.start_from_profile(["no_such_option"])
+
+
+def test_widgets_builder_start_from_profile_runs_the_engine_once(
+    builder: RecipeBuilder, df: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deidscope.recipe._run as run_module
+
+    real = run_module.run_header
+    calls: list[int] = []
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(run_module, "run_header", counting)
+    builder.start_from_profile()
+    assert len(calls) == 1
+    recipe = Recipe.from_profile()
+    assert builder.preview is not None
+    pd.testing.assert_frame_equal(builder.preview, recipe.preview(df))
+    assert len(builder.line_hits) == len(recipe.header)
+    assert list(builder.line_hits.columns) == [
+        "line",
+        "text",
+        "rows",
+        "matched",
+        "files",
+    ]
+    for line in builder.line_hits["line"].iloc[::60]:
+        found = builder.line_hits.set_index("line").loc[line]
+        assert found["matched"] == len(recipe.matches(int(line), df))
+    assert builder.line_hits["rows"].sum() == len(builder.preview)
+    assert builder.coverage is not None
+    pd.testing.assert_frame_equal(builder.coverage, coverage(df, recipe))
+
+
+def test_widgets_builder_is_busy_while_it_works(builder: RecipeBuilder) -> None:
+    seen: list[bool] = []
+    buttons: list[bool] = []
+    working: list[str] = []
+
+    def on_busy(change: dict[str, object]) -> None:
+        seen.append(bool(change["new"]))
+        buttons.append(builder._add.disabled and builder._from_profile.disabled)
+        working.append(builder._working.value)
+
+    builder.observe(on_busy, "busy")
+    assert builder.busy is False
+    builder.add_lines(["PatientName"], "REMOVE")
+    assert seen == [True, False]
+    assert buttons == [True, False]
+    assert "working" in working[0]
+    assert working[1] == ""
+    assert builder.busy is False
+    with pytest.raises(traitlets.TraitError, match="read-only"):
+        builder.busy = True
+
+
+def test_widgets_builder_not_busy_after_a_failure(
+    builder: RecipeBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no")
+
+    monkeypatch.setattr(builder, "_compute_lint", broken)
+    with pytest.raises(RuntimeError, match="no"):
+        builder.add_lines(["PatientName"], "REMOVE")
+    assert builder.busy is False
+    assert not builder._add.disabled
+    assert builder._working.value == ""
+
+
+def test_widgets_builder_a_line_deid_fails_on(builder: RecipeBuilder) -> None:
+    builder.recipe_text = (
+        "FORMAT dicom\n%header\nREMOVE PatientName\nREMOVE contains:(\n"
+    )
+    assert builder.preview is None
+    assert "is not a regular expression" in builder._status.value
+    assert builder.line_hits["matched"].tolist()[0] == 7
+    assert builder.line_hits["matched"].isna().tolist() == [False, True]
+    assert "bad-expression" in set(builder.warnings["code"])
+    builder._lines.value = 3
+    assert "matches 7 rows" in builder._line_rows.value

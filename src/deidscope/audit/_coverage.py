@@ -10,7 +10,8 @@ import pandas as pd
 
 from deidscope.audit._partial import check_frame, codes, derived, is_dask, tag_int
 from deidscope.errors import InputError
-from deidscope.recipe.ps315 import ACTION_CODES, OPTIONS, lookup_many
+from deidscope.ps315 import ACTION_CODES, OPTIONS, lookup_many
+from deidscope.recipe import RecipeRun
 
 __all__ = ["COVERAGE_COLUMNS", "coverage"]
 
@@ -66,7 +67,8 @@ def coverage(
 
     Every element of the data is looked up in DICOM PS3.15 Table E.1-1 (with
     the chosen options applied) and checked against what the recipe does to
-    it (:meth:`deidscope.recipe.Recipe.preview`, which follows deid's rules).
+    it (:meth:`deidscope.recipe.Recipe.preview`, which follows deid's rules;
+    or the preview of a run of the recipe over `df`, which is not run again).
     An element is a gap when the table asks for anything but keeping it
     (remove, blank, dummy, clean, new UID) while no line of the recipe
     touches it, a ``KEEP`` line protects it, or the line that decides leaves
@@ -77,13 +79,15 @@ def coverage(
     ----------
     df : pandas.DataFrame
         The long frame of :func:`deidscope.read_identifiers`.
-    recipe : deidscope.recipe.Recipe
-        The recipe to check (anything with a ``preview(df, lookup)`` method).
+    recipe : deidscope.recipe.Recipe or deidscope.recipe.RecipeRun
+        The recipe to check (anything with a ``preview(df, lookup)`` method),
+        or a run of it over `df` (``recipe.run(df)``): its preview is read.
     options : iterable of str, optional
-        Options of :data:`deidscope.recipe.ps315.OPTIONS` the release uses
+        Options of :data:`deidscope.ps315.OPTIONS` the release uses
         (``"retain_uids"``, ...); where an option sets an action, it wins.
     lookup : mapping or None, optional
-        Passed to the recipe's ``preview`` for ``var:`` and ``func:`` values.
+        Passed to the recipe's ``preview`` for ``var:`` and ``func:`` values
+        (a run has its own: pass it to ``Recipe.run``).
 
     Returns
     -------
@@ -100,8 +104,9 @@ def coverage(
     Raises
     ------
     InputError
-        If `df` is not an identifier frame, `recipe` has no ``preview``, or
-        an option is unknown.
+        If `df` is not an identifier frame, `recipe` has no ``preview``, a
+        run is over another frame or comes with a `lookup`, or an option is
+        unknown.
 
     Examples
     --------
@@ -120,7 +125,19 @@ def coverage(
             "coverage: expected a pandas DataFrame, but got a Dask DataFrame; "
             "call .compute() on it first"
         )
-    if not callable(getattr(recipe, "preview", None)):
+    is_run = isinstance(recipe, RecipeRun)
+    if is_run:
+        if lookup is not None and lookup is not recipe.lookup:
+            raise InputError(
+                "coverage: the run has its lookup; pass lookup to Recipe.run, "
+                "not with the run"
+            )
+        if not recipe.is_over(df):
+            raise InputError(
+                "coverage: expected a run over this frame, but the run is over "
+                "another one (make it with recipe.run(df))"
+            )
+    elif not callable(getattr(recipe, "preview", None)):
         raise InputError(
             f"coverage: expected a deidscope.recipe.Recipe, but got "
             f"{type(recipe).__name__}"
@@ -129,7 +146,7 @@ def coverage(
     if len(df) == 0:
         return _empty()
     frame = derived(df)
-    decided = recipe.preview(frame, lookup)
+    decided = recipe.preview() if is_run else recipe.preview(frame, lookup)
 
     # what the profile asks of each row, through its tag
     tag_codes, tags = codes(frame["tag"])
@@ -213,8 +230,11 @@ def _reason(row: dict[str, Any]) -> str:
 
 
 def _empty() -> pd.DataFrame:
-    out = pd.DataFrame({column: pd.Series(dtype=object) for column in COVERAGE_COLUMNS})
-    empty: pd.DataFrame = out.astype(
-        {"line": "Int64", "n_files": np.int64, "n_rows": np.int64}
+    """Return no gaps, with the columns and dtypes of a table of gaps."""
+    dtypes: dict[str, Any] = dict.fromkeys(COVERAGE_COLUMNS, "str")
+    dtypes.update(
+        private_creator=object, line="Int64", n_files=np.int64, n_rows=np.int64
     )
-    return empty
+    return pd.DataFrame(
+        {column: pd.Series(dtype=dtype) for column, dtype in dtypes.items()}
+    )

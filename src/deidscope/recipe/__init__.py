@@ -80,10 +80,15 @@ What a recipe does
 :meth:`Recipe.preview` shows, per (file, uid), the value before and after,
 the action and the line that decided, following deid 0.4.13's rules (see
 :mod:`deidscope.recipe._engine`); :meth:`Recipe.matches` lists the rows one
-line names; :meth:`Recipe.lint` lists what will not work as written;
+line names and :meth:`Recipe.line_matches` those of every line;
+:meth:`Recipe.lint` lists what will not work as written;
 :meth:`Recipe.from_profile` writes the PS3.15 Basic Profile as a recipe;
 :func:`deidscope.dicom.replace_identifiers` applies a recipe to files with
-the same engine the preview uses.
+the same engine the preview uses. :meth:`Recipe.run` runs the engine once
+and returns a :class:`RecipeRun` that all of these read (``run.preview()``,
+``run.matches(line)``, ``run.line_matches()``, ``run.line_counts()``,
+``recipe.lint(run)``, ``coverage(df, run)``), so a caller that needs several
+of them runs the recipe once.
 
 Recipe text is data: nothing in it is evaluated or imported. ``func:``
 names resolve only against the ``lookup`` a caller passes.
@@ -91,7 +96,14 @@ names resolve only against the ``lookup`` a caller passes.
 
 from __future__ import annotations
 
-from deidscope.recipe._actions import RecipeFunctionError
+from deidscope.recipe._actions import RecipeFunctionError as RecipeFunctionError
+from deidscope.recipe._draft import (
+    add_filter_label,
+    format_box,
+    format_label,
+    header_values,
+    label_criteria,
+)
 from deidscope.recipe._lint import RecipeLintWarning
 from deidscope.recipe._model import (
     Action,
@@ -103,6 +115,8 @@ from deidscope.recipe._model import (
     Label,
 )
 from deidscope.recipe._recipe import Recipe, RecipeWarning
+from deidscope.recipe._run import RecipeRun
+from deidscope.recipe._types import RecipeLike
 
 __all__ = [
     "Action",
@@ -113,7 +127,13 @@ __all__ = [
     "GroupAction",
     "Label",
     "Recipe",
-    "RecipeFunctionError",
+    "RecipeLike",
     "RecipeLintWarning",
+    "RecipeRun",
     "RecipeWarning",
+    "add_filter_label",
+    "format_box",
+    "format_label",
+    "header_values",
+    "label_criteria",
 ]

@@ -1,9 +1,9 @@
 """``replace_identifiers``: apply a recipe's ``%header`` to files, as deid does.
 
 Files are read and handled in chunks: each chunk's fields become one frame,
-the recipe runs over it once (:mod:`deidscope.recipe._engine`, the engine
-:meth:`Recipe.preview` uses, so what a preview shows is what is written),
-and the outcome is applied to each dataset. A file that cannot be read,
+the recipe runs over it once (a :class:`~deidscope.recipe.RecipeRun`, the
+run :meth:`Recipe.preview` reads, so what a preview shows is what is
+written), and the run's outcome is applied to each dataset. A file that cannot be read,
 changed or written is reported and the others go on.
 """
 
@@ -14,40 +14,44 @@ import os
 import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
 
-from deidscope.errors import InputError, ReadError
-from deidscope.files import PathLike, atomic_output, check_paths, read_dataset
-from deidscope.frame import progress_bar
+from deidscope._progress import progress_bar
+from deidscope.errors import (
+    BatchErrors,
+    Errors,
+    ErrorsFrame,
+    InputError,
+    ReadError,
+    ReplaceErrorsWarning,
+)
+from deidscope.files import (
+    PathLike,
+    atomic_output,
+    check_paths,
+    common_root,
+    inputs_written_over,
+    output_targets,
+    read_dataset,
+)
+from deidscope.frame._builder import FrameBuilder
 from deidscope.recipe._actions import RecipeFunctionError
-from deidscope.recipe._engine import Outcome, run_header
+from deidscope.recipe._engine import Outcome
 from deidscope.recipe._expand import uid_path
-from deidscope.recipe._preview import file_lookups
-from deidscope.recipe._recipe import Recipe
+from deidscope.recipe._run import RecipeRun
+from deidscope.recipe._types import RecipeLike, as_recipe
 
-__all__ = [
-    "ReplaceErrorsWarning",
-    "ReplaceResult",
-    "inputs_written_over",
-    "output_targets",
-    "replace_identifiers",
-]
+__all__ = ["ReplaceResult", "replace_identifiers"]
 
 logger = logging.getLogger("deidscope.recipe")
 
 #: Files read, changed and written together.
 CHUNK_FILES = 64
-
-Errors = Literal["warn", "ignore", "raise"]
-
-
-class ReplaceErrorsWarning(UserWarning):
-    """Some files of a batch could not be de-identified (the others were)."""
 
 
 class ReplaceResult(list[Any]):
@@ -58,26 +62,13 @@ class ReplaceResult(list[Any]):
 
     Attributes
     ----------
-    errors : pandas.DataFrame
+    errors : ErrorsFrame
         Columns ``file`` and ``error``, one row per file that failed.
     """
 
-    def __init__(self, items: Iterable[Any], errors: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, items: Iterable[Any], errors: ErrorsFrame) -> None:
         super().__init__(items)
-        self.errors = pd.DataFrame(list(errors), columns=["file", "error"])
-
-
-def _recipe(deid: Any) -> Recipe:
-    if isinstance(deid, Recipe):
-        return deid
-    if isinstance(deid, str | os.PathLike):
-        return Recipe.from_file(deid)
-    if isinstance(deid, list | tuple) and deid:
-        return Recipe.combine(deid)
-    raise InputError(
-        "replace_identifiers: expected deid= a Recipe, a recipe file or a list of "
-        f"them, but got {type(deid).__name__} (deidscope has no default recipe)"
-    )
+        self.errors = errors
 
 
 def _ids_lookup(
@@ -85,7 +76,7 @@ def _ids_lookup(
     ids: Mapping[Any, Any] | None,
     lookup: Mapping[str, Any] | None,
 ) -> dict[Any, Any]:
-    """One lookup mapping in the form :func:`file_lookups` reads."""
+    """One lookup mapping in the form :class:`RecipeRun` reads."""
     merged: dict[Any, Any] = dict(lookup or {})
     if ids:
         if not isinstance(ids, Mapping):
@@ -170,8 +161,6 @@ def _frame_of(names: Sequence[str], datasets: Mapping[int, Dataset]) -> pd.DataF
     only the elements a recipe changes are ever converted (and written back
     re-encoded); the rest are written as they were read.
     """
-    from deidscope.frame import FrameBuilder
-
     builder = FrameBuilder()
     for index, ds in datasets.items():
         builder.add_dataset(names[index], ds)
@@ -181,87 +170,6 @@ def _frame_of(names: Sequence[str], datasets: Mapping[int, Dataset]) -> pd.DataF
 def _has_marker(path: str) -> bool:
     with open(path, "rb") as handle:
         return handle.read(132)[128:] == b"DICM"
-
-
-def _common_root(paths: Sequence[str]) -> str:
-    folders = [os.path.dirname(os.path.abspath(p)) for p in paths]
-    return os.path.commonpath(folders) if folders else os.getcwd()
-
-
-def output_targets(
-    dicom_files: Sequence[PathLike], output_folder: PathLike
-) -> list[str]:
-    """Return the path ``replace_identifiers`` writes each file to.
-
-    Each file keeps its place under the inputs' common folder, moved to
-    `output_folder` (header values play no part).
-
-    Parameters
-    ----------
-    dicom_files : sequence of str or os.PathLike
-        The input files.
-    output_folder : str or os.PathLike
-        The output folder.
-
-    Returns
-    -------
-    list of str
-        One target per input, in order.
-    """
-    names = [os.fspath(p) for p in dicom_files]
-    base = _common_root(names)
-    root = os.fspath(output_folder)
-    return [
-        os.path.join(root, os.path.relpath(os.path.abspath(name), base))
-        for name in names
-    ]
-
-
-def _file_id(path: str) -> tuple[int, int] | None:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino
-
-
-def inputs_written_over(
-    dicom_files: Sequence[PathLike], targets: Sequence[PathLike]
-) -> list[tuple[str, str]]:
-    """Return (target, input) for each target that is one of the inputs.
-
-    "Is" means the same file (:func:`os.path.samefile`: links and other
-    spellings of a path included), not only the same path text.
-
-    Parameters
-    ----------
-    dicom_files : sequence of str or os.PathLike
-        The input files.
-    targets : sequence of str or os.PathLike
-        The paths to be written.
-
-    Returns
-    -------
-    list of (str, str)
-        Each target that would replace an input, with that input.
-    """
-    inputs: dict[tuple[int, int] | str, str] = {}
-    for path in dicom_files:
-        name = os.fspath(path)
-        inputs[os.path.realpath(name)] = name
-        found = _file_id(name)
-        if found is not None:
-            inputs[found] = name
-    hits = []
-    for path in targets:
-        target = os.fspath(path)
-        same = inputs.get(os.path.realpath(target))
-        if same is None:
-            found = _file_id(target)
-            same = None if found is None else inputs.get(found)
-        if same is not None:
-            hits.append((target, same))
-    return hits
 
 
 def _write(ds: Dataset, target: str, *, overwrite: bool) -> None:
@@ -287,7 +195,7 @@ def _strip(ds: Dataset, *, strip_sequences: bool, remove_private: bool) -> None:
 def replace_identifiers(
     dicom_files: PathLike | Iterable[PathLike],
     ids: Mapping[Any, Any] | None = None,
-    deid: Recipe | PathLike | Sequence[Recipe | PathLike] | None = None,
+    deid: RecipeLike | Sequence[RecipeLike] | None = None,
     save: bool = False,
     overwrite: bool = False,
     output_folder: PathLike | None = None,
@@ -300,10 +208,18 @@ def replace_identifiers(
     progress: bool | None = None,
 ) -> ReplaceResult:
     """Implement :func:`deidscope.dicom.replace_identifiers`."""
-    from deidscope.dicom import check_errors_option
-
-    check_errors_option(errors, caller="replace_identifiers")
-    recipe = _recipe(deid)
+    batch = BatchErrors(
+        "replace_identifiers",
+        errors,
+        warning=ReplaceErrorsWarning,
+        listed_in="result.errors",
+    )
+    if deid is None:
+        raise InputError(
+            "replace_identifiers: expected deid= a Recipe, recipe text, a recipe "
+            "file or a list of them, but got None (deidscope has no default recipe)"
+        )
+    recipe = as_recipe(deid, caller="replace_identifiers", combine=True)
     paths = check_paths(dicom_files, caller="replace_identifiers")
     for path in paths:
         if os.path.isdir(path):
@@ -313,10 +229,8 @@ def replace_identifiers(
             )
     names = [os.fspath(p) for p in paths]
     merged = _ids_lookup(paths, ids, lookup)
-    numbered = recipe._numbered()
     memo: dict[tuple[Any, ...], Any] = {}
     results: list[Any] = [None] * len(paths)
-    failures: list[tuple[str, str]] = []
     targets: list[str] = []
     clashes: dict[str, str] = {}
     if save:
@@ -324,7 +238,7 @@ def replace_identifiers(
         in_place = output_folder is None and overwrite
         if output_folder is None:
             root = (
-                _common_root(names)
+                common_root(names)
                 if overwrite
                 else tempfile.mkdtemp(prefix="deidscope-")
             )
@@ -335,10 +249,8 @@ def replace_identifiers(
             clashes = dict(inputs_written_over(names, targets))
 
     def fail(index: int, reason: str) -> None:
-        if errors == "raise":
-            raise ReadError(names[index], reason)
-        failures.append((names[index], reason))
         logger.info("replace_identifiers: %s: %s", names[index], reason)
+        batch.add(names[index], reason)
 
     def deidentify(datasets: dict[int, FileDataset]) -> None:
         """Run the recipe over some datasets and change them; drop failures."""
@@ -346,19 +258,18 @@ def replace_identifiers(
             frame = _frame_of(names, datasets)
             order = [str(f) for f in frame["file"].cat.categories]
             by_name = {names[i]: i for i in datasets}
-            lookups = file_lookups(order, merged, caller="replace_identifiers")
-            outcome = run_header(
-                numbered,
-                recipe.values,
-                recipe.fields,
+            run = RecipeRun(
+                recipe,
                 frame,
-                lookups,
+                merged,
+                errors="raise" if errors == "raise" else "collect",
+                skip_invalid=False,  # a line deid fails on fails the files
+                caller="replace_identifiers",
                 dicoms=_dataset_getter(datasets, by_name, order),
                 keep_values=True,
                 memo=memo,
-                caller="replace_identifiers",
-                on_error="raise" if errors == "raise" else "collect",
             )
+            outcome = run.outcome
         except RecipeFunctionError:
             raise  # errors="raise": it names the file, the line and the function
         except Exception as exc:
@@ -438,12 +349,4 @@ def replace_identifiers(
                     except Exception as exc:
                         fail(index, f"cannot be written: {type(exc).__name__}: {exc}")
                 bar.update(1)
-    if failures and errors == "warn":
-        warnings.warn(
-            f"replace_identifiers: {len(failures)} of {len(paths)} files failed; "
-            "result.errors lists them with the reason "
-            "(pass errors='ignore' to silence this warning)",
-            ReplaceErrorsWarning,
-            stacklevel=3,
-        )
-    return ReplaceResult(results, failures)
+    return ReplaceResult(results, batch.finish(total=len(paths)))

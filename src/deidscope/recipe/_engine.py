@@ -50,6 +50,7 @@ from deidscope.recipe._actions import (
     resolve,
     value_from_text,
 )
+from deidscope.recipe._expand import FieldKeys
 from deidscope.recipe._model import Action, GroupAction
 from deidscope.recipe._parse import split_minlength
 from deidscope.recipe._state import (
@@ -61,7 +62,7 @@ from deidscope.recipe._state import (
     element_text,
 )
 
-__all__ = ["Outcome", "RecipeField", "run_header"]
+__all__ = ["Outcome", "RecipeField", "list_rows", "run_header"]
 
 logger = logging.getLogger("deidscope.recipe")
 
@@ -304,6 +305,22 @@ def _target_rows(
     return run.key_rows(field_)
 
 
+def list_rows(
+    run: Run,
+    expressions: Sequence[str],
+    values_lists: Mapping[str, list[GroupAction]],
+    fields_lists: Mapping[str, list[GroupAction]],
+) -> dict[str, np.ndarray]:
+    """Return the rows each ``values:``/``fields:`` expression names on its own.
+
+    The lists are built from every field of a run no line has touched (no
+    ``KEEP`` hides anything), as :meth:`Recipe.matches` documents.
+    """
+    values = _values_lists(run, values_lists) if values_lists else {}
+    fields_ = _fields_lists(run, fields_lists) if fields_lists else {}
+    return {e: _target_rows(run, e, values, fields_) for e in expressions}
+
+
 def _add(run: Run, action: Action, lineno: int) -> None:
     """Deid's ADD: set a top-level element, or create it, in every file."""
     name = action.field
@@ -471,6 +488,7 @@ def run_header(
     memo: dict[tuple[Any, ...], Any] | None = None,
     caller: str = "run_header",
     on_error: Literal["raise", "collect"] = "raise",
+    keys: tuple[FieldKeys, np.ndarray] | None = None,
 ) -> Outcome:
     """Run header actions over a frame.
 
@@ -496,6 +514,10 @@ def run_header(
         What to do when a ``func:`` or ``deid_func:`` function raises:
         raise a :class:`RecipeFunctionError`, or record it in the outcome's
         ``failures`` (the file's first) and go on with the other files.
+    keys : tuple of (FieldKeys, numpy.ndarray) or None, optional
+        ``frame_keys(df)``, when the caller has it (see
+        :class:`deidscope.recipe._run.RecipeRun`): the field table is used
+        and extended by ``ADD`` lines, the row array is not changed.
 
     Returns
     -------
@@ -516,6 +538,7 @@ def run_header(
         memo={} if memo is None else memo,
         caller=caller,
         on_error=on_error,
+        keys=keys,
     )
     if len(run.files) != len(lookups):
         raise InputError("run_header: one lookup per file is needed")

@@ -69,6 +69,8 @@ def split_expander(field: str) -> tuple[str, str] | None:
     >>> split_expander('(0021,"Siemens: Thorax",15)') is None
     True
     """
+    if ":" not in field:
+        return None
     quoted = False
     for i, char in enumerate(field):
         if char == '"':
@@ -195,7 +197,8 @@ class FieldKeys:
             exact, search = self._strings(len(self.uids) - 1)
             self._exact.append(exact)
             self._search.append(search)
-        self._cache.clear()
+        # masks already made stay valid for the fields before this one:
+        # match() completes them for the fields added since
         return len(self.uids) - 1
 
     def element_name(self, i: int) -> str:
@@ -265,44 +268,51 @@ class FieldKeys:
             If deid would fail on the expression (see :func:`check_expression`).
         """
         cached = self._cache.get(field)
-        if cached is not None:
+        if cached is not None and len(cached) == len(self):
             return cached
-        reason = check_expression(field)
-        if reason is not None:
-            raise InputError(f"recipe field {field!r}: {reason}")
+        if cached is None:
+            reason = check_expression(field)
+            if reason is not None:
+                raise InputError(f"recipe field {field!r}: {reason}")
         if self._exact is None:
             self._build()
-        assert self._exact is not None
-        assert self._search is not None
-        n = len(self)
-        if field.lower() == "all":
-            result = np.ones(n, dtype=bool)
-        else:
-            parts = split_expander(field)
-            if parts is None:
-                key = field.lower()
-                result = np.fromiter((key in s for s in self._exact), bool, n)
-            else:
-                result = self._expand(parts[0].lower(), parts[1])
+        start = 0 if cached is None else len(cached)
+        found = self._evaluate(field, start)
+        result = found if cached is None else np.concatenate([cached, found])
         self._cache[field] = result
         return result
 
-    def _expand(self, expander: str, expression: str) -> np.ndarray:
-        n = len(self)
+    def _evaluate(self, field: str, start: int) -> np.ndarray:
+        """Match `field` against the fields from index `start` on."""
+        assert self._exact is not None
+        n = len(self) - start
+        if field.lower() == "all":
+            return np.ones(n, dtype=bool)
+        parts = split_expander(field)
+        if parts is None:
+            key = field.lower()
+            return np.fromiter((key in s for s in self._exact[start:]), bool, n)
+        return self._expand(parts[0].lower(), parts[1], start)
+
+    def _expand(self, expander: str, expression: str, start: int) -> np.ndarray:
+        n = len(self) - start
         assert self._search is not None
         if expander == "select":
             attribute, _, value = expression.lower().partition(":")
             if attribute.upper() == "VR":
                 wanted = value[:2].upper()
-                return np.array([vr == wanted for vr in self.vrs], dtype=bool)
+                return np.array([vr == wanted for vr in self.vrs[start:]], dtype=bool)
             if attribute.upper() == "GROUP":
-                return np.asarray((self.tags >> 16) == int(value, 16))
+                return np.asarray((self.tags[start:] >> 16) == int(value, 16))
             return np.zeros(n, dtype=bool)
         if expander not in _REGEX_EXPANDERS:
             return np.zeros(n, dtype=bool)
         pattern = re.compile(_regex(expander, expression), re.IGNORECASE)
         found = np.fromiter(
-            (any(pattern.search(text) for text in strings) for strings in self._search),
+            (
+                any(pattern.search(text) for text in strings)
+                for strings in self._search[start:]
+            ),
             bool,
             n,
         )

@@ -31,7 +31,7 @@ from deidscope.recipe._parse import (
 if TYPE_CHECKING:
     from deidscope.recipe._recipe import Recipe
 
-__all__ = ["format_item", "format_recipe", "recipe_to_deid"]
+__all__ = ["format_item", "format_recipe", "item_text", "recipe_to_deid"]
 
 _INDENT = "  "
 # the fields each kind of line must read back the same
@@ -137,6 +137,23 @@ def format_item(
         line = prefix + " ".join(parts)
         return _read_back(item, line, parse_member, _CRITERIA_FIELDS)
     raise InputError(f"to_text: cannot write a {type(item).__name__}")
+
+
+def item_text(item: Action | GroupAction) -> str:
+    """Return a line's text for messages and tables, as :func:`format_item` writes.
+
+    Unlike :func:`format_item`, the line is not read back: text that deid
+    would read differently (a value with two spaces in a row, built in
+    Python) is shown as it is instead of raising.
+
+    Examples
+    --------
+    >>> item_text(Action("REMOVE", "PatientID", comment="old"))
+    'REMOVE PatientID # old'
+    >>> item_text(Action("REPLACE", "PatientID", "a  b"))
+    'REPLACE PatientID a  b'
+    """
+    return f"{item.action} {item.field}{_tail(item.value, item.comment)}"
 
 
 def _label_lines(label: Label) -> Iterator[str]:

@@ -1,8 +1,11 @@
 """``Recipe.lint``: what a recipe will not do the way its author may think.
 
-Each finding has a code (the table below), the line number and text of the
-line, and a message. Findings that need the data are only made when a frame
-is given.
+Each finding has the line number (``line``) and text (``text``) of the
+line, a code (the table below) and a message. Findings that need the data
+are only made when a frame (or a :class:`~deidscope.recipe.RecipeRun`) is
+given; they are read from one run of the recipe over it, and the conflicts
+are found in time linear in the number of lines (lines are grouped by the
+fields they name, and only lines that share a field are compared).
 
 ================== =========================================================
 code               finding
@@ -28,18 +31,21 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from pydicom.datadict import tag_for_keyword
 
+from deidscope.errors import InputError
+from deidscope.frame import STRING
 from deidscope.recipe._actions import DEID_FUNCS
-from deidscope.recipe._expand import check_expression, frame_keys, split_expander
-from deidscope.recipe._format import format_item
+from deidscope.recipe._expand import FieldKeys, check_expression, split_expander
+from deidscope.recipe._format import item_text
 from deidscope.recipe._model import Action, GroupAction
-from deidscope.recipe._preview import as_frame, file_lookups
+from deidscope.recipe._preview import file_lookups
+from deidscope.recipe._run import RecipeRun
 
 if TYPE_CHECKING:
     from deidscope.recipe._recipe import Recipe
@@ -47,7 +53,7 @@ if TYPE_CHECKING:
 __all__ = ["LINT_COLUMNS", "RecipeLintWarning", "lint"]
 
 #: The columns of :meth:`Recipe.lint`.
-LINT_COLUMNS: tuple[str, ...] = ("lineno", "line", "code", "message")
+LINT_COLUMNS: tuple[str, ...] = ("line", "text", "code", "message")
 
 _DYNAMIC = re.compile(r"^(var|func|deid_func):(\S*)")
 # What wins when two actions name the same field (deid 0.4.13's code).
@@ -62,17 +68,14 @@ class RecipeLintWarning(UserWarning):
 class Finding(NamedTuple):
     """One lint finding."""
 
-    lineno: int | None
-    line: str
+    line: int | None
+    text: str
     code: str
     message: str
 
 
-def _text(item: Action | GroupAction, section: str = "header") -> str:
-    try:
-        return format_item(item, section=section)
-    except Exception:
-        return f"{item.action} {item.field}"
+def _text(item: Action | GroupAction) -> str:
+    return item_text(item)
 
 
 def _header_findings(recipe: Recipe) -> Iterator[Finding]:
@@ -160,7 +163,7 @@ def _split_findings(recipe: Recipe) -> Iterator[Finding]:
         for item in items:
             if item.action != "SPLIT" or item.value is None:
                 continue
-            text = _text(item, "values")
+            text = _text(item)
             for param in item.value.split(";"):
                 key, _, setting = param.partition("=")
                 key, setting = key.strip(), setting.strip()
@@ -215,10 +218,9 @@ def _lookup_findings(
             )
 
 
-def _data_findings(recipe: Recipe, df: pd.DataFrame) -> Iterator[Finding]:
-    keys, rowkey = frame_keys(df)
-    present = np.zeros(len(keys), dtype=bool)
-    present[np.unique(rowkey)] = True
+def _data_findings(recipe: Recipe, run: RecipeRun) -> Iterator[Finding]:
+    keys = run.keys
+    present = run.present
     masks: dict[int, np.ndarray] = {}
     numbered = recipe._numbered()
     for lineno, action in numbered:
@@ -226,7 +228,7 @@ def _data_findings(recipe: Recipe, df: pd.DataFrame) -> Iterator[Finding]:
         if parts is not None and parts[0] in ("values", "fields"):
             if parts[1] not in getattr(recipe, parts[0]):
                 continue  # reported as unknown-list
-            hits = len(recipe.matches(action, df)) if action.action != "ADD" else 1
+            hits = len(run.rows(action)) if action.action != "ADD" else 1
         elif action.action == "ADD" or check_expression(action.field):
             continue
         else:
@@ -247,11 +249,12 @@ def _data_findings(recipe: Recipe, df: pd.DataFrame) -> Iterator[Finding]:
                 if not (keys.match(item.field) & present).any():
                     yield Finding(
                         item.lineno,
-                        _text(item, kind),
+                        _text(item),
                         "no-match",
                         f"{item.field} (in %{kind} {name}) names no field of the data",
                     )
-    yield from _conflicts(numbered, masks, keys)
+    acting = [(n, a) for n, a in numbered if n in masks and a.action != "LABEL"]
+    yield from _conflicts(acting, masks, keys)
 
 
 def _winner(first: Action, second: Action) -> str:
@@ -263,32 +266,85 @@ def _winner(first: Action, second: Action) -> str:
     return f"the later line ({second.action}) wins"
 
 
+def _signature(action: Action) -> tuple[str, str | None]:
+    """Return what two lines must share not to conflict.
+
+    The same action, and for actions that set a value the same value
+    (``KEEP``, ``REMOVE`` and ``BLANK`` never conflict with themselves).
+    """
+    if action.action in ("KEEP", "REMOVE", "BLANK"):
+        return action.action, None
+    return action.action, action.value
+
+
+def conflict_pairs(
+    acting: Sequence[tuple[int, Action]],
+    masks: Mapping[int, np.ndarray],
+    *,
+    stats: dict[str, int] | None = None,
+) -> dict[tuple[int, int], list[int]]:
+    """Find the pairs of lines that act on the same fields with different effects.
+
+    Each line is filed under the fields its mask flags, grouped by
+    :func:`_signature`; a line is compared only with the groups already
+    filed under its own fields, never with every other line. The work is
+    linear in the number of lines (times the fields each names) plus the
+    size of the answer.
+
+    Parameters
+    ----------
+    acting : sequence of (int, Action)
+        The lines, in recipe order, with their numbers.
+    masks : mapping of int to numpy.ndarray of bool
+        Per line number, the fields (of a :class:`FieldKeys`) the line names.
+    stats : dict or None, optional
+        If given, ``stats["visits"]`` counts the groups looked at and
+        ``stats["pairs"]`` the pairs found.
+
+    Returns
+    -------
+    dict of (int, int) to list of int
+        ``(i, j)`` (positions in `acting`, ``i < j``) to the fields both
+        name, for each pair that conflicts; ordered by ``j``, then ``i``.
+    """
+    filed: dict[int, dict[tuple[str, str | None], list[int]]] = {}
+    found: dict[tuple[int, int], list[int]] = {}
+    visits = 0
+    for j, (lineno, action) in enumerate(acting):
+        mine = _signature(action)
+        earlier: dict[int, list[int]] = {}
+        for k in np.flatnonzero(masks[lineno]).tolist():
+            groups = filed.setdefault(k, {})
+            for signature, lines in groups.items():
+                visits += 1
+                if signature != mine:
+                    for i in lines:
+                        earlier.setdefault(i, []).append(k)
+            groups.setdefault(mine, []).append(j)
+        for i in sorted(earlier):
+            found[(i, j)] = earlier[i]
+    if stats is not None:
+        stats["visits"] = stats.get("visits", 0) + visits
+        stats["pairs"] = stats.get("pairs", 0) + len(found)
+    return found
+
+
 def _conflicts(
-    numbered: list[tuple[int, Action]], masks: dict[int, np.ndarray], keys: Any
+    acting: Sequence[tuple[int, Action]],
+    masks: Mapping[int, np.ndarray],
+    keys: FieldKeys,
 ) -> Iterator[Finding]:
-    acting = [(n, a) for n, a in numbered if n in masks and a.action != "LABEL"]
-    for i, (first_line, first) in enumerate(acting):
-        for second_line, second in acting[i + 1 :]:
-            same = first.action == second.action
-            if same and (
-                first.action in ("KEEP", "REMOVE", "BLANK")
-                or first.value == second.value
-            ):
-                continue
-            both = masks[first_line] & masks[second_line]
-            if not both.any():
-                continue
-            names = sorted(
-                {keys.deid_names[k] or keys.uids[k] for k in np.flatnonzero(both)}
-            )
-            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-            yield Finding(
-                second_line,
-                _text(second),
-                "conflict",
-                f"line {first_line} ({first.action} {first.field}) also acts on "
-                f"{len(names)} of these fields ({shown}); {_winner(first, second)}",
-            )
+    for (i, j), both in conflict_pairs(acting, masks).items():
+        (first_line, first), (second_line, second) = acting[i], acting[j]
+        names = sorted({keys.deid_names[k] or keys.uids[k] for k in both})
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        yield Finding(
+            second_line,
+            _text(second),
+            "conflict",
+            f"line {first_line} ({first.action} {first.field}) also acts on "
+            f"{len(names)} of these fields ({shown}); {_winner(first, second)}",
+        )
 
 
 def _filter_findings(recipe: Recipe, df: pd.DataFrame | None) -> Iterator[Finding]:
@@ -342,6 +398,42 @@ def _filter_findings(recipe: Recipe, df: pd.DataFrame | None) -> Iterator[Findin
                     )
 
 
+def _run_for(
+    recipe: Recipe, df_or_ids: Any, lookup: Mapping[Any, Any] | None
+) -> tuple[RecipeRun | None, Mapping[Any, Any] | None]:
+    """Return the run the data findings read, and the lookup to check."""
+    if df_or_ids is None:
+        return None, lookup
+    if isinstance(df_or_ids, RecipeRun):
+        if lookup is not None and lookup is not df_or_ids.lookup:
+            raise InputError(
+                "Recipe.lint: the run has its lookup; pass lookup to Recipe.run, "
+                "not with the run"
+            )
+        if not df_or_ids.is_run_of(recipe):
+            raise InputError(
+                "Recipe.lint: expected a run of this recipe, but the run's lines "
+                "or lists differ (make it again with recipe.run(df))"
+            )
+        return df_or_ids, df_or_ids.lookup
+    run = RecipeRun(recipe, df_or_ids, lookup, errors="collect", caller="Recipe.lint")
+    return run, lookup
+
+
+def _table(findings: list[Finding]) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "line": pd.array([f.line for f in findings], dtype="Int64"),
+            "text": pd.array([f.text for f in findings], dtype=STRING),
+            "code": pd.array([f.code for f in findings], dtype=STRING),
+            "message": pd.array([f.message for f in findings], dtype=STRING),
+        },
+        columns=list(LINT_COLUMNS),
+    )
+    table = table.sort_values("line", kind="stable", na_position="last")
+    return table.reset_index(drop=True)
+
+
 def lint(
     recipe: Recipe,
     df_or_ids: Any = None,
@@ -350,22 +442,21 @@ def lint(
     warn: bool = False,
 ) -> pd.DataFrame:
     """Implement :meth:`Recipe.lint`."""
-    df = None if df_or_ids is None else as_frame(df_or_ids, caller="Recipe.lint")
+    run, lookup = _run_for(recipe, df_or_ids, lookup)
     findings = [*_header_findings(recipe), *_split_findings(recipe)]
     files: list[str] = []
-    if df is not None:
-        files = [str(f) for f in pd.Categorical(df["file"]).categories]
-        findings += _data_findings(recipe, df)
+    df = None
+    if run is not None:
+        df = run.frame
+        files = list(run.outcome.files)
+        findings += _data_findings(recipe, run)
     findings += _lookup_findings(recipe, files, lookup)
     findings += _filter_findings(recipe, df)
-    table = pd.DataFrame(findings, columns=list(LINT_COLUMNS))
-    table["lineno"] = table["lineno"].astype("Int64")
-    table = table.sort_values("lineno", kind="stable", na_position="last")
-    table = table.reset_index(drop=True)
+    table = _table(findings)
     if warn:
         for row in table.itertuples():
             warnings.warn(
-                f"line {row.lineno}: {row.code}: {row.message} ({row.line})",
+                f"line {row.line}: {row.code}: {row.message} ({row.text})",
                 RecipeLintWarning,
                 stacklevel=3,
             )

@@ -1,23 +1,23 @@
-"""``Recipe.preview`` and ``Recipe.matches``: what a recipe does, without writing."""
+"""What :class:`~deidscope.recipe._run.RecipeRun` needs around the engine.
+
+Identifier data as a frame, one lookup per file, and the preview table of an
+outcome (:meth:`Recipe.preview`'s frame).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from deidscope.errors import InputError
 from deidscope.frame import STRING
-from deidscope.recipe._engine import Outcome, run_header
-from deidscope.recipe._model import Action
+from deidscope.recipe._state import Outcome
 
-if TYPE_CHECKING:
-    from deidscope.recipe._recipe import Recipe
-
-__all__ = ["PREVIEW_COLUMNS", "as_frame", "file_lookups", "matches", "preview"]
+__all__ = ["PREVIEW_COLUMNS", "as_frame", "file_lookups", "outcome_frame"]
 
 #: The columns of :meth:`Recipe.preview`.
 PREVIEW_COLUMNS: tuple[str, ...] = ("file", "uid", "before", "after", "action", "line")
@@ -73,24 +73,18 @@ def file_lookups(
     return [{**common, **own.get(file, {})} for file in files]
 
 
-def numbered(recipe: Recipe) -> list[tuple[int, Action]]:
-    """Return the header actions with their line numbers."""
-    return recipe._numbered()
+def _categorical(codes: np.ndarray, names: Sequence[str]) -> pd.Categorical:
+    """Return ``pd.Categorical([names[c] for c in codes])``, without the loop.
 
-
-def _outcome(
-    recipe: Recipe, df: pd.DataFrame, lookup: Mapping[Any, Any] | None, caller: str
-) -> Outcome:
-    files = df["file"]
-    categories = (
-        files.cat.categories
-        if isinstance(files.dtype, pd.CategoricalDtype)
-        else pd.Index(sorted(set(files.astype(str))))
-    )
-    lookups = file_lookups([str(f) for f in categories], lookup, caller=caller)
-    return run_header(
-        numbered(recipe), recipe.values, recipe.fields, df, lookups, caller=caller
-    )
+    The categories are the names used, sorted, as ``pd.Categorical`` makes
+    them; two codes with the same name become one category.
+    """
+    used = np.unique(codes)
+    labels = np.array([names[int(c)] for c in used], dtype=object)
+    categories, inverse = np.unique(labels, return_inverse=True)
+    remap = np.full(len(names), -1, dtype=np.int64)
+    remap[used] = inverse
+    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(categories))
 
 
 def outcome_frame(outcome: Outcome) -> pd.DataFrame:
@@ -101,8 +95,8 @@ def outcome_frame(outcome: Outcome) -> pd.DataFrame:
     after[outcome.removed[rows]] = None
     return pd.DataFrame(
         {
-            "file": pd.Categorical([outcome.files[int(f)] for f in outcome.file[rows]]),
-            "uid": pd.Categorical([outcome.uid(int(r)) for r in rows]),
+            "file": _categorical(outcome.file[rows], outcome.files),
+            "uid": _categorical(outcome.rowkey[rows], outcome.keys.uids),
             "before": pd.array(before, dtype=STRING),
             "after": pd.array(after, dtype=STRING),
             "action": pd.Categorical(outcome.action[rows]),
@@ -110,58 +104,3 @@ def outcome_frame(outcome: Outcome) -> pd.DataFrame:
         },
         columns=list(PREVIEW_COLUMNS),
     )
-
-
-def preview(
-    recipe: Recipe, df_or_ids: Any, lookup: Mapping[Any, Any] | None = None
-) -> pd.DataFrame:
-    """Implement :meth:`Recipe.preview`."""
-    df = as_frame(df_or_ids, caller="Recipe.preview")
-    return outcome_frame(_outcome(recipe, df, lookup, "Recipe.preview"))
-
-
-def matches(
-    recipe: Recipe,
-    line: Action | int | str,
-    df_or_ids: Any,
-    lookup: Mapping[Any, Any] | None = None,
-) -> pd.DataFrame:
-    """Implement :meth:`Recipe.matches`."""
-    df = as_frame(df_or_ids, caller="Recipe.matches")
-    if isinstance(line, int) and not isinstance(line, bool):
-        try:
-            action = recipe.action_at(line)
-        except KeyError:
-            raise InputError(
-                f"Recipe.matches: no %header line {line} in the recipe"
-            ) from None
-    elif isinstance(line, Action):
-        action = line
-    elif isinstance(line, str):
-        action = Action("BLANK", line)
-    else:
-        raise InputError(
-            f"Recipe.matches: expected an Action, a line number or a field "
-            f"expression, but got {type(line).__name__}"
-        )
-    probe = Action("BLANK", action.field)
-    without_keep = recipe.copy()
-    without_keep.header = [a for a in without_keep.header if a.action != "KEEP"]
-    files = df["file"]
-    categories = (
-        files.cat.categories
-        if isinstance(files.dtype, pd.CategoricalDtype)
-        else pd.Index(sorted(set(files.astype(str))))
-    )
-    lookups = file_lookups(
-        [str(f) for f in categories], lookup, caller="Recipe.matches"
-    )
-    outcome = run_header(
-        [(1, probe)], without_keep.values, without_keep.fields, df, lookups
-    )
-    hit = np.zeros(len(df), dtype=bool)
-    rows = np.flatnonzero(outcome.line[: outcome.n_original] == 1)
-    # blanking a sequence also takes its items: only the rows named count
-    named = [r for r in rows if outcome.action[r] == "BLANK" and not outcome.removed[r]]
-    hit[named] = True
-    return df.loc[hit]

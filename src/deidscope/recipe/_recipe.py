@@ -7,10 +7,10 @@ import logging
 import os
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from deidscope.errors import InputError
-from deidscope.files import atomic_output
+from deidscope.files import atomic_output, check_output
 from deidscope.recipe._format import format_recipe, recipe_to_deid
 from deidscope.recipe._model import Action, FilterGroup, GroupAction
 from deidscope.recipe._parse import parse_text
@@ -18,10 +18,11 @@ from deidscope.recipe._parse import parse_text
 if TYPE_CHECKING:
     import pandas as pd
 
+    from deidscope.recipe._run import RecipeRun
+
 __all__ = ["Recipe", "RecipeWarning"]
 
 logger = logging.getLogger("deidscope.recipe")
-logger.addHandler(logging.NullHandler())
 
 
 class RecipeWarning(UserWarning):
@@ -211,12 +212,14 @@ class Recipe:
         ------
         FileExistsError
             If `path` exists and `overwrite` is False.
+        FileNotFoundError
+            If the folder of `path` does not exist.
+        InputError
+            If `path` is a folder.
         """
-        target = os.fspath(path)
-        if os.path.exists(target) and not overwrite:
-            raise FileExistsError(
-                17, "Recipe.to_file: file exists (pass overwrite=True)", target
-            )
+        target = os.fspath(
+            check_output(path, overwrite=overwrite, caller="Recipe.to_file")
+        )
         text = self.to_text()
         with atomic_output(
             target, overwrite=overwrite, caller="Recipe.to_file"
@@ -305,14 +308,14 @@ class Recipe:
         """Write a recipe implementing the DICOM PS3.15 Basic Profile.
 
         One ``%header`` line per row of Table E.1-1 (package data, see
-        :mod:`deidscope.recipe.ps315`), with the options' codes where they
+        :mod:`deidscope.ps315`), with the options' codes where they
         apply; the mapping from action codes to deid actions is in
         :mod:`deidscope.recipe._profile`.
 
         Parameters
         ----------
         options : iterable of str, optional
-            Profile options, from :data:`deidscope.recipe.ps315.OPTIONS`
+            Profile options, from :data:`deidscope.ps315.OPTIONS`
             (``"retain_uids"``, ``"retain_long_modified_dates"``, ...).
             None: the Basic Profile alone.
         jitter : str, optional
@@ -477,9 +480,48 @@ class Recipe:
         >>> row.before, row.after, row.action, int(row.line)
         ('cookie-47', 'anon', 'REPLACE', 3)
         """
-        from deidscope.recipe._preview import preview
+        from deidscope.recipe._run import RecipeRun
 
-        return preview(self, df_or_ids, lookup)
+        return RecipeRun(
+            self, df_or_ids, lookup, caller="Recipe.preview"
+        )._preview_table()
+
+    def run(
+        self,
+        df_or_ids: Any,
+        lookup: Mapping[Any, Any] | None = None,
+        *,
+        errors: Literal["raise", "collect"] = "raise",
+    ) -> RecipeRun:
+        r"""Run the ``%header`` once over the data; return the :class:`RecipeRun`.
+
+        The run (immutable) gives ``run.preview()``, ``run.matches(line)``,
+        ``run.line_matches()`` and ``run.line_counts()``; :meth:`lint` and
+        :func:`deidscope.audit.coverage` take it too, so one run serves all.
+
+        Parameters
+        ----------
+        df_or_ids : pandas.DataFrame or mapping
+            As for :meth:`preview`.
+        lookup : mapping or None, optional
+            As for :meth:`preview`.
+        errors : {"raise", "collect"}, optional
+            ``"raise"``: fail as :meth:`preview` does. ``"collect"``: leave
+            out lines deid fails on (``run.skipped``), keep each file's
+            first function that raised (``run.failures``), go on.
+
+        Examples
+        --------
+        >>> from deidscope import read_identifiers
+        >>> from deidscope.data import get_dataset
+        >>> df = read_identifiers(get_dataset("dicom-cookies"))
+        >>> run = Recipe.from_text("FORMAT dicom\n%header\nBLANK PatientID\n").run(df)
+        >>> len(run.preview()), len(run.matches(3))
+        (7, 7)
+        """
+        from deidscope.recipe._run import RecipeRun
+
+        return RecipeRun(self, df_or_ids, lookup, errors=errors)
 
     def matches(
         self,
@@ -502,12 +544,14 @@ class Recipe:
         df_or_ids : pandas.DataFrame or mapping
             An identifier frame or ``get_identifiers`` output.
         lookup : mapping or None, optional
-            As for :meth:`preview` (used by ``values:`` lists only).
+            As for :meth:`preview`.
 
         Returns
         -------
         pandas.DataFrame
-            The rows of the frame the line names (a copy), with its columns.
+            The rows of the frame the line names (a copy), with its columns;
+            not those nested in a sequence it also names (it acts on that).
+            :meth:`line_matches` gives every line's from one run.
 
         Raises
         ------
@@ -515,9 +559,33 @@ class Recipe:
             If there is no header line with that number, or `line` is of
             another type.
         """
-        from deidscope.recipe._preview import matches
+        from deidscope.recipe._run import RecipeRun
 
-        return matches(self, line, df_or_ids, lookup)
+        run = RecipeRun(
+            self, df_or_ids, lookup, errors="collect", caller="Recipe.matches"
+        )
+        return run.matches(line)
+
+    def line_matches(
+        self, df_or_ids: Any, lookup: Mapping[Any, Any] | None = None
+    ) -> pd.DataFrame:
+        """Return the rows every ``%header`` line names, from one engine run.
+
+        Each line as :meth:`matches` names it (see
+        :meth:`RecipeRun.line_matches`; ``run.line_counts()`` counts them).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``line`` (int64, the line number) and ``row`` (int64, the row's
+            position in the frame), one row per (line, row named).
+        """
+        from deidscope.recipe._run import RecipeRun
+
+        run = RecipeRun(
+            self, df_or_ids, lookup, errors="collect", caller="Recipe.line_matches"
+        )
+        return run.line_matches()
 
     def lint(
         self,
@@ -535,8 +603,10 @@ class Recipe:
 
         Parameters
         ----------
-        df_or_ids : pandas.DataFrame, mapping or None, optional
-            An identifier frame or ``get_identifiers`` output.
+        df_or_ids : pandas.DataFrame, mapping, RecipeRun or None, optional
+            An identifier frame or ``get_identifiers`` output (run once over
+            it), or a run of this recipe (:meth:`run`), whose frame and
+            lookup are used.
         lookup : mapping or None, optional
             The lookup you will pass to :meth:`preview` or
             ``replace_identifiers`` (as there: per-file entries allowed);
@@ -547,17 +617,25 @@ class Recipe:
         Returns
         -------
         pandas.DataFrame
-            One row per finding: ``lineno`` (Int64, <NA> if unknown),
-            ``line`` (the line's text), ``code`` and ``message``, in line
-            order.
+            One row per finding, in line order: ``line`` (Int64, the line
+            number, <NA> if unknown), ``text`` (the line's text), ``code``
+            and ``message``. Empty, with the same columns, when all is well.
+
+        Raises
+        ------
+        InputError
+            If `df_or_ids` is a run of another recipe, or a run with a
+            `lookup` too.
 
         Examples
         --------
         >>> recipe = Recipe.from_text(
         ...     "FORMAT dicom\n%header\nREMOVE PatientID # old\nJITTER StudyDate x\n"
         ... )
-        >>> recipe.lint().code.tolist()
-        ['remove-never', 'jitter-value']
+        >>> recipe.lint()[["line", "code"]]
+           line          code
+        0     3  remove-never
+        1     4  jitter-value
         """
         from deidscope.recipe._lint import lint
 

@@ -19,8 +19,8 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from deidscope._values import format_element
 from deidscope.fields import DEFAULT_SKIP, DicomField, format_tag
+from deidscope.frame._values import format_element
 from deidscope.recipe._actions import (
     RecipeFunctionError,
     value_from_text,
@@ -116,7 +116,12 @@ def element_text(vr: str, value: Any, tag: int = _PLACEHOLDER_TAG) -> str | None
 
 
 class Run:
-    """The state of one run of a recipe over a frame."""
+    """The state of one run of a recipe over a frame.
+
+    `keys`, when given, is ``frame_keys(df)`` computed by the caller: the
+    :class:`FieldKeys` are used (and extended by ``ADD``), the row array is
+    copied, never changed.
+    """
 
     def __init__(
         self,
@@ -128,8 +133,12 @@ class Run:
         memo: dict[tuple[Any, ...], Any],
         caller: str = "run_header",
         on_error: str = "raise",
+        keys: tuple[FieldKeys, np.ndarray] | None = None,
     ) -> None:
-        self.keys, rowkey = frame_keys(df)
+        if keys is None:
+            self.keys, rowkey = frame_keys(df)
+        else:
+            self.keys, rowkey = keys[0], keys[1].copy()
         self.rowkey = rowkey
         files = df["file"]
         if not isinstance(files.dtype, pd.CategoricalDtype):

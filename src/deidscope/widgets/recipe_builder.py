@@ -7,13 +7,15 @@ from collections.abc import Iterable
 from typing import Any
 
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 import traitlets
 
+from deidscope import ps315
 from deidscope.audit import coverage
 from deidscope.errors import DeidscopeError, InputError
 from deidscope.frame import check_frame
-from deidscope.recipe import Action, Recipe, ps315
+from deidscope.recipe import Action, Recipe, RecipeRun, add_filter_label
 from deidscope.widgets._common import (
     STYLE,
     as_recipe,
@@ -22,7 +24,6 @@ from deidscope.widgets._common import (
     frame_html,
     logger,
 )
-from deidscope.widgets.drafting import add_filter_label
 
 __all__ = ["RecipeBuilder"]
 
@@ -46,9 +47,12 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
     Pick fields (from a list, or a connected :class:`FieldBrowser`'s picked
     rows), choose an action and a value, and add the lines; or edit the text.
     The builder shows the recipe text, the preview (before and after per
-    row, from ``Recipe.preview``), which rows each line hits, the linter's
-    warnings (``Recipe.lint``) and the PS3.15 coverage gaps
-    (``deidscope.audit.coverage``), and saves the recipe to a file.
+    row), which rows each line hits, the linter's warnings and the PS3.15
+    coverage gaps, and saves the recipe to a file. Each change runs the
+    recipe once (``Recipe.run``) and all four are read from that run:
+    ``run.preview()``, ``run.line_counts()``, ``Recipe.lint(run)`` and
+    ``deidscope.audit.coverage(df, run)``. While it works, :attr:`busy` is
+    True, the buttons are disabled and "working…" shows.
 
     Parameters
     ----------
@@ -64,14 +68,17 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
     recipe_text : str
         The recipe as text (a trait, linked to the text box).
     preview : pandas.DataFrame or None
-        ``recipe.preview(df)``: one row per (file, uid) touched.
+        ``recipe.preview(df)``: one row per (file, uid) touched (None when
+        the recipe cannot run: a line deid fails on, a function that raises).
     line_hits : pandas.DataFrame
-        One row per ``%header`` line: ``line``, ``text``, ``rows`` (the rows
-        where it is the line that decides, from the preview) and ``matched``
-        (the rows its field expression names, from ``Recipe.matches``).
+        One row per ``%header`` line: ``line`` (its number), ``text``,
+        ``rows`` (the rows where it is the line that decides, from the
+        preview), ``matched`` (the rows its field expression names, as
+        ``Recipe.matches``; <NA> if deid fails on it) and ``files`` (the
+        files of those rows), from ``run.line_counts()``.
     warnings : pandas.DataFrame
-        The linter's findings, ``Recipe.lint(df)``: one row per finding with
-        ``lineno``, ``line``, ``code`` and ``message``.
+        The linter's findings, ``Recipe.lint(run)``: one row per finding with
+        ``line`` (the line number), ``text``, ``code`` and ``message``.
     coverage : pandas.DataFrame or None
         Fields the PS3.15 Basic Profile says to remove or replace that the
         recipe leaves alone (``deidscope.audit.coverage`` with
@@ -83,6 +90,9 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         Why the text could not be read or a step failed ("" when fine).
     saved_path : str
         Where the recipe was last saved.
+    busy : bool
+        True while the preview, rows per line, lint and coverage are being
+        computed (read-only trait: observe it to follow the work).
     """
 
     recipe_text = traitlets.Unicode("")
@@ -93,6 +103,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
     saved_path = traitlets.Unicode("", read_only=True)
     shown_line = traitlets.Int(0, help="the line whose rows are shown (0: none)")
     profile_options = traitlets.Tuple(read_only=True)
+    busy = traitlets.Bool(False, read_only=True)
 
     def __init__(self, df: pd.DataFrame, *, recipe: Any = None, **kwargs: Any) -> None:
         check_frame(
@@ -104,9 +115,9 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         self._recipe = start
         self._browser: Any = None
         self.preview: pd.DataFrame | None = None
-        self.line_hits = pd.DataFrame(columns=["line", "text", "rows", "matched"])
-        self._line_matches: dict[int, pd.DataFrame] = {}
-        self.warnings = pd.DataFrame(columns=["lineno", "line", "code", "message"])
+        self.line_hits = _line_hits(None)
+        self._run: RecipeRun | None = None
+        self.warnings = pd.DataFrame(columns=["line", "text", "code", "message"])
         self.coverage: pd.DataFrame | None = None
         self._auto = len(df) <= AUTO_PREVIEW_ROWS
 
@@ -136,6 +147,8 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         self._text.add_class("deidscope-recipe")
         self._status = widgets.HTML()
         self._status.add_class("deidscope-builder-status")
+        self._working = widgets.HTML()
+        self._working.add_class("deidscope-builder-busy")
         self._preview_button = widgets.Button(description="Preview")
         self._preview = widgets.HTML()
         self._preview.add_class("deidscope-preview")
@@ -195,7 +208,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             widgets.HBox([pick, start_box]),
             widgets.HTML("<b>Recipe</b> (edit freely)"),
             self._text,
-            self._status,
+            widgets.HBox([self._status, self._working]),
             details,
             widgets.HBox([self._path, self._overwrite, self._save]),
             self._saved,
@@ -418,75 +431,73 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             )
             self._status.value = status
             return
-        problems: list[str] = []
-        self.preview = self._compute_preview(recipe, problems)
-        self._show_preview()
-        self._compute_line_hits(recipe)
-        self._compute_lint(recipe, problems)
-        self._compute_coverage(recipe, problems)
-        if self.preview is not None:
-            touched = self.preview[["file", "uid"]].drop_duplicates()
-            status += f" · {len(touched):,} of {len(self._df):,} rows changed or kept"
-        if problems:
-            status += "<br>" + "<br>".join(error_html(p) for p in problems)
-        self._status.value = status
-
-    def _compute_preview(
-        self, recipe: Recipe, problems: list[str]
-    ) -> pd.DataFrame | None:
+        buttons = (self._add, self._from_profile, self._preview_button, self._save)
+        was = [button.disabled for button in buttons]
+        self._working.value = "<i>working…</i>"
+        for button in buttons:
+            button.disabled = True
+        self.set_trait("busy", True)
         try:
-            return recipe.preview(self._df)
+            problems: list[str] = []
+            run = self._compute_run(recipe, problems)
+            self._show_preview()
+            self._compute_line_hits(run)
+            self._compute_lint(recipe, run, problems)
+            self._compute_coverage(run, problems)
+            if self.preview is not None:
+                touched = self.preview[["file", "uid"]].drop_duplicates()
+                status += (
+                    f" · {len(touched):,} of {len(self._df):,} rows changed or kept"
+                )
+            if problems:
+                status += "<br>" + "<br>".join(error_html(p) for p in problems)
+            self._status.value = status
+        finally:
+            for button, disabled in zip(buttons, was, strict=True):
+                button.disabled = disabled
+            self._working.value = ""
+            self.set_trait("busy", False)
+
+    def _compute_run(self, recipe: Recipe, problems: list[str]) -> RecipeRun | None:
+        """Run the recipe once; set the preview (None if it cannot run)."""
+        self._run = None
+        self.preview = None
+        try:
+            run = recipe.run(self._df, errors="collect")
         except DeidscopeError as exc:
             problems.append(f"preview: {exc}")
             return None
+        self._run = run
+        try:
+            run.check()
+        except DeidscopeError as exc:
+            problems.append(f"preview: {exc}")
+        else:
+            self.preview = run.preview()
+        return run
 
     def _show_preview(self) -> None:
         if self.preview is None:
             self._preview.value = "<i>no preview</i>"
             return
-        shown = self.preview.assign(
-            file=self.preview["file"].astype(str).map(os.path.basename)
+        files = self.preview["file"].astype("category")
+        names = np.array(
+            [os.path.basename(str(f)) for f in files.cat.categories], dtype=object
         )
+        shown = self.preview.assign(file=names[files.cat.codes.to_numpy()])
         self._preview.value = f"<b>{len(self.preview):,} rows touched</b>" + frame_html(
             shown, max_rows=_PREVIEW_ROWS
         )
 
-    def _compute_line_hits(self, recipe: Recipe) -> None:
-        numbered = Recipe.from_text(recipe.to_text()).header
-        text_lines = recipe.to_text().splitlines()
-        counts: dict[Any, int] = {}
-        if self.preview is not None:
-            counts = {
-                int(str(k)): int(v)
-                for k, v in self.preview["line"].value_counts().items()
-            }
-        self._line_matches = {}
-        rows: list[dict[str, Any]] = []
-        for action in numbered:
-            line = int(action.lineno or 0)
-            matched: int | None = None
-            try:
-                found = recipe.matches(line, self._df)
-            except DeidscopeError as exc:
-                logger.debug("matches(%s) failed: %s", line, exc)
-            else:
-                self._line_matches[line] = found
-                matched = len(found)
-            rows.append(
-                {
-                    "line": line,
-                    "text": text_lines[max(line, 1) - 1].strip(),
-                    "rows": int(counts.get(line, 0)),
-                    "matched": matched,
-                }
-            )
-        self.line_hits = pd.DataFrame(rows, columns=["line", "text", "rows", "matched"])
+    def _compute_line_hits(self, run: RecipeRun | None) -> None:
+        self.line_hits = _line_hits(run)
         options = [("(pick a line to see its rows)", 0)]
-        for r in rows:
+        for r in self.line_hits.to_dict("records"):
+            line = int(r["line"])
             hits = f"{r['rows']:,} rows decided"
-            if r["matched"] is not None:
+            if not pd.isna(r["matched"]):
                 hits = f"matches {r['matched']:,} rows, {hits}"
-            options.append((f"line {r['line']:>3}: {r['text']}  → {hits}", r["line"]))
+            options.append((f"line {line:>3}: {r['text']}  → {hits}", line))
         if self.shown_line not in {value for _, value in options}:
             self.shown_line = 0
         self._lines.options = options
@@ -498,8 +509,9 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             self._line_rows.value = ""
             return
         parts = []
-        matched = self._line_matches.get(line)
-        if matched is not None:
+        known = self.line_hits[self.line_hits["line"] == line]
+        if self._run is not None and len(known) and known["matched"].notna().all():
+            matched = self._run.matches(line)
             parts.append(
                 f"<b>line {line} matches {len(matched):,} rows</b>"
                 + frame_html(matched, max_rows=_PREVIEW_ROWS)
@@ -512,9 +524,11 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             )
         self._line_rows.value = "".join(parts)
 
-    def _compute_lint(self, recipe: Recipe, problems: list[str]) -> None:
+    def _compute_lint(
+        self, recipe: Recipe, run: RecipeRun | None, problems: list[str]
+    ) -> None:
         try:
-            self.warnings = recipe.lint(self._df)
+            self.warnings = recipe.lint(self._df if run is None else run)
         except DeidscopeError as exc:
             problems.append(f"lint: {exc}")
             return
@@ -526,9 +540,12 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
                 frame_html(self.warnings, max_rows=_PREVIEW_ROWS)
             )
 
-    def _compute_coverage(self, recipe: Recipe, problems: list[str]) -> None:
+    def _compute_coverage(self, run: RecipeRun | None, problems: list[str]) -> None:
         try:
-            self.coverage = coverage(self._df, recipe, options=self.profile_options)
+            if run is None:
+                raise InputError("the recipe could not run")
+            run.check()
+            self.coverage = coverage(self._df, run, options=self.profile_options)
         except DeidscopeError as exc:
             logger.debug("coverage failed: %s", exc)
             problems.append(f"coverage: {exc}")
@@ -539,6 +556,22 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             + (f" (options: {escape(options)})" if options else "")
             + frame_html(self.coverage, max_rows=_PREVIEW_ROWS)
         )
+
+
+def _line_hits(run: RecipeRun | None) -> pd.DataFrame:
+    """Return the builder's rows per line: ``run.line_counts()``, renamed."""
+    if run is None:
+        return pd.DataFrame(
+            {
+                "line": pd.Series(dtype="int64"),
+                "text": pd.Series(dtype=object),
+                "rows": pd.Series(dtype="int64"),
+                "matched": pd.Series(dtype="Int64"),
+                "files": pd.Series(dtype="Int64"),
+            }
+        )
+    counts = run.line_counts().rename(columns={"decided": "rows"})
+    return counts.loc[:, ["line", "text", "rows", "matched", "files"]]
 
 
 def _start_recipe(recipe: Any) -> Recipe:
