@@ -22,9 +22,8 @@ from _recipe_helpers import (
 
 from deidscope import read_identifiers, to_frame
 from deidscope.dicom import fields_of, replace_identifiers
-from deidscope.errors import InputError, ReadError
+from deidscope.errors import InputError, ReadError, ReplaceErrorsWarning
 from deidscope.recipe import Recipe, RecipeFunctionError
-from deidscope.recipe._apply import ReplaceErrorsWarning
 
 _RECIPES = [
     *sorted((DATA / "stress").glob("*.dicom")),
@@ -116,7 +115,8 @@ def test_existing_outputs_need_overwrite(tree: list[str], tmp_path: Path) -> Non
     out = tmp_path / "out"
     recipe = _recipe("REPLACE PatientName Anon")
     replace_identifiers(tree, deid=recipe, save=True, output_folder=out)
-    with pytest.warns(ReplaceErrorsWarning, match="4 of 4 files failed"):
+    failed = "4 of 4 files could not be de-identified"
+    with pytest.warns(ReplaceErrorsWarning, match=failed):
         again = replace_identifiers(tree, deid=recipe, save=True, output_folder=out)
     assert list(again) == [None] * 4
     assert again.errors.error.str.contains("pass overwrite=True").all()
@@ -154,7 +154,8 @@ def test_a_bad_file_is_reported_and_the_others_written(
     bad = Path(tree[0]).parent / "broken.dcm"
     bad.write_text("not a DICOM file at all, but named like one")
     inputs = [tree[0], str(bad), tree[1]]
-    with pytest.warns(ReplaceErrorsWarning, match="1 of 3 files failed"):
+    failed = "1 of 3 files could not be de-identified"
+    with pytest.warns(ReplaceErrorsWarning, match=failed):
         written = replace_identifiers(
             inputs,
             deid=_recipe("REMOVE PatientID"),
@@ -278,7 +279,8 @@ def test_an_output_that_is_an_input_is_refused_even_with_overwrite(
     link = tmp_path / "link"
     link.symlink_to(folder)
     for output_folder in (folder, link):
-        with pytest.warns(ReplaceErrorsWarning, match="2 of 2 files failed"):
+        failed = "2 of 2 files could not be de-identified"
+        with pytest.warns(ReplaceErrorsWarning, match=failed):
             refused = replace_identifiers(
                 series0,
                 deid=recipe,
@@ -296,7 +298,8 @@ def test_an_output_that_is_an_input_is_refused_even_with_overwrite(
     sub.parent.mkdir(parents=True)
     shutil.copy(tree[0], top)
     shutil.copy(tree[1], sub)
-    with pytest.warns(ReplaceErrorsWarning, match="1 of 2 files failed"):
+    failed = "1 of 2 files could not be de-identified"
+    with pytest.warns(ReplaceErrorsWarning, match=failed):
         one = replace_identifiers(
             [top, sub], deid=recipe, save=True, output_folder=sub.parent, overwrite=True
         )
@@ -381,7 +384,8 @@ def test_a_func_that_raises_fails_its_file_and_the_others_are_written(
     inputs = [tree[0], odd, tree[1]]
     recipe = _recipe("REMOVE PatientName", "REPLACE PatientID func:new_id")
     lookup = {"new_id": _raises_for("X-1")}
-    with pytest.warns(ReplaceErrorsWarning, match="1 of 3 files failed"):
+    failed = "1 of 3 files could not be de-identified"
+    with pytest.warns(ReplaceErrorsWarning, match=failed):
         written = replace_identifiers(
             inputs, deid=recipe, lookup=lookup, save=True, output_folder=tmp_path / "o"
         )
@@ -400,7 +404,8 @@ def test_a_func_that_raises_fails_its_file_and_the_others_are_written(
 
 def test_a_deid_func_with_bad_parameters_fails_only_its_files(tree: list[str]) -> None:
     recipe = _recipe("JITTER StudyDate deid_func:jitter days=soon")
-    with pytest.warns(ReplaceErrorsWarning, match="4 of 4 files failed"):
+    failed = "4 of 4 files could not be de-identified"
+    with pytest.warns(ReplaceErrorsWarning, match=failed):
         result = replace_identifiers(tree, deid=recipe)
     assert result.errors.error.str.contains(
         "deid_func:jitter raised ValueError: invalid literal"

@@ -20,9 +20,9 @@ from typing import Any, Literal
 from pydicom.uid import generate_uid
 
 from deidscope.errors import RecipeFunctionError
+from deidscope.fields import BULK_VRS, SINGLE_VALUE_TEXT_VRS
 
 __all__ = [
-    "BULK_VRS",
     "DEID_FUNCS",
     "INT_VRS",
     "MISSING",
@@ -39,12 +39,10 @@ __all__ = [
 logger = logging.getLogger("deidscope.recipe")
 
 #: VRs whose values deid converts to bytes.
-BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 #: VRs whose values deid converts to int.
 INT_VRS = frozenset({"SL", "SS", "SV", "UL", "US", "UV"})
 _FLOAT_VRS = frozenset({"FL", "FD"})
 #: VRs whose value is one text that may hold a backslash.
-_SINGLE_VRS = frozenset({"LT", "ST", "UT", "UR"})
 #: VRs whose values pydicom gives as str (their repr is quoted in a list).
 _STR_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UI", "UC"})
 
@@ -209,7 +207,7 @@ def jitter_text(text: str, vr: str, days: int) -> str | None:
     >>> jitter_text("20131210191929.5+0100", "DT", 1)
     '20131211191929.500000+0100'
     """
-    values = text.split("\\") if vr not in _SINGLE_VRS else [text]
+    values = text.split("\\") if vr not in SINGLE_VALUE_TEXT_VRS else [text]
     shifted: list[str] = []
     changed = False
     for value in values:
@@ -239,7 +237,7 @@ def value_from_text(text: str, vr: str) -> Any:
     """
     if vr == "SQ":
         return []
-    multi = vr not in _SINGLE_VRS and "\\" in text
+    multi = vr not in SINGLE_VALUE_TEXT_VRS and "\\" in text
     parts = text.split("\\") if multi else [text]
     if vr in INT_VRS or vr in _FLOAT_VRS:
         if text == "":
@@ -273,7 +271,7 @@ def deid_str(text: str, vr: str) -> str:
     """
     if text == "" and (vr in INT_VRS or vr in _FLOAT_VRS or vr == "AT"):
         return "None"
-    if vr in _SINGLE_VRS or "\\" not in text:
+    if vr in SINGLE_VALUE_TEXT_VRS or "\\" not in text:
         if vr == "AT" and text.startswith("("):
             return text.replace(", ", ",").upper()
         return text

@@ -1,6 +1,6 @@
 """``Recipe.from_profile``: a deid recipe implementing the PS3.15 Basic Profile.
 
-Each row of Table E.1-1 (:mod:`deidscope.recipe.ps315`) becomes one header
+Each row of Table E.1-1 (:mod:`deidscope.ps315`) becomes one header
 line, its action code (or, with options, the option's code) turned into a
 deid action:
 
@@ -32,8 +32,8 @@ from collections.abc import Iterable
 
 from pydicom.datadict import dictionary_has_tag, dictionary_keyword, dictionary_VR
 
+from deidscope import ps315
 from deidscope.errors import InputError
-from deidscope.recipe import ps315
 from deidscope.recipe._model import Action
 
 __all__ = ["profile_actions"]
@@ -115,7 +115,7 @@ def profile_actions(
     Parameters
     ----------
     options : iterable of str
-        Names from :data:`deidscope.recipe.ps315.OPTIONS`.
+        Names from :data:`deidscope.ps315.OPTIONS`.
     jitter : str, optional
         The ``JITTER`` value for dates the options modify (``C``): a number
         of days, or ``var:<name>`` (default ``var:jitter``).
