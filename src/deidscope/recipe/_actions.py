@@ -38,11 +38,9 @@ __all__ = [
 
 logger = logging.getLogger("deidscope.recipe")
 
-#: VRs whose values deid converts to bytes.
-#: VRs whose values deid converts to int.
+#: VRs whose values deid converts to int (those it converts to bytes: BULK_VRS).
 INT_VRS = frozenset({"SL", "SS", "SV", "UL", "US", "UV"})
 _FLOAT_VRS = frozenset({"FL", "FD"})
-#: VRs whose value is one text that may hold a backslash.
 #: VRs whose values pydicom gives as str (their repr is quoted in a list).
 _STR_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UI", "UC"})
 
