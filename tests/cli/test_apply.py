@@ -9,6 +9,9 @@ import pydicom
 import pytest
 from _recipe_helpers import DEID_DATA
 
+import deidscope.data
+import deidscope.dicom
+import deidscope.frame
 from deidscope.cli import main
 from deidscope.cli._common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE
 
@@ -36,7 +39,14 @@ def test_clean_recipe_exits_0_and_keeps_the_tree(
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [
         f"7 of 7 files de-identified into {out}",
+        "4 recipe lines skipped: func:/var: names not resolved (the warnings name "
+        "them; --strict makes this an error)",
         "leak check: no identifying value of the originals survives",
+    ]
+    # deid.dicom's four ADD ... var: lines, one warning each
+    skipped = [line for line in captured.err.splitlines() if "skipped" in line]
+    assert [line.split(": ", 3)[2] for line in skipped] == [
+        f"{DEID_DICOM}, line {n}" for n in (892, 893, 894, 895)
     ]
     assert sorted(p.relative_to(out) for p in out.rglob("*.dcm")) == before
     written = pydicom.dcmread(next(out.rglob("*.dcm")))
@@ -83,7 +93,7 @@ def test_recipes_combine_and_vars(
     ("extra", "message", "code"),
     [
         (["--var", "novalue"], "expected NAME=VALUE", EXIT_USAGE),
-        (["--leaks", "x.txt"], "expected an output ending in .csv", EXIT_INPUT),
+        (["--leaks", "x.txt"], "expected an output ending in .csv", EXIT_USAGE),
     ],
     ids=["var", "leaks-suffix"],
 )
@@ -103,8 +113,11 @@ def test_bad_options(
 def test_a_recipe_is_required(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["apply", "-o", str(tmp_path / "o")]) == EXIT_INPUT
-    assert "a recipe is required: --recipe RECIPE" in capsys.readouterr().err
+    assert main(["apply", "-o", str(tmp_path / "o")]) == EXIT_USAGE
+    assert capsys.readouterr().err == (
+        "deidscope apply: error: the following arguments are required: "
+        "-r/--recipe (see 'deidscope apply --help')\n"
+    )
     assert not (tmp_path / "o").exists()
 
 
@@ -131,7 +144,7 @@ def test_output_rules(
     assert (
         main(["apply", "-r", DEID_DICOM, str(inputs), "-o", str(inputs)]) == EXIT_INPUT
     )
-    assert "the output folder is an input" in capsys.readouterr().err
+    assert f"{inputs} is the input folder {inputs}" in capsys.readouterr().err
 
 
 def test_a_file_that_fails_is_reported(
@@ -169,7 +182,7 @@ def test_help_lists_apply(capsys: pytest.CaptureFixture[str]) -> None:
     "layout",
     [["s1/image1.dcm"], ["image1.dcm", "s1/image1.dcm"]],
     ids=["out-is-the-files-folder", "out-holds-another-input"],
-)
+)  # input files, not folders: OUT may be in their folder, never onto them
 def test_force_never_replaces_inputs(
     tmp_path: Path,
     cookie_files: list[str],
@@ -182,10 +195,160 @@ def test_force_never_replaces_inputs(
         shutil.copy(source, scans / name)
     before = {p: p.read_bytes() for p in scans.rglob("*.dcm")}
     out = scans / "s1"
-    args = ["apply", "-r", DEID_DICOM, str(scans), "-o", str(out), "--force"]
+    paths = [str(scans / name) for name in layout]
+    args = ["apply", "-r", DEID_DICOM, *paths, "-o", str(out), "--force"]
     assert main([*args, "--allow-leaks"]) == EXIT_INPUT
     err = capsys.readouterr().err
     assert f"the output folder {out} would write over the inputs" in err
     assert "image1.dcm is that file itself" in err
     assert {p: p.read_bytes() for p in scans.rglob("*.dcm")} == before
     assert sorted(scans.rglob("*")) == sorted([*before, out])
+
+
+@pytest.fixture
+def apply_no_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make de-identifying or reading identifiers fail the test."""
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("work started")
+
+    monkeypatch.setattr(deidscope.dicom, "replace_identifiers", fail)
+    monkeypatch.setattr(deidscope.frame, "read_identifiers", fail)
+
+
+@pytest.mark.parametrize(
+    ("out", "where"),
+    [
+        ("in", "is the input folder"),
+        ("in/out", "lies inside the input folder"),
+        ("in/s0/new/out", "lies inside the input folder"),
+        ("link/out", "lies inside the input folder"),
+    ],
+    ids=["the-input-folder", "inside", "deeper", "through-a-link"],
+)
+@pytest.mark.parametrize("force", [[], ["--force"]], ids=["", "force"])
+@pytest.mark.usefixtures("apply_no_work")
+def test_an_output_inside_an_input_folder_is_refused(
+    inputs: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    out: str,
+    where: str,
+    force: list[str],
+) -> None:
+    (tmp_path / "link").symlink_to(inputs, target_is_directory=True)
+    before = sorted(tmp_path.rglob("*"))
+    args = ["apply", "-r", DEID_DICOM, str(inputs), "-o", str(tmp_path / out)]
+    assert main([*args, *force]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err == (
+        f"deidscope apply: error: the output folder {tmp_path / out} {where} "
+        f"{inputs} (the next run would read the outputs as inputs); choose an "
+        "output folder outside the inputs\n"
+    )
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.usefixtures("apply_no_work")
+def test_an_output_inside_the_default_sample_is_refused(
+    inputs: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # no PATH reads the bundled sample: a copy stands in for it here
+    monkeypatch.setattr(deidscope.data, "get_dataset", lambda name: str(inputs))
+    out = inputs / "out"
+    assert main(["apply", "-r", DEID_DICOM, "-o", str(out)]) == EXIT_INPUT
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(
+        f"deidscope apply: error: the output folder {out} lies inside the input "
+        f"folder {inputs} "
+    )
+    assert not out.exists()
+
+
+def test_an_output_beside_the_inputs_is_accepted(
+    tmp_path: Path, cookie_files: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output folder whose name starts with the input folder's is outside it."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    shutil.copy(cookie_files[0], scans)
+    out = tmp_path / "scans-clean"
+    args = ["apply", "-r", DEID_DICOM, str(scans), "-o", str(out)]
+    assert main(args) == EXIT_OK
+    assert "1 of 1 files de-identified" in capsys.readouterr().out
+    assert [p.name for p in out.iterdir()] == [Path(cookie_files[0]).name]
+
+
+@pytest.fixture
+def unresolved(tmp_path: Path) -> list[str]:
+    """Two recipes with a func: line and two var: lines, one given by --var."""
+    first = tmp_path / "first.deid"
+    first.write_text(
+        "FORMAT dicom\n%header\nREPLACE PatientID var:id\n"
+        "REPLACE PatientName func:make_name\nREMOVE PatientBirthDate\n"
+    )
+    second = tmp_path / "second.deid"
+    second.write_text("FORMAT dicom\n%header\n\nREPLACE StudyID var:study\n")
+    return ["-r", str(first), "-r", str(second), "--var", "id=ANON"]
+
+
+def test_unresolved_recipe_lines_are_reported(
+    inputs: Path,
+    tmp_path: Path,
+    unresolved: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "out"
+    args = ["apply", *unresolved, str(inputs), "-o", str(out), "--allow-leaks"]
+    assert main(args) == EXIT_OK
+    captured = capsys.readouterr()
+    warned = [line for line in captured.err.splitlines() if "skipped, as deid" in line]
+    assert warned == [
+        f"deidscope apply: warning: {tmp_path / 'first.deid'}, line 4: REPLACE "
+        "PatientName func:make_name: skipped, as deid skips it (func: names are "
+        "never resolved from the command line)",
+        f"deidscope apply: warning: {tmp_path / 'second.deid'}, line 4: REPLACE "
+        "StudyID var:study: skipped, as deid skips it (no --var study=VALUE gives "
+        "var:study)",
+    ]
+    assert captured.out.splitlines()[1] == (
+        "2 recipe lines skipped: func:/var: names not resolved (the warnings name "
+        "them; --strict makes this an error)"
+    )
+    written = pydicom.dcmread(next(out.rglob("*.dcm")))
+    assert written.PatientID == "ANON"  # the resolved var: line ran
+    assert "PatientBirthDate" not in written
+
+
+@pytest.mark.usefixtures("apply_no_work")
+def test_strict_makes_unresolved_recipe_lines_an_error(
+    inputs: Path,
+    tmp_path: Path,
+    unresolved: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "out"
+    args = ["apply", *unresolved, str(inputs), "-o", str(out), "--strict"]
+    assert main(args) == EXIT_INPUT
+    assert capsys.readouterr().err == (
+        "deidscope apply: error: --strict: 2 recipe lines are not resolved, nothing "
+        f"written: {tmp_path / 'first.deid'}, line 4: REPLACE PatientName "
+        "func:make_name: skipped, as deid skips it (func: names are never resolved "
+        "from the command line); 1 more (without --strict, a warning names each)\n"
+    )
+    assert not out.exists()
+
+
+def test_help_documents_strict_and_the_output_rules(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["apply", "--help"]) == EXIT_OK
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--strict make a func:/var: line that cannot be resolved an error" in text
+    assert "an OUT that is an input folder or lies inside one is refused" in text
+    assert "with --strict they are an error instead (exit 3, nothing written)" in text
+    assert "2 bad command line (no --recipe, ...)" in text

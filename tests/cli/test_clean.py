@@ -119,3 +119,78 @@ def test_clean_command_bad_file_does_not_stop_batch(tmp_path, capsys) -> None:
         pydicom.dcmread(direct).pixel_array,
     )
     assert sorted(p.name for p in out.iterdir()) == ["clean-report.csv", "good.dcm"]
+
+
+def _never_recipe(folder: Path) -> Path:
+    recipe = folder / "never.deid"
+    recipe.write_text(
+        "FORMAT dicom\n%filter graylist\nLABEL never\ncontains Modality NOPE\n"
+        "coordinates 0,0,10,10\n"
+    )
+    return recipe
+
+
+def test_nothing_flagged_says_so_and_exits_0(tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    recipe = _never_recipe(tmp_path)
+    assert main(["clean", "-r", str(recipe), *COOKIES[:2], "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "deidscope clean: no file is flagged by the recipe (2 files checked)\n"
+    )
+    assert captured.out.startswith("0 of 2 files cleaned into ")
+    report = pd.read_csv(out / "clean-report.csv", keep_default_na=False)
+    assert report["action"].tolist() == ["not flagged"] * 2
+    assert [p.name for p in out.iterdir()] == ["clean-report.csv"]
+
+
+def test_nothing_flagged_but_a_file_unreadable_exits_1(tmp_path, capsys) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(COOKIES[0], folder / "good.dcm")
+    (folder / "empty.dcm").write_bytes(b"")
+    recipe = _never_recipe(tmp_path)
+    out = tmp_path / "out"
+    assert main(["clean", "-r", str(recipe), str(folder), "-o", str(out)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "deidscope clean: no file is flagged by the recipe (1 file checked)",
+        "deidscope clean: warning: 1 file(s) failed; clean-report.csv says why",
+    ]
+
+
+def test_default_sample_is_flagged_for_review_and_says_by_what(
+    tmp_path, capsys
+) -> None:
+    """deidscope's recipe flags the sample's secondary captures, with no boxes."""
+    out = tmp_path / "out"
+    assert main(["clean", "-o", str(out)]) == EXIT_FINDINGS
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "deidscope clean: no PATH given: reading the dicom-cookies sample",
+        "deidscope clean: warning: 7 flagged file(s) have no boxes to blank and were "
+        "not written (blacklist 'Secondary capture': 7): look at them "
+        "(clean-report.csv lists them)",
+    ]
+    assert [p.name for p in out.iterdir()] == ["clean-report.csv"]
+
+
+def test_clean_refuses_an_output_inside_an_input_folder(tmp_path, capsys) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(COOKIES[0], folder / "a.dcm")
+    out = folder / "cleaned"
+    assert main(["clean", str(folder), "-o", str(out)]) == 3
+    assert capsys.readouterr().err.startswith(
+        f"deidscope clean: error: the output folder {out} lies inside the input "
+        f"folder {folder} "
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["a.dcm"]
+
+
+def test_clean_help_documents_the_exit_codes(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["clean", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "exit codes: 0 every flagged file cleaned, or no file flagged" in text
+    assert "no file is flagged by the recipe (N files checked)" in text

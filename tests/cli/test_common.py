@@ -9,6 +9,7 @@ import pytest
 from deidscope.cli import main
 from deidscope.cli._common import (
     EXIT_INPUT,
+    EXIT_USAGE,
     check_output_file,
     check_output_folder,
     input_paths,
@@ -125,18 +126,35 @@ def test_input_paths(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "output", "message"),
+    ("command", "output", "message", "code"),
     [
-        ("audit", "missing/audit.html", "the folder of the output does not exist"),
-        ("audit", "audit.pdf", "expected an output ending in .html or .htm"),
-        ("audit", "dir.html", "the output is a folder"),
-        ("identifiers", "missing/ids.csv", "the folder of the output does not exist"),
+        (
+            "audit",
+            "missing/audit.html",
+            "the folder of the output does not exist",
+            EXIT_INPUT,
+        ),
+        (
+            "audit",
+            "audit.pdf",
+            "argument -o/--output: expected an output ending in .html or .htm",
+            EXIT_USAGE,
+        ),
+        ("audit", "dir.html", "the output is a folder", EXIT_INPUT),
+        (
+            "identifiers",
+            "missing/ids.csv",
+            "the folder of the output does not exist",
+            EXIT_INPUT,
+        ),
         (
             "identifiers",
             "ids.json",
-            "expected an output ending in .csv or .parquet or .pq",
+            "argument -o/--output: expected an output ending in .csv or .parquet "
+            "or .pq",
+            EXIT_USAGE,
         ),
-        ("identifiers", "dir.csv", "the output is a folder"),
+        ("identifiers", "dir.csv", "the output is a folder", EXIT_INPUT),
     ],
     ids=[
         "audit-no-folder",
@@ -152,6 +170,7 @@ def test_bad_output_fails_before_any_work(
     command: str,
     output: str,
     message: str,
+    code: int,
     cookie_files: list[str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -161,7 +180,7 @@ def test_bad_output_fails_before_any_work(
     made = [output] if output.startswith("dir.") else []
     for name in made:
         (tmp_path / name).mkdir()
-    assert main([command, *cookie_files, "-o", output]) == EXIT_INPUT
+    assert main([command, *cookie_files, "-o", output]) == code
     err = capsys.readouterr().err
     assert err.startswith(f"deidscope {command}: error: ")
     assert message in err

@@ -60,12 +60,25 @@ def test_subcommand_help_explains_it(
     assert "examples:" in out
 
 
+#: The shortest command line each subcommand accepts.
+MINIMAL = {
+    "identifiers": ["-o", "x.csv"],
+    "audit": ["-o", "x.html"],
+    "apply": ["-r", "r.deid", "-o", "x"],
+    "clean": ["-o", "x"],
+}
+
+
+def test_minimal_covers_every_subcommand() -> None:
+    assert sorted(MINIMAL) == sorted(SUBCOMMANDS)
+
+
 @pytest.mark.parametrize("name", SUBCOMMANDS, ids=SUBCOMMANDS)
 def test_subcommand_modules_follow_the_protocol(name: str) -> None:
     module = importlib.import_module(f"deidscope.cli._{name}")
     assert callable(module.register)
     assert callable(module.run)
-    args = build_parser().parse_args([name, "-o", "x"])
+    args = build_parser().parse_args([name, *MINIMAL[name]])
     assert args.command == name
     assert args.run is module.run
 
@@ -92,6 +105,59 @@ def test_usage_errors_are_one_line(
     assert message in lines[0]
     assert lines[0].startswith("deidscope")
     assert "--help" in lines[0]
+
+
+BAD_COMMAND_LINES = {
+    "apply-no-recipe": (["apply", "-o", "o"], "required: -r/--recipe"),
+    "apply-no-output": (["apply", "-r", "r.deid"], "required: -o/--output"),
+    "apply-leaks-suffix": (
+        ["apply", "-r", "r.deid", "-o", "o", "--leaks", "leaks.txt"],
+        "argument --leaks: expected an output ending in .csv, but got 'leaks.txt'",
+    ),
+    "apply-var": (["apply", "-r", "r.deid", "-o", "o", "--var", "x"], "NAME=VALUE"),
+    "audit-no-output": (["audit"], "required: -o/--output"),
+    "audit-suffix": (
+        ["audit", "-o", "audit.pdf"],
+        "argument -o/--output: expected an output ending in .html or .htm",
+    ),
+    "clean-no-output": (["clean"], "required: -o/--output"),
+    "clean-workers": (["clean", "-o", "o", "-w", "two"], "positive whole number"),
+    "identifiers-suffix": (
+        ["identifiers", "-o", "ids.json"],
+        "argument -o/--output: expected an output ending in .csv or .parquet or .pq",
+    ),
+    "identifiers-row-group": (
+        ["identifiers", "-o", "x.csv", "--files-per-row-group", "0"],
+        "positive whole number",
+    ),
+    **{
+        f"{name}-unknown-option": ([name, *MINIMAL[name], "--nope"], "--nope")
+        for name in MINIMAL
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"), list(BAD_COMMAND_LINES.values()), ids=list(BAD_COMMAND_LINES)
+)
+def test_every_bad_command_line_is_exit_2_before_any_work(
+    argv: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in SUBCOMMANDS:
+        module = importlib.import_module(f"deidscope.cli._{name}")
+        monkeypatch.setattr(module, "run", _raiser(AssertionError("work started")))
+    assert main(argv) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    # argparse finds an unknown option after the subcommand's parser is done
+    prog = "deidscope" if message == "--nope" else f"deidscope {argv[0]}"
+    assert line.startswith(f"{prog}: error: ")
+    assert message in line
+    assert line.endswith(f"(see '{prog} --help')")
 
 
 def _raiser(exc: BaseException):  # type: ignore[no-untyped-def]

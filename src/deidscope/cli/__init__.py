@@ -8,12 +8,18 @@ turns both into text and an exit code.
 Exit codes
 ----------
 ====  ==================================================================
-0     done
-1     done, but the result needs attention (``apply``: leaks remain)
-2     the command line is wrong (unknown option, missing argument)
+0     done (``clean``: also when the recipe flags no file, which standard
+      error says)
+1     done, but the result needs attention (``apply``: leaks remain;
+      ``clean``: a file flagged without boxes, or one that failed)
+2     the command line is wrong (unknown option, missing argument or
+      required option such as ``apply``'s ``--recipe``, an output with the
+      wrong suffix); argparse's message, on one line
 3     an input or output problem: a missing path, an output that exists
-      (without ``--force``) or whose folder does not exist, an unreadable
-      file with ``--strict``, a bad recipe
+      (without ``--force``) or whose folder does not exist, an output
+      folder that is an input folder or lies inside one, a bad recipe;
+      with ``--strict``, what is otherwise a warning (an unreadable file,
+      ``apply``'s unresolved ``func:``/``var:`` lines)
 4     an optional dependency is not installed (the message names the extra)
 70    an unexpected error, a bug (``--traceback`` shows where)
 130   interrupted (Ctrl-C)
@@ -21,6 +27,12 @@ Exit codes
 
 Every error is one line on standard error, ``deidscope COMMAND: error:
 ...``; warnings are one line each, ``deidscope COMMAND: warning: ...``.
+
+Outputs are created with the permissions the process umask gives (no
+output is more private or more open than the rest), and a CSV cell that
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+``'`` in front, so that a spreadsheet does not run a header value as a
+formula (:func:`deidscope.parallel._write.escape_cell`).
 
 Adding a subcommand
 -------------------
@@ -41,7 +53,9 @@ then add ``"<name>"`` to :data:`SUBCOMMANDS` (one line) and a few words to
 ``_DESCRIPTION``; keep ``help`` short enough that ``deidscope --help``
 shows it on one line. ``run`` never prints: it returns an ``Outcome``
 with the lines to show and the exit code, checks its output with
-``check_output_file``/``check_output_folder`` before any work, reads with
+``check_output_file``/``check_output_folder`` (and, for an output folder,
+``check_outside_inputs``) before any work, writes CSV through
+``deidscope.parallel._write.escape_formulas``, reads with
 ``read_inputs`` and writes through ``output_file`` (a temporary name,
 renamed on success). Keep heavy imports inside ``run`` so ``--help`` stays
 quick.
@@ -91,8 +105,12 @@ the bundled dicom-cookies sample.
 
 _EPILOG = """\
 exit codes: 0 done; 1 done, result needs attention; 2 bad command line;
-3 input/output problem; 4 optional dependency missing; 70 unexpected error;
-130 interrupted.
+3 input/output problem (with --strict, also what is otherwise a warning);
+4 optional dependency missing; 70 unexpected error; 130 interrupted.
+
+Outputs follow the umask. In CSV outputs a cell that starts with =, +, -,
+@, a tab or a carriage return gets a single quote in front, so that a
+spreadsheet shows it as text instead of running it as a formula.
 """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deidscope.cli._common import (
     EXIT_FINDINGS,
@@ -17,13 +18,18 @@ from deidscope.cli._common import (
     add_strict,
     check_output_file,
     check_output_folder,
+    check_outside_inputs,
     errors_option,
     input_paths,
     output_file,
+    output_path,
     read_inputs,
     show_progress,
 )
 from deidscope.errors import InputError
+
+if TYPE_CHECKING:
+    from deidscope.recipe import Recipe
 
 __all__ = ["register", "run"]
 
@@ -32,13 +38,25 @@ NAME = "apply"
 _DESCRIPTION = """\
 Apply a deid recipe's %header to DICOM files and write the results to OUT,
 keeping the input folder structure. Inputs are never changed, not even with
---force: an OUT that would put an output onto an input is refused. Then read
-the results back and look for identifying values of the originals (names,
-IDs, dates, accession numbers, UIDs) that survive anywhere, nested or
-private, also inside other values. Leaks are counted by kind on standard
-error (their values are not shown; --leaks writes them to a CSV file) and
-make the exit code 1, unless --allow-leaks. Recipe text is data: func:
-names are never resolved from the command line; --var gives var: values.
+--force: an OUT that is an input folder or lies inside one is refused
+(the next run would read the outputs as inputs), and so is an OUT that
+would put an output onto an input. Then read the results back and look for
+identifying values of the originals (names, IDs, dates, accession numbers,
+UIDs) that survive anywhere, nested or private, also inside other values.
+Leaks are counted by kind on standard error (their values are not shown;
+--leaks writes them to a CSV file) and make the exit code 1, unless
+--allow-leaks.
+
+Recipe text is data: func: names are never resolved from the command line,
+and --var NAME=VALUE gives var:NAME its value. A line whose func: or var:
+name is not resolved is skipped, as deid skips it: a warning names each
+such line (file, line number, text) and the summary counts them; with
+--strict they are an error instead (exit 3, nothing written).
+
+In the --leaks CSV a cell that starts with =, +, -, @, a tab or a carriage
+return gets a single quote in front ('=...), so that a spreadsheet shows
+it as text instead of running it as a formula. Outputs are created with
+the usual permissions (the process umask).
 """
 
 _EPILOG = """\
@@ -46,6 +64,11 @@ examples:
   deidscope apply --recipe deid.dicom scans/ -o clean/
   deidscope apply --recipe base.deid --recipe site.deid scans/ -o clean/ \\
       --var id=ANON --leaks leaks.csv
+
+exit codes: 0 done, no leaks (or --allow-leaks); 1 done, leaks remain;
+2 bad command line (no --recipe, ...); 3 input/output problem, a bad
+recipe, or with --strict an unresolved func:/var: line (before anything is
+written) or a file that cannot be de-identified.
 """
 
 
@@ -75,6 +98,7 @@ def register(subparsers: Subparsers) -> None:
         "-r",
         "--recipe",
         action="append",
+        required=True,
         type=Path,
         metavar="RECIPE",
         help=(
@@ -98,15 +122,55 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument(
         "--leaks",
-        type=Path,
+        type=output_path([".csv"]),
         metavar="CSV",
         help="write the surviving values, with where they are, to this CSV file",
     )
     add_strict(
-        parser, help="stop with an error at the first file that cannot be de-identified"
+        parser,
+        help=(
+            "make a func:/var: line that cannot be resolved an error (exit 3, "
+            "before anything is written), and stop with an error at the first "
+            "file that cannot be de-identified"
+        ),
     )
     add_run_options(parser)
     parser.set_defaults(run=run)
+
+
+def _unresolved(recipes: list[Recipe], lookup: dict[str, str]) -> list[str]:
+    """One line per recipe line whose ``var:``/``func:`` name is unresolved.
+
+    ``Recipe.lint``'s ``missing-name`` findings, in the command line's
+    words: ``--var`` gives ``var:`` values, ``func:`` never resolves here.
+    """
+    lines: list[str] = []
+    for recipe in recipes:
+        found = recipe.lint(lookup=lookup)
+        found = found[found["code"] == "missing-name"]
+        actions = {action.lineno: action for action in recipe.header}
+        for lineno, text, message in zip(
+            found["line"].astype(object),
+            found["text"],
+            found["message"],
+            strict=True,
+        ):
+            try:
+                number: int | None = int(lineno)
+            except (TypeError, ValueError):  # <NA>: no line number
+                number = None
+            action = actions.get(number) if number is not None else None
+            value = (action.value or "") if action is not None else ""
+            kind, _, name = value.partition(":")
+            if kind == "var":
+                why = f"no --var {name}=VALUE gives var:{name}"
+            elif kind == "func":
+                why = "func: names are never resolved from the command line"
+            else:
+                why = message
+            where = f"{recipe.path or 'recipe'}, line {number or '?'}"
+            lines.append(f"{where}: {text}: skipped, as deid skips it ({why})")
+    return lines
 
 
 def _inputs_files(paths: list[str]) -> list[str]:
@@ -126,10 +190,19 @@ def run(args: argparse.Namespace) -> Outcome:
     Returns
     -------
     Outcome
-        What was written, files that failed, and the leak summary; the code
-        is 1 when leaks remain (and are not allowed).
+        What was written, files that failed, recipe lines skipped and the
+        leak summary; the code is 1 when leaks remain (and are not allowed).
+
+    Raises
+    ------
+    InputError
+        Before anything is written: if the output folder is an input folder
+        or lies inside one, if an output would replace an input, if there is
+        no DICOM file, and with ``--strict`` if a ``func:``/``var:`` line of
+        the recipe cannot be resolved.
     """
     from deidscope.audit import leaks
+    from deidscope.parallel._write import escape_formulas
     from deidscope.recipe import Recipe
     from deidscope.recipe._apply import (
         inputs_written_over,
@@ -138,19 +211,27 @@ def run(args: argparse.Namespace) -> Outcome:
     )
 
     caller = f"deidscope {NAME}"
-    if not args.recipe:
-        raise InputError(f"{caller}: a recipe is required: --recipe RECIPE")
     paths, notes = input_paths(args.paths, caller=caller)
     output = Path(args.output)
-    real_inputs = {os.path.realpath(p) for p in paths}
-    if os.path.realpath(output) in real_inputs:
-        raise InputError(f"{caller}: the output folder is an input: {output}")
+    check_outside_inputs(output, paths, caller=caller)
     check_output_folder(output, force=args.force, caller=caller)
     if args.leaks is not None:
-        check_output_file(
-            args.leaks, force=args.force, caller=caller, suffixes=(".csv",)
+        check_output_file(args.leaks, force=args.force, caller=caller, inputs=paths)
+    recipes = [Recipe.from_file(path) for path in args.recipe]
+    lookup = dict(args.var)
+    skipped = _unresolved(recipes, lookup)
+    if skipped and args.strict:
+        more = (
+            f"; {len(skipped) - 1:,} more (without --strict, a warning names each)"
+            if len(skipped) > 1
+            else ""
         )
-    recipe = Recipe.combine(args.recipe)
+        raise InputError(
+            f"{caller}: --strict: {len(skipped):,} recipe "
+            f"{'line is' if len(skipped) == 1 else 'lines are'} not resolved, "
+            f"nothing written: {skipped[0]}{more}"
+        )
+    recipe = Recipe.combine(recipes)
     files = _inputs_files(paths)
     if not files:
         raise InputError(f"{caller}: no DICOM files in {', '.join(paths)}")
@@ -170,7 +251,7 @@ def run(args: argparse.Namespace) -> Outcome:
         save=True,
         output_folder=output,
         overwrite=args.force,
-        lookup=dict(args.var),
+        lookup=lookup,
         errors=errors_option(args),
         progress=show_progress(args),
     )
@@ -178,10 +259,19 @@ def run(args: argparse.Namespace) -> Outcome:
         str(path): source for path, source in zip(result, files, strict=True) if path
     }
     warnings: list[str] = [
-        f"{file}: {error}"
-        for file, error in zip(result.errors.file, result.errors.error, strict=True)
+        *skipped,
+        *(
+            f"{file}: {error}"
+            for file, error in zip(result.errors.file, result.errors.error, strict=True)
+        ),
     ]
     messages = [f"{len(written):,} of {len(files):,} files de-identified into {output}"]
+    if skipped:
+        messages.append(
+            f"{len(skipped):,} recipe {'line' if len(skipped) == 1 else 'lines'} "
+            "skipped: func:/var: names not resolved (the warnings name them; "
+            "--strict makes this an error)"
+        )
     code = EXIT_OK
     if written:
         before = read_inputs(list(written.values()), args)
@@ -189,7 +279,7 @@ def run(args: argparse.Namespace) -> Outcome:
         found = leaks(before, after, pairs=written)
         if args.leaks is not None:
             with output_file(args.leaks, force=args.force, caller=caller) as temp:
-                found.to_csv(temp, index=False)
+                escape_formulas(found).to_csv(temp, index=False)
             messages.append(f"leaks written to {os.fspath(args.leaks)}")
         if len(found):
             kinds = found["kind"].astype(str).value_counts()

@@ -29,7 +29,10 @@ self-contained HTML report: a profile of every field (files, distinct and
 common values, the PS3.15 Basic Profile action), counts by modality,
 manufacturer and model, the values that look identifying and why, and the
 files that could not be read. Header values are escaped; the report needs
-no network to open. Pixel data is never read.
+no network to open. Pixel data is never read. The report holds header
+values: it is created with the usual permissions (the process umask), like
+any other output, so set a umask (umask 077) or put it in a private folder
+if others share the machine.
 """
 
 _EPILOG = """\
@@ -54,7 +57,9 @@ def register(subparsers: Subparsers) -> None:
         description=_DESCRIPTION,
         epilog=_EPILOG,
     )
-    add_output(parser, help="the report, .html; its folder must exist")
+    add_output(
+        parser, help="the report, .html; its folder must exist", suffixes=SUFFIXES
+    )
     add_run_options(parser)
     add_strict(parser)
     parser.set_defaults(run=run)
@@ -77,9 +82,7 @@ def run(args: argparse.Namespace) -> Outcome:
 
     caller = f"deidscope {NAME}"
     paths, notes = input_paths(args.paths, caller=caller)
-    check_output_file(
-        args.output, force=args.force, caller=caller, suffixes=SUFFIXES, inputs=paths
-    )
+    check_output_file(args.output, force=args.force, caller=caller, inputs=paths)
     df = read_inputs(paths, args, errors=errors_option(args))
     report(df, args.output, overwrite=args.force)  # a temporary name, renamed
     errors = df.attrs["errors"]

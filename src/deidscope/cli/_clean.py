@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from deidscope.cli._common import (
     add_output,
     add_run_options,
     check_output_folder,
+    check_outside_inputs,
     input_paths,
     output_file,
     read_inputs,
@@ -33,11 +35,20 @@ does, and write a cleaned copy of every file whose matching LABELs give
 boxes: the boxes blanked in every frame (keepcoordinates boxes kept),
 uncompressed, BurnedInAnnotation set to NO. Inputs are never modified.
 
-OUT is a folder (created if needed); cleaned files keep their path relative
-to the inputs' common folder. OUT/clean-report.csv lists every file with
-what was done: cleaned, flagged without boxes (look at it yourself), not
-flagged, or the error. The exit code is 1 when a flagged file could not be
-cleaned or a file could not be read, so that a script notices.
+OUT is a folder (created if needed) outside the input folders; cleaned
+files keep their path relative to the inputs' common folder.
+OUT/clean-report.csv lists every file with what was done: cleaned, flagged
+without boxes (look at it yourself), not flagged, or the error. In the
+report a cell that starts with =, +, -, @, a tab or a carriage return gets
+a single quote in front, so that a spreadsheet shows it as text instead of
+running it as a formula. When the recipe flags no file, standard error says
+so ("no file is flagged by the recipe (N files checked)") and the exit code
+is 0: there was nothing to clean.
+
+A file flagged without boxes is one the recipe's filters single out (deid's
+blacklist: a secondary capture may be a screenshot with burned-in text)
+without saying where the text is; it is not written, the warning names the
+filter group and label, and it needs a person to look at it: exit 1.
 """
 
 _EPILOG = """\
@@ -46,6 +57,12 @@ examples:
   deidscope clean --recipe my.deid scans/ -o cleaned/ --workers 2
 
 --workers reads the headers with N processes; cleaning runs in this one.
+
+exit codes: 0 every flagged file cleaned, or no file flagged; 1 a file
+flagged without boxes (review it), a flagged file that could not be
+cleaned, or a file that could not be read; 2 bad command line; 3
+input/output problem (a missing path or recipe, an OUT that is not empty
+without --force or lies inside an input folder).
 """
 
 
@@ -100,12 +117,14 @@ def run(args: argparse.Namespace) -> Outcome:
     import pandas as pd
 
     from deidscope.errors import DeidscopeError
+    from deidscope.parallel._write import escape_formulas
     from deidscope.pixels import DEFAULT_RECIPE, clean, detect
     from deidscope.recipe import Recipe
 
     caller = f"deidscope {NAME}"
     paths, notes = input_paths(args.paths, caller=caller)
     output: Path = args.output
+    check_outside_inputs(output, paths, caller=caller)
     check_output_folder(output, force=args.force, caller=caller)
     recipe = Recipe.from_file(
         args.recipe if args.recipe is not None else DEFAULT_RECIPE
@@ -175,7 +194,7 @@ def run(args: argparse.Namespace) -> Outcome:
     ).fillna("")
     report_path = output / REPORT_NAME
     with output_file(report_path, force=True, caller=caller) as tmp:
-        report.to_csv(tmp, index=False)
+        escape_formulas(report).to_csv(tmp, index=False)
     counts = report["action"].value_counts()
     cleaned = int(counts.get("cleaned", 0))
     review = int(counts.get("flagged, no boxes: review", 0))
@@ -185,11 +204,19 @@ def run(args: argparse.Namespace) -> Outcome:
         f"{review} flagged without boxes, {failed} error(s); "
         f"report: {os.fspath(report_path)}",
     )
+    if not flags["flagged"].any():
+        checked = f"{len(flags):,} file{'' if len(flags) == 1 else 's'} checked"
+        notes += (f"no file is flagged by the recipe ({checked})",)
     warnings: tuple[str, ...] = ()
     if review:
+        reviewed = report[report["action"] == "flagged, no boxes: review"]
+        why = collections.Counter(
+            zip(reviewed["group"], reviewed["label"], strict=True)
+        )
+        by_filter = ", ".join(f"{g} {label!r}: {n}" for (g, label), n in why.items())
         warnings += (
-            f"{review} flagged file(s) have no boxes to blank and were not written: "
-            f"look at them ({REPORT_NAME} lists them)",
+            f"{review} flagged file(s) have no boxes to blank and were not written "
+            f"({by_filter}): look at them ({REPORT_NAME} lists them)",
         )
     if failed:
         warnings += (f"{failed} file(s) failed; {REPORT_NAME} says why",)

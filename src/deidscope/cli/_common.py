@@ -6,14 +6,17 @@ the same way and treats its output the same way:
 - :func:`add_command` adds a subcommand's parser with its ``PATH...``;
   :func:`add_output`, :func:`add_run_options` and :func:`add_strict` add
   the other common arguments (``-o/--output`` with ``--force``,
-  ``--workers``, ``--progress/--no-progress``, ``--strict``);
+  ``--workers``, ``--progress/--no-progress``, ``--strict``); an output
+  with the wrong suffix is a usage error (:func:`output_path`), like any
+  other mistake argparse sees;
 - :func:`input_paths` turns ``PATH...`` into paths (the bundled sample when
   none is given) and checks that they exist; :func:`read_inputs` reads
   them into the identifier frame as ``--workers`` and ``--progress`` say,
   and :func:`errors_option` turns ``--strict`` into ``errors=``;
 - :func:`check_output_file` and :func:`check_output_folder` refuse, before
-  any work, an output in a folder that does not exist, an output that
-  exists (without ``--force``) and an unsupported suffix;
+  any work, an output in a folder that does not exist and an output that
+  exists (without ``--force``); :func:`check_outside_inputs` refuses an
+  output folder that is an input folder or lies inside one;
 - :func:`output_file` hands out a temporary name beside the output and
   renames it into place only when the work succeeded;
 - a subcommand's ``run(args)`` returns an :class:`Outcome`; only
@@ -54,9 +57,11 @@ __all__ = [
     "add_strict",
     "check_output_file",
     "check_output_folder",
+    "check_outside_inputs",
     "errors_option",
     "input_paths",
     "output_file",
+    "output_path",
     "positive_int",
     "read_inputs",
     "show_progress",
@@ -67,11 +72,14 @@ EXIT_OK = 0
 #: The command ran, but its result needs attention (e.g. ``apply`` found
 #: identifying values that survived).
 EXIT_FINDINGS = 1
-#: The command line is wrong: an unknown option, a missing argument.
+#: The command line is wrong: an unknown option, a missing argument or
+#: required option, a value an option does not accept (an output with the
+#: wrong suffix).
 EXIT_USAGE = 2
 #: An input or output problem: a missing path, an output that exists or
-#: whose folder does not, a file that cannot be read with ``--strict``, a
-#: bad recipe.
+#: whose folder does not, an output folder inside an input folder, a bad
+#: recipe, and with ``--strict`` what is otherwise a warning (a file that
+#: cannot be read, a recipe line that cannot be resolved).
 EXIT_INPUT = 3
 #: An optional dependency the command needs is not installed.
 EXIT_DEPENDENCY = 4
@@ -169,11 +177,51 @@ def add_paths(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def output_path(suffixes: Iterable[str]) -> Callable[[str], Path]:
+    """Return an argparse ``type`` that accepts a path with one of `suffixes`.
+
+    A wrong suffix is a mistake in the command line (exit 2, with the usage
+    hint), found before anything is read.
+
+    Parameters
+    ----------
+    suffixes : iterable of str
+        The accepted endings (``".csv"``), compared case-insensitively.
+
+    Returns
+    -------
+    callable
+        ``type(text) -> pathlib.Path``, raising
+        :class:`argparse.ArgumentTypeError` for another ending.
+
+    Examples
+    --------
+    >>> output_path([".csv"])("ids.CSV").name
+    'ids.CSV'
+    >>> output_path([".csv"])("ids.json")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected an output ending in .csv, but got 'ids.json'
+    """
+    accepted = tuple(s.lower() for s in suffixes)
+
+    def parse(text: str) -> Path:
+        if not text.lower().endswith(accepted):
+            raise argparse.ArgumentTypeError(
+                f"expected an output ending in {' or '.join(accepted)}, "
+                f"but got {text!r}"
+            )
+        return Path(text)
+
+    return parse
+
+
 def add_output(
     parser: argparse.ArgumentParser,
     *,
     help: str,
     metavar: str = "OUT",
+    suffixes: Iterable[str] | None = None,
 ) -> None:
     """Add the required ``-o/--output`` option and ``--force``.
 
@@ -185,9 +233,13 @@ def add_output(
         What the output is, for ``--help``.
     metavar : str, optional
         How ``--help`` names the value.
+    suffixes : iterable of str or None, optional
+        The endings the output may have (a usage error otherwise); None
+        accepts any (a folder).
     """
+    kind = Path if suffixes is None else output_path(suffixes)
     parser.add_argument(
-        "-o", "--output", required=True, metavar=metavar, type=Path, help=help
+        "-o", "--output", required=True, metavar=metavar, type=kind, help=help
     )
     parser.add_argument(
         "--force",
@@ -257,9 +309,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def add_strict(
     parser: argparse.ArgumentParser,
     *,
-    help: str = "stop with an error at the first file that cannot be read",
+    help: str = "stop with an error (exit 3) at the first file that cannot be read",
 ) -> None:
     """Add ``--strict`` (read by :func:`errors_option`).
+
+    Every subcommand gives ``--strict`` the same meaning: what is otherwise
+    a warning about the inputs (a file that cannot be read; for ``apply``
+    also a recipe line that cannot be resolved) becomes an error, exit 3.
 
     Parameters
     ----------
@@ -452,6 +508,56 @@ def check_output_file(
                 17,
                 f"{caller}: the output exists (pass --force to replace it): {target}",
             )
+
+
+def check_outside_inputs(output: Path, paths: Iterable[str], *, caller: str) -> None:
+    """Refuse an output folder that is an input folder or lies inside one.
+
+    Outputs written inside an input folder become inputs of the next run
+    (``apply`` into the bundled sample doubled it). Links are followed;
+    the output need not exist yet. Input files are not folders: their
+    folder may hold the output (each output file is checked against the
+    inputs separately).
+
+    Parameters
+    ----------
+    output : pathlib.Path
+        The output folder.
+    paths : iterable of str
+        ``PATH...`` as :func:`input_paths` returns them.
+    caller : str
+        The subcommand, for messages.
+
+    Raises
+    ------
+    InputError
+        Naming the output and the input folder it is or lies in.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> scans = tempfile.mkdtemp()
+    >>> check_outside_inputs(Path(scans) / "out", [scans], caller="demo")
+    Traceback (most recent call last):
+    ...
+    deidscope.errors.InputError: demo: the output folder ... lies inside the input ...
+    """
+    real = Path(os.path.realpath(output))
+    for path in paths:
+        if not os.path.isdir(path):
+            continue
+        folder = Path(os.path.realpath(path))
+        if real == folder:
+            where = "is the input folder"
+        elif folder in real.parents:
+            where = "lies inside the input folder"
+        else:
+            continue
+        raise InputError(
+            f"{caller}: the output folder {os.fspath(output)} {where} {path} "
+            "(the next run would read the outputs as inputs); choose an output "
+            "folder outside the inputs"
+        )
 
 
 def check_output_folder(path: Path, *, force: bool, caller: str) -> None:

@@ -33,8 +33,15 @@ memory stays flat for any number of files. Pixel data is never read.
 
 Files that cannot be read are listed, with the reason, in OUT.errors.csv
 (always written; header only when every file was read); the command still
-succeeds. Read the Parquet back with
-deidscope.parallel.read_identifiers_parquet(OUT).
+succeeds (with --strict it stops at the first, exit 3). Read the Parquet
+back with deidscope.parallel.read_identifiers_parquet(OUT).
+
+Header values are untrusted: in the CSV files (OUT.csv and OUT.errors.csv)
+a cell that starts with =, +, -, @, a tab or a carriage return gets a
+single quote in front ('=..., '-1.5), so that a spreadsheet shows it as
+text instead of running it as a formula. The Parquet file keeps every
+value as it is. Outputs are created with the usual permissions (the
+process umask), like any Unix tool's.
 """
 
 _EPILOG = """\
@@ -61,7 +68,8 @@ def register(subparsers: Subparsers) -> None:
     )
     add_output(
         parser,
-        help="the output file, .csv or .parquet; its folder must exist",
+        help="the output file, .csv or .parquet (.pq); its folder must exist",
+        suffixes=SUFFIXES,
     )
     add_run_options(parser)
     add_strict(parser)
@@ -100,7 +108,6 @@ def run(args: argparse.Namespace) -> Outcome:
         args.output,
         force=args.force,
         caller=caller,
-        suffixes=SUFFIXES,
         also=(errors_path(args.output),),
         inputs=paths,
     )
