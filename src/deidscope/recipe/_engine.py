@@ -40,7 +40,7 @@ from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 
 from deidscope.errors import InputError
-from deidscope.fields import format_tag
+from deidscope.fields import SINGLE_VALUE_TEXT_VRS, format_tag
 from deidscope.recipe._actions import (
     MISSING,
     FunctionCallError,
@@ -179,9 +179,7 @@ def _values_lists(run: Run, lists: Mapping[str, list[GroupAction]]) -> dict[str,
                     ):
                         continue
                     parts = (
-                        text.split("\\")
-                        if vr not in ("LT", "ST", "UT", "UR")
-                        else [text]
+                        text.split("\\") if vr not in SINGLE_VALUE_TEXT_VRS else [text]
                     )
                     per_file[int(run.file[row])].update(parts)
                 continue
