@@ -202,13 +202,10 @@ def run(args: argparse.Namespace) -> Outcome:
         the recipe cannot be resolved.
     """
     from deidscope.audit import leaks
+    from deidscope.dicom import replace_identifiers
+    from deidscope.files import inputs_written_over, output_targets
     from deidscope.parallel._write import escape_formulas
     from deidscope.recipe import Recipe
-    from deidscope.recipe._apply import (
-        inputs_written_over,
-        output_targets,
-        replace_identifiers,
-    )
 
     caller = f"deidscope {NAME}"
     paths, notes = input_paths(args.paths, caller=caller)

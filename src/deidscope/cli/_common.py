@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from deidscope.errors import InputError
-from deidscope.files import atomic_output
+from deidscope.files import atomic_output, check_output
+from deidscope.files import check_output_folder as _check_output_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -432,20 +433,6 @@ def input_paths(
     return [os.fspath(p) for p in check_paths(items, caller=caller)], ()
 
 
-def _check_parent(path: Path, *, caller: str) -> None:
-    parent = path.parent
-    if not parent.exists():
-        raise FileNotFoundError(
-            2,
-            f"{caller}: the folder of the output does not exist "
-            f"(create it first): {os.fspath(parent)}",
-        )
-    if not parent.is_dir():
-        raise NotADirectoryError(
-            20, f"{caller}: the output's parent is not a folder: {os.fspath(parent)}"
-        )
-
-
 def check_output_file(
     path: Path,
     *,
@@ -457,6 +444,9 @@ def check_output_file(
 ) -> None:
     """Refuse an output file before any work is done.
 
+    :func:`deidscope.files.check_output`, with ``--force`` as the option
+    that replaces an existing output.
+
     Parameters
     ----------
     path : pathlib.Path
@@ -466,48 +456,27 @@ def check_output_file(
     caller : str
         The subcommand, for messages.
     suffixes : iterable of str or None, optional
-        The accepted suffixes (``".csv"``), compared case-insensitively;
-        None accepts any.
+        The accepted suffixes (``".csv"``); None accepts any.
     also : iterable of pathlib.Path, optional
-        Files written next to the output (an errors sidecar), checked the
-        same way.
+        Files written next to the output (an errors sidecar).
     inputs : iterable of str, optional
         The input paths: an output that is one of them is refused even with
         `force`.
 
     Raises
     ------
-    InputError
-        If the suffix is not accepted, or the output is an input, or a folder.
-    FileNotFoundError
-        If the output's folder does not exist.
-    FileExistsError
-        If the output (or one of `also`) exists and `force` is false.
+    InputError, FileNotFoundError, NotADirectoryError, FileExistsError
+        As :func:`deidscope.files.check_output`.
     """
-    if suffixes is not None:
-        accepted = tuple(s.lower() for s in suffixes)
-        if not path.name.lower().endswith(accepted):
-            raise InputError(
-                f"{caller}: expected an output ending in {' or '.join(accepted)}, "
-                f"but got {os.fspath(path)!r}"
-            )
-    _check_parent(path, caller=caller)
-    targets = [path, *also]
-    real_inputs = {os.path.realpath(p) for p in inputs}
-    for target in targets:
-        if target.is_dir():
-            raise InputError(
-                f"{caller}: the output is a folder, expected a file: {target}"
-            )
-        if os.path.realpath(target) in real_inputs:
-            raise InputError(
-                f"{caller}: the output would replace an input file: {target}"
-            )
-        if target.exists() and not force:
-            raise FileExistsError(
-                17,
-                f"{caller}: the output exists (pass --force to replace it): {target}",
-            )
+    check_output(
+        path,
+        overwrite=force,
+        caller=caller,
+        suffixes=suffixes,
+        also=also,
+        inputs=inputs,
+        option="--force",
+    )
 
 
 def check_outside_inputs(output: Path, paths: Iterable[str], *, caller: str) -> None:
@@ -563,40 +532,15 @@ def check_outside_inputs(output: Path, paths: Iterable[str], *, caller: str) -> 
 def check_output_folder(path: Path, *, force: bool, caller: str) -> None:
     """Refuse an output folder before any work is done.
 
-    The folder may not exist yet (it is created), but its parent must; an
-    existing folder that is not empty needs `force`.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The output folder.
-    force : bool
-        Whether files in an existing, non-empty folder may be replaced.
-    caller : str
-        The subcommand, for messages.
+    :func:`deidscope.files.check_output_folder`, with ``--force`` as the
+    option that writes into a folder that holds files.
 
     Raises
     ------
-    FileNotFoundError
-        If the folder's parent does not exist.
-    NotADirectoryError
-        If `path` exists and is not a folder.
-    FileExistsError
-        If the folder holds files and `force` is false.
+    FileNotFoundError, NotADirectoryError, FileExistsError
+        As :func:`deidscope.files.check_output_folder`.
     """
-    if path.exists():
-        if not path.is_dir():
-            raise NotADirectoryError(
-                20, f"{caller}: the output exists and is not a folder: {path}"
-            )
-        if any(path.iterdir()) and not force:
-            raise FileExistsError(
-                17,
-                f"{caller}: the output folder is not empty "
-                f"(pass --force to write into it): {path}",
-            )
-        return
-    _check_parent(path, caller=caller)
+    _check_output_folder(path, overwrite=force, caller=caller, option="--force")
 
 
 @contextlib.contextmanager

@@ -96,11 +96,8 @@ def run(args: argparse.Namespace) -> Outcome:
     Outcome
         Where the rows and errors went.
     """
-    from deidscope.parallel import (
-        FILES_PER_ROW_GROUP,
-        errors_path,
-        write_identifiers,
-    )
+    from deidscope.parallel import errors_path, write_identifiers
+    from deidscope.parallel._write import FILES_PER_ROW_GROUP
 
     caller = f"deidscope {NAME}"
     paths, notes = input_paths(args.paths, caller=caller)
