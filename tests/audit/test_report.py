@@ -128,9 +128,17 @@ def test_report_names_files_with_markup_safely(tmp_path: Path) -> None:
     assert "i" not in page.tags
 
 
-def test_report_is_private_to_its_owner(evil_df: pd.DataFrame, tmp_path: Path) -> None:
-    out = report(evil_df, tmp_path / "audit.html")
-    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+@pytest.mark.parametrize(("umask", "mode"), [(0o077, 0o600), (0o022, 0o644)])
+def test_report_mode_follows_the_umask(
+    evil_df: pd.DataFrame, tmp_path: Path, umask: int, mode: int
+) -> None:
+    """As every output: who may read it is the umask's say (as for any tool)."""
+    old = os.umask(umask)
+    try:
+        out = report(evil_df, tmp_path / "audit.html")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == mode
 
 
 def test_report_missing_folder_fails_before_any_work(tmp_path: Path) -> None:

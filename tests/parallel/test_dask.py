@@ -210,3 +210,17 @@ def test_audit_profile_runs_on_the_cluster(
     assert any("_read_partition" in str(t["key"]) for t in stream.data)
     expected = profile(read_identifiers(scale_mixed_files, errors="ignore"))
     pd.testing.assert_frame_equal(on_dask, expected)
+
+
+def test_write_identifiers_dask_sidecar_escapes_formulas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A path a spreadsheet would run as a formula is written as text."""
+    monkeypatch.chdir(tmp_path)
+    folder = Path("=scans")
+    write_dicom(folder / "good.dcm", PatientID="P1")
+    (folder / "empty.dcm").write_bytes(b"")
+    written = write_identifiers_dask(str(folder), "ids")
+    assert written.n_errors == 1
+    lines = errors_path(Path("ids")).read_text(encoding="utf-8").splitlines()
+    assert lines == ["file,error", "'=scans/empty.dcm,empty file (0 bytes)"]

@@ -19,6 +19,7 @@ from deidscope.parallel import (
     write_identifiers,
 )
 from deidscope.parallel._format import SCHEMA, frame_to_table
+from deidscope.parallel._write import escape_cell
 
 
 @pytest.fixture
@@ -157,7 +158,9 @@ def test_csv_output_holds_the_same_rows(
     assert list(back.columns) == list(COLUMNS)
     assert len(back) == len(scale_expected)
     for column in ("file", "uid", "name", "VR", "value", "tag", "keyword"):
-        assert back[column].tolist() == scale_expected[column].astype(str).tolist()
+        # cells a spreadsheet would run as a formula get a leading quote
+        expected = [escape_cell(v) for v in scale_expected[column].astype(str)]
+        assert back[column].tolist() == expected
     creators = scale_expected["private_creator"].astype(object)
     assert (
         back["private_creator"].tolist()

@@ -22,6 +22,7 @@ from deidscope.parallel._format import SCHEMA, errors_path
 from deidscope.parallel._write import (
     IdentifiersWritten,
     _check_positive,
+    escape_formulas,
 )
 
 __all__ = [
@@ -281,7 +282,10 @@ def write_identifiers_dask(
             tmp_folder, schema=SCHEMA, write_index=False, compute=False
         )
         _, failed, n_rows = dask.compute(write, lazy.errors, lazy.rows.shape[0])
-        failed.to_csv(tmp_sidecar, index=False, encoding="utf-8", lineterminator="\r\n")
+        # a cell a spreadsheet would run as a formula gets a leading quote
+        escape_formulas(failed).to_csv(
+            tmp_sidecar, index=False, encoding="utf-8", lineterminator="\r\n"
+        )
         if output.exists():
             os.replace(output, old)
         os.replace(tmp_folder, output)
