@@ -337,3 +337,33 @@ def test_widgets_builder_a_line_deid_fails_on(builder: RecipeBuilder) -> None:
     assert "bad-expression" in set(builder.warnings["code"])
     builder._lines.value = 3
     assert "matches 7 rows" in builder._line_rows.value
+
+
+def test_widgets_builder_a_syntax_error_is_never_replaced_by_a_stale_preview(
+    builder: RecipeBuilder,
+) -> None:
+    builder.recipe_text = "FORMAT dicom\n%header\nREPLACE PatientName x\n"
+    assert builder.preview is not None
+    assert len(builder.preview) == 7
+    builder.recipe_text = "FORMAT dicom\n%header\nFROB PatientName x\n"
+    for _ in range(2):  # as typed, then after a click on Preview
+        assert "line 3" in builder.error
+        assert builder.preview is None
+        assert "FROB" in builder._status.value
+        assert "no preview" in builder._preview.value
+        builder._preview_button.click()
+    builder.recipe_text = "FORMAT dicom\n%header\nREMOVE PatientName\n"
+    assert builder.error == ""
+    assert builder.preview is not None
+    assert set(builder.preview["action"]) == {"REMOVE"}
+
+
+def test_widgets_builder_status_follows_start_from_profile(
+    builder: RecipeBuilder,
+) -> None:
+    builder.recipe_text = "FORMAT dicom\n%header\nFROB x\n"
+    builder.start_from_profile()
+    n_lines = len(Recipe.from_profile().header)
+    assert builder.error == ""
+    assert builder._status.value.startswith(f"{n_lines} header lines")
+    assert "rows changed or kept" in builder._status.value

@@ -357,10 +357,19 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             self._recipe = Recipe.from_text(change["new"])
         except DeidscopeError as exc:
             self.set_trait("error", str(exc))
-            self._status.value = error_html(str(exc))
+            self._show_text_error()
             return
         self.set_trait("error", "")
         self._refresh()
+
+    def _show_text_error(self) -> None:
+        """Show why the text does not parse; never the preview of an older text."""
+        self._run = None
+        self.preview = None
+        self._status.value = error_html(self.error)
+        self._preview.value = (
+            "<i>no preview while the recipe text has an error (see above)</i>"
+        )
 
     def _on_search_value(self, change: dict[str, Any]) -> None:
         needle = change["new"].casefold()
@@ -420,6 +429,9 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         self.fields = tuple(picked)
 
     def _refresh(self, *, force: bool = False) -> None:
+        if self.error:  # the text does not parse: self._recipe is an older one
+            self._show_text_error()
+            return
         recipe = self._recipe
         n_lines = len(recipe.header)
         n_labels = sum(len(group.labels) for group in recipe.filters)
