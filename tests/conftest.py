@@ -3,8 +3,7 @@
 Sample files come from tests/helpers/samples.py. The markers (declared in
 pyproject.toml) are given three ways: ``browser`` and ``notebook`` here, to
 every test of their folder; ``parity`` and ``slow`` on the tests themselves
-(``pytestmark`` or a decorator), or in :data:`PENDING_MARKERS` for files that
-do not carry their own yet.
+(``pytestmark`` or a decorator).
 
 Under ``-n 2`` only one module with browser tests runs at a time (a lock shared
 by the workers), so two JupyterLab servers and Chromiums never start at once.
@@ -28,32 +27,12 @@ BROWSER_MODULES = pytest.StashKey[set[Path]]()
 #: Every test under these folders of tests/ carries the marker.
 FOLDER_MARKERS = {"browser": "browser", "notebooks": "notebook"}
 
-#: Markers of tests in files that do not carry them yet: file (relative to
-#: tests/) -> test function -> markers. Move each into its file when the file is
-#: next edited, and drop it here.
-PENDING_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
-    "audit/test_audit_coverage.py": {
-        "test_coverage_agrees_with_what_deid_does": ("parity",),
-    },
-    "recipe/test_recipe_apply.py": {
-        "test_datasets_as_deid_leaves_them": ("parity",),
-        "test_written_files_as_deid_writes_them": ("parity",),
-    },
-    "recipe/test_recipe_lint.py": {
-        "test_splitval_really_is_ignored_by_deid": ("parity",),
-    },
-    "recipe/test_recipe_preview_parity.py": {
-        "test_preview_gives_deids_headers": ("parity",),
-        "test_recipes_deid_fails_on_still_preview": ("parity",),
-    },
-}
-
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Give the folder and pending markers, note the browser modules, slow first."""
+    """Give the folder markers, note the browser modules, run the slow first."""
     browser_modules = config.stash.setdefault(BROWSER_MODULES, set())
     for item in items:
         try:
@@ -62,16 +41,6 @@ def pytest_collection_modifyitems(
             continue
         if parts[0] in FOLDER_MARKERS:
             item.add_marker(FOLDER_MARKERS[parts[0]])
-        pending = PENDING_MARKERS.get("/".join(parts), {})
-        module = getattr(item, "module", None)
-        for name, markers in pending.items():
-            if not hasattr(module, name):
-                raise pytest.UsageError(
-                    f"PENDING_MARKERS in {__file__}: {'/'.join(parts)} has no {name}"
-                )
-            if getattr(item, "originalname", None) == name:
-                for marker in markers:
-                    item.add_marker(marker)
         if item.get_closest_marker("browser"):
             browser_modules.add(item.path)
             # one worker for them all under --dist=loadgroup; pytest-xdist 3.8 no

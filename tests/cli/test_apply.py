@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from _recipe_helpers import DEID_DATA
 
 import deidscope.data
 import deidscope.dicom
 import deidscope.frame
+from _recipe_helpers import DEID_DATA
 from deidscope.cli import main
 from deidscope.cli._common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE
 

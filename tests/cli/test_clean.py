@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pydicom
 import pytest
-from pixels_helpers import deid_recipe_path
 
 from deidscope.cli import main
 from deidscope.cli._common import EXIT_FINDINGS
 from deidscope.pixels import DEFAULT_RECIPE, clean, detect
+from pixels_helpers import deid_recipe_path
 from samples import deid_data_files
 
 ULTRASOUNDS = [f for f in deid_data_files() if "/ultrasounds/" in f]

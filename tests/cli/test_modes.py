@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pixels_helpers import deid_recipe_path
 
 from deidscope.cli import main
 from deidscope.cli._common import EXIT_FINDINGS, EXIT_OK
+from pixels_helpers import deid_recipe_path
 
 
 @pytest.fixture(params=[0o027, 0o002], ids=["umask027", "umask002"])

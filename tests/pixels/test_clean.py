@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from pixels_helpers import deid_boxes, deid_detect_and_clean, write_image
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian
@@ -19,6 +18,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 from deidscope.errors import InputError, ReadError
 from deidscope.pixels import BoxWarning, PixelDataError, clean
 from deidscope.recipe import Recipe
+from pixels_helpers import deid_boxes, deid_detect_and_clean, write_image
 from samples import PYDICOM_TEST_FILES, all_sample_files, deid_data_files, short_id
 
 PARITY_FILES = [f for f in deid_data_files() if "cookies" in f or "ultrasounds" in f]

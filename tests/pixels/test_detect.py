@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pydicom
 import pytest
-from pixels_helpers import deid_detect_and_clean, deid_recipe_path
 
 import deidscope
 from deidscope.dicom import get_identifiers
@@ -30,6 +29,7 @@ from deidscope.pixels._criteria import (
 )
 from deidscope.pixels.detection import DETECT_COLUMNS
 from deidscope.recipe import Recipe
+from pixels_helpers import deid_detect_and_clean, deid_recipe_path
 from samples import all_sample_files, deid_data_files, short_id
 
 # Tests the frame cannot answer, deid's misaligned values, and odd fields:

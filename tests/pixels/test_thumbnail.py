@@ -11,7 +11,6 @@ import numpy as np
 import pydicom
 import pytest
 from PIL import Image
-from pixels_helpers import reference_thumbnail, write_image
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence
@@ -26,6 +25,7 @@ from deidscope.pixels import (
     thumbnail,
     to_png,
 )
+from pixels_helpers import reference_thumbnail, write_image
 from samples import PYDICOM_TEST_FILES, all_sample_files, deid_data_files, short_id
 
 # A wrong picture (inverted, wrong colours, misread bytes) differs by tens of

@@ -6,9 +6,9 @@ import warnings
 
 import pydicom
 import pytest
-from _recipe_helpers import quiet
 from deid.dicom.fields import expand_field_expression, get_fields_with_lookup
 
+from _recipe_helpers import quiet
 from deidscope import read_identifiers
 from deidscope.errors import InputError
 from deidscope.fields import DEFAULT_SKIP, normalize_uid

@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from deid.config import DeidRecipe
+
 from _recipe_helpers import (
     DATA,
     all_recipes,
@@ -19,8 +21,6 @@ from _recipe_helpers import (
     recipe_id,
     shipped_recipes,
 )
-from deid.config import DeidRecipe
-
 from deidscope.errors import InputError, RecipeSyntaxError
 from deidscope.recipe import (
     Action,

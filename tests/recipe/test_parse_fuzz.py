@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from _recipe_helpers import quiet
 from deid.config.utils import parse_member as deid_parse_member
 from deid.config.utils import split_action_line
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _recipe_helpers import quiet
 from deidscope.recipe._parse import LineError, parse_member, split_tokens
 
 pytestmark = pytest.mark.parity

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _recipe_helpers import deid_load, parity_files, plain
 
+from _recipe_helpers import deid_load, parity_files, plain
 from deidscope import ps315, read_identifiers
 from deidscope.errors import InputError
 from deidscope.recipe import Recipe

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from _recipe_helpers import DATA, LOOKUP, parity_files
 
 import deidscope.recipe._run as run_module
+from _recipe_helpers import DATA, LOOKUP, parity_files
 from deidscope import read_identifiers
 from deidscope.dicom import replace_identifiers
 from deidscope.errors import InputError

@@ -112,6 +112,7 @@ def test_coverage_bad_input(cookies: pd.DataFrame) -> None:
     assert empty.empty
 
 
+@pytest.mark.parity
 @pytest.mark.filterwarnings("ignore::UserWarning")  # pydicom on odd sample values
 def test_coverage_agrees_with_what_deid_does(tmp_path: Path) -> None:
     """Gaps are untouched by deid's own run of the recipe; the rest is changed."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from _recipe_helpers import (
     DATA,
     deid_result,
@@ -20,7 +21,6 @@ from _recipe_helpers import (
     shipped_recipes,
     without_followers,
 )
-
 from deidscope.recipe import Recipe
 
 # Recipes on which deid 0.4.13 itself fails with these files, and why.
@@ -50,6 +50,7 @@ def files() -> list[str]:
     return parity_files()
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("path", _RECIPES, ids=recipe_id)
 def test_preview_gives_deids_headers(path: Path, files: list[str]) -> None:
     recipe = Recipe.from_file(path)
@@ -70,6 +71,7 @@ def test_parity_recipes_change_things(files: list[str]) -> None:
     assert changed > 500
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("name", sorted(DEID_FAILS))
 def test_recipes_deid_fails_on_still_preview(name: str, files: list[str]) -> None:
     path = next(DATA.rglob(name))

@@ -9,6 +9,7 @@ from typing import Any
 
 import pydicom
 import pytest
+
 from _recipe_helpers import (
     DATA,
     LOOKUP,
@@ -19,7 +20,6 @@ from _recipe_helpers import (
     shipped_recipes,
     without_followers,
 )
-
 from deidscope import read_identifiers, to_frame
 from deidscope.dicom import fields_of, replace_identifiers
 from deidscope.errors import InputError, ReadError, ReplaceErrorsWarning
@@ -54,6 +54,7 @@ def tree(tmp_path: Path, cookie_files: list[str]) -> list[str]:
     return paths
 
 
+@pytest.mark.parity
 @pytest.mark.parametrize("path", _RECIPES, ids=lambda p: p.name)
 def test_datasets_as_deid_leaves_them(path: Path, files: list[str]) -> None:
     result = replace_identifiers(files, deid=path, lookup=LOOKUP)
@@ -65,6 +66,7 @@ def test_datasets_as_deid_leaves_them(path: Path, files: list[str]) -> None:
     assert mine == deids
 
 
+@pytest.mark.parity
 def test_written_files_as_deid_writes_them(files: list[str], tmp_path: Path) -> None:
     from deid.config import DeidRecipe
     from deid.dicom import replace_identifiers as deid_replace

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from _recipe_helpers import DATA, quiet
 
 import deidscope.recipe._lint as _lint
+from _recipe_helpers import DATA, quiet
 from deidscope import read_identifiers
 from deidscope.errors import InputError
 from deidscope.recipe import Recipe, RecipeLintWarning
@@ -143,6 +143,7 @@ def test_lint_reads_every_shipped_and_docs_recipe(cookies: pd.DataFrame) -> None
         }, (path, found)  # fmt: skip
 
 
+@pytest.mark.parity
 def test_splitval_really_is_ignored_by_deid(tmp_path: Path) -> None:
     """The split-param finding is true: deid splits at spaces, not at ^."""
     import pydicom
