@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -156,26 +156,31 @@ def coverage(
     row_action = asked[tag_codes]
     private = np.asarray([t >= 0 and bool(t >> 16 & 1) for t in tag_ints])[tag_codes]
     wanted = ~np.isin(row_action, list(_KEEPS)) | private
+    asked_of = frame.loc[wanted]  # only these rows are turned into text
+    # object columns while joining and grouping (pandas' str dtype would
+    # convert every value to Arrow and back); the result gets str at the end
     rows = pd.DataFrame(
         {
-            "file": frame["file"].astype(str).to_numpy(),
-            "uid": frame["uid"].astype(str).to_numpy(),
-            "name": frame["name"].astype(str).to_numpy(),
-            "tag": frame["tag"].astype(str).to_numpy(),
-            "VR": frame["VR"].astype(str).to_numpy(),
-            "private_creator": frame["private_creator"].astype(object).to_numpy(),
-            "value": frame["value"].astype(str).to_numpy(),
-            "basic_profile": row_action,
-            "private": private,
+            "file": _texts(asked_of["file"]),
+            "uid": _texts(asked_of["uid"]),
+            "name": _texts(asked_of["name"]),
+            "tag": _texts(asked_of["tag"]),
+            "VR": _texts(asked_of["VR"]),
+            "private_creator": asked_of["private_creator"].astype(object).to_numpy(),
+            "value": _texts(asked_of["value"]),
+            "basic_profile": pd.Series(row_action[wanted], dtype=object),
+            "private": private[wanted],
         }
-    )[wanted]
+    )
 
     actions = pd.DataFrame(
         {
-            "file": decided["file"].astype(str).to_numpy(),
-            "uid": decided["uid"].astype(str).to_numpy(),
-            "action": decided["action"].astype(str).to_numpy(),
-            "after": decided["after"].astype(object).to_numpy(),
+            "file": _texts(decided["file"]),
+            "uid": _texts(decided["uid"]),
+            "action": _texts(decided["action"]),
+            "after": pd.Series(
+                decided["after"].astype(object).to_numpy(), dtype=object
+            ),
             "line": decided["line"].to_numpy(),
         }
     ).drop_duplicates(["file", "uid"], keep="last")
@@ -193,9 +198,15 @@ def coverage(
         return _empty()
 
     grouped = gaps.groupby(["name", "decision"], sort=False, dropna=False)
+    vrs: dict[tuple[str, str], set[str]] = {}
+    for name, decision, vr in (
+        gaps[["name", "decision", "VR"]]
+        .drop_duplicates(ignore_index=True)
+        .itertuples(index=False)
+    ):
+        vrs.setdefault((name, decision), set()).add(vr)
     out = grouped.agg(
         tag=("tag", "first"),
-        VR=("VR", lambda s: "/".join(sorted(set(s)))),
         private_creator=("private_creator", "first"),
         basic_profile=("basic_profile", "first"),
         line=("line", "first"),
@@ -204,17 +215,31 @@ def coverage(
         example=("value", "max"),
         private=("private", "first"),
     ).reset_index()
+    out["VR"] = [
+        "/".join(sorted(vrs[(name, decision)]))
+        for name, decision in zip(out["name"], out["decision"], strict=True)
+    ]
     out["private_creator"] = [
         value if isinstance(value, str) else None for value in out["private_creator"]
     ]
-    out["line"] = pd.array(out["line"], dtype="Int64")
+    out["line"] = out["line"].astype("Int64")
+    for column in ("name", "tag", "VR", "basic_profile", "decision", "example"):
+        out[column] = out[column].astype("str")
     out["reason"] = [_reason(row) for row in out.to_dict("records")]
     order = np.lexsort((out["name"].to_numpy(), out["private"].to_numpy()))
     result: pd.DataFrame = out.iloc[order].reset_index(drop=True)
     return result.loc[:, list(COVERAGE_COLUMNS)]
 
 
-def _reason(row: dict[str, Any]) -> str:
+def _texts(column: pd.Series) -> pd.Series:
+    """Return ``column.astype(str)`` as an object Series (row labels dropped)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = np.array([str(c) for c in column.cat.categories] + [np.nan], object)
+        return pd.Series(names[column.cat.codes.to_numpy()], dtype=object)
+    return pd.Series(column.astype(str).to_numpy(dtype=object), dtype=object)
+
+
+def _reason(row: Mapping[Hashable, Any]) -> str:
     code = row["basic_profile"]
     meaning = ACTION_CODES.get(code, code)
     if row["private"]:
