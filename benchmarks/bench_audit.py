@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def synthetic_frame(rows: int) -> pd.DataFrame:
     """Sample frames repeated with new file names and UIDs, to `rows` rows."""
-    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT / "tests" / "helpers"))
     import deidscope
     from deidscope.frame import STRING, concat_frames
     from samples import all_sample_files

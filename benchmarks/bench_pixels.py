@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "helpers"))
 
 from samples import deid_data_files
 
@@ -79,7 +79,7 @@ def bench_detect(repeat: int, n_files: int = 10_000) -> None:
     from deidscope.pixels import detect
     from deidscope.recipe import Recipe
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "pixels"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "helpers"))
     from pixels_helpers import deid_recipe_path
 
     base = deidscope.read_identifiers(deid_data_files(), errors="ignore")

@@ -269,3 +269,18 @@ def test_run_measured_kills_a_runaway(
     assert measured.killed.startswith(reason)
     assert measured.returncode < 0
     assert measured.wall < 20
+
+
+@pytest.mark.parametrize(
+    "script", sorted(p.name for p in BENCH.glob("*.py") if not p.name.startswith("_"))
+)
+def test_every_script_starts(script: str) -> None:
+    """Each script imports what it needs (the test helpers too) and says its usage."""
+    assert "usage:" in _run(script, "--help").stdout
+
+
+def test_scripts_find_the_test_helpers_where_they_are() -> None:
+    for script in BENCH.glob("*.py"):
+        for line in script.read_text(encoding="utf-8").splitlines():
+            if "sys.path.insert" in line and '"tests"' in line:
+                assert '"helpers"' in line, f"{script.name}: {line.strip()}"
