@@ -2,10 +2,11 @@
 
 Thumbnails come from :func:`deidscope.pixels.thumbnail`, made by a thread
 pool off the kernel's main path and encoded as PNG bytes for a
-:class:`~deidscope.widgets._canvas.PictureCanvas` (never pyplot: see
-shared/TESTING.md). Flags and boxes
-come from :func:`deidscope.pixels.detect` and follow :attr:`recipe_text`
-(and a connected RecipeBuilder's recipe). Each file's thumbnail array and
+:class:`~deidscope.widgets._canvas.PictureCanvas` (never pyplot: JupyterLab
+runs widget callbacks on kernel subshell threads, where pyplot's global
+state gave blank or cut pictures). Flags and boxes come from
+:func:`deidscope.pixels.detect` and follow :attr:`recipe_text` (and a
+connected RecipeBuilder's recipe). Each file's thumbnail array and
 PNG bytes share one cache entry, the least recently used evicted past
 :data:`CACHE_SIZE`.
 A click on a file's thumbnail or its name shows its header fields and a
