@@ -42,6 +42,7 @@ from deidscope.fields import DEFAULT_SKIP, DicomField, FieldMap, iter_fields
 from deidscope.files import (
     PathLike,
     RawItem,
+    as_input_list,
     check_paths,
     iter_dicom_files,
     read_checked,
@@ -294,7 +295,9 @@ def get_identifiers(
         skip = _config_skip(config)
     if disable_skip:
         skip = ()
-    inputs = _inputs(dicom_files)
+    inputs = as_input_list(
+        dicom_files, caller=caller, also=(Dataset,), what="paths or pydicom Datasets"
+    )
     check_paths([p for p in inputs if not isinstance(p, Dataset)], caller=caller)
     walk = functools.partial(
         fields_of,
@@ -305,59 +308,34 @@ def get_identifiers(
     )
     result: dict[Any, FieldMap] = {}
     for position, item in enumerate(inputs):
-        if isinstance(item, Dataset):
-            name = item.get("filename")
-            key: Any = name if isinstance(name, str) else f"<dataset {position}>"
-            try:
-                result[key] = walk(item)
-            except Exception as exc:  # a sequence pydicom cannot convert, say
-                reason = f"cannot be read: {type(exc).__name__}: {exc}"
-                batch.add(key, reason)
-                result[key] = FieldMap(error=reason)
-            continue
+        key: Any = item
+        truncation = None
         try:
-            ds, truncation = read_checked(item, force=force)
-            if truncation is not None and batch.raises:
-                raise ReadError(item, truncation)
+            if isinstance(item, Dataset):
+                name = item.get("filename")
+                key = name if isinstance(name, str) else f"<dataset {position}>"
+                ds = item
+            else:
+                ds, truncation = read_checked(item, force=force)
+                if truncation is not None and batch.raises:
+                    raise ReadError(item, truncation)
             try:
                 fields = walk(ds)
             except Exception as exc:  # a sequence pydicom cannot convert, say
                 raise ReadError(
-                    item, f"cannot be read: {type(exc).__name__}: {exc}"
+                    key, f"cannot be read: {type(exc).__name__}: {exc}"
                 ) from exc
         except ReadError as exc:
             logger.info("get_identifiers: %s", exc)
-            batch.add(item, exc.reason)
-            result[item] = FieldMap(error=exc.reason)
+            batch.add(key, exc.reason)
+            result[key] = FieldMap(error=exc.reason)
             continue
         if truncation is not None:  # the header is there: keep it, say so
             fields.error = truncation
-            batch.add(item, truncation)
-        result[item] = fields
+            batch.add(key, truncation)
+        result[key] = fields
     batch.finish(total=len(inputs))
     return result
-
-
-def _inputs(
-    dicom_files: PathLike | Dataset | Iterable[PathLike | Dataset],
-) -> list[PathLike | Dataset]:
-    """Return the inputs of get_identifiers as a list of paths and datasets."""
-    if isinstance(dicom_files, Dataset | str | os.PathLike):
-        return [dicom_files]
-    try:
-        items = list(dicom_files)
-    except TypeError:
-        raise InputError(
-            "get_identifiers: expected a path, a pydicom Dataset or an iterable of "
-            f"them, but got {type(dicom_files).__name__}"
-        ) from None
-    for item in items:
-        if not isinstance(item, Dataset | str | os.PathLike):
-            raise InputError(
-                "get_identifiers: expected paths or pydicom Datasets, "
-                f"but got {type(item).__name__} ({item!r})"
-            )
-    return items
 
 
 def _config_skip(config: PathLike) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from deidscope.files._discover import (
     PathLike,
+    as_input_list,
     check_paths,
     expand_paths,
     iter_dicom_files,
@@ -50,6 +51,7 @@ __all__ = [
     "PathLike",
     "RawDataset",
     "RawItem",
+    "as_input_list",
     "atomic_output",
     "check_output",
     "check_output_folder",

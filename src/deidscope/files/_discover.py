@@ -11,7 +11,7 @@ import fnmatch
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from typing import cast
+from typing import Any, cast
 
 from pydicom.datadict import dictionary_has_tag
 from pydicom.valuerep import VR
@@ -20,6 +20,7 @@ from deidscope.errors import InputError
 
 __all__ = [
     "PathLike",
+    "as_input_list",
     "check_paths",
     "expand_paths",
     "iter_dicom_files",
@@ -40,24 +41,52 @@ _VR_BYTES = frozenset(vr.value.encode("ascii") for vr in VR if len(vr.value) == 
 _FIRST_GROUPS = {0x0000, 0x0002, 0x0004, 0x0008}
 
 
-def _as_path_list(paths: PathLike | Iterable[PathLike], caller: str) -> list[PathLike]:
-    """One path or an iterable of paths, as a list (strings are one path)."""
-    if isinstance(paths, str | os.PathLike):
+def as_input_list(
+    paths: Any,
+    *,
+    caller: str,
+    also: tuple[type, ...] = (),
+    what: str = "str or os.PathLike paths",
+) -> list[Any]:
+    """Return one input or an iterable of inputs as a list (a string is one path).
+
+    Parameters
+    ----------
+    paths : str, os.PathLike, one of `also`, or an iterable of them
+        What the caller was given; not changed.
+    caller : str
+        The public function, for messages.
+    also : tuple of type, optional
+        Kinds of input accepted besides paths (pydicom ``Dataset``).
+    what : str, optional
+        How the message names what is accepted.
+
+    Returns
+    -------
+    list
+        The inputs, as given.
+
+    Raises
+    ------
+    InputError
+        If `paths` is none of these, or bytes.
+    """
+    kinds = (str, os.PathLike, *also)
+    if isinstance(paths, kinds):
         return [paths]
     if isinstance(cast(object, paths), bytes):  # Iterable, but of ints
-        raise InputError(f"{caller}: expected str or os.PathLike paths, but got bytes")
+        raise InputError(f"{caller}: expected {what}, but got bytes")
     try:
         items = list(paths)
     except TypeError:
         raise InputError(
-            f"{caller}: expected a path or an iterable of paths, "
+            f"{caller}: expected {what}, or an iterable of them, "
             f"but got {type(paths).__name__}"
         ) from None
     for item in items:
-        if not isinstance(item, str | os.PathLike):
+        if not isinstance(item, kinds):
             raise InputError(
-                f"{caller}: expected str or os.PathLike paths, "
-                f"but got {type(item).__name__} ({item!r})"
+                f"{caller}: expected {what}, but got {type(item).__name__} ({item!r})"
             )
     return items
 
@@ -84,7 +113,7 @@ def check_paths(paths: PathLike | Iterable[PathLike], *, caller: str) -> list[Pa
     InputError
         If `paths` is not a path or an iterable of paths.
     """
-    items = _as_path_list(paths, caller)
+    items = as_input_list(paths, caller=caller)
     for item in items:
         if not os.path.exists(item):
             raise FileNotFoundError(
