@@ -360,11 +360,6 @@ class BatchErrors:
     def __len__(self) -> int:
         return len(self._pairs)
 
-    @property
-    def pairs(self) -> list[tuple[str, str]]:
-        """The failures so far, as ``(path, reason)``."""
-        return list(self._pairs)
-
     def frame(self) -> ErrorsFrame:
         """Return the failures so far as an :class:`ErrorsFrame`."""
         return errors_frame(self._pairs)

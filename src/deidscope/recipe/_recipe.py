@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from deidscope.errors import InputError
 from deidscope.files import atomic_output, check_output
+from deidscope.frame import IdentifierData
 from deidscope.recipe._format import format_recipe, recipe_to_deid
 from deidscope.recipe._model import Action, FilterGroup, GroupAction
 from deidscope.recipe._parse import parse_text
@@ -421,7 +422,7 @@ class Recipe:
     # -- what a recipe does ----------------------------------------------------
 
     def preview(
-        self, df_or_ids: Any, lookup: Mapping[Any, Any] | None = None
+        self, df_or_ids: IdentifierData, lookup: Mapping[Any, Any] | None = None
     ) -> pd.DataFrame:
         r"""Show what the ``%header`` lines do to every field, without writing.
 
@@ -488,7 +489,7 @@ class Recipe:
 
     def run(
         self,
-        df_or_ids: Any,
+        df_or_ids: IdentifierData,
         lookup: Mapping[Any, Any] | None = None,
         *,
         errors: Literal["raise", "collect"] = "raise",
@@ -526,7 +527,7 @@ class Recipe:
     def matches(
         self,
         line: Action | int | str,
-        df_or_ids: Any,
+        df_or_ids: IdentifierData,
         lookup: Mapping[Any, Any] | None = None,
     ) -> pd.DataFrame:
         """Return the rows of the data one line's field expression names.
@@ -567,7 +568,7 @@ class Recipe:
         return run.matches(line)
 
     def line_matches(
-        self, df_or_ids: Any, lookup: Mapping[Any, Any] | None = None
+        self, df_or_ids: IdentifierData, lookup: Mapping[Any, Any] | None = None
     ) -> pd.DataFrame:
         """Return the rows every ``%header`` line names, from one engine run.
 
@@ -589,7 +590,7 @@ class Recipe:
 
     def lint(
         self,
-        df_or_ids: Any = None,
+        df_or_ids: IdentifierData | RecipeRun | None = None,
         lookup: Mapping[Any, Any] | None = None,
         *,
         warn: bool = False,

@@ -24,7 +24,7 @@ import pandas as pd
 from pydicom.dataset import Dataset
 
 from deidscope.errors import InputError
-from deidscope.frame import STRING
+from deidscope.frame import STRING, IdentifierData
 from deidscope.recipe._actions import RecipeFunctionError
 from deidscope.recipe._engine import Outcome, list_rows, run_header
 from deidscope.recipe._expand import FieldKeys, check_expression, frame_keys
@@ -139,7 +139,7 @@ class RecipeRun:
     def __init__(
         self,
         recipe: Recipe,
-        df_or_ids: Any,
+        df_or_ids: IdentifierData,
         lookup: Mapping[Any, Any] | None = None,
         *,
         errors: Errors = "raise",
