@@ -72,32 +72,40 @@ class FrameBuilder:
     def add_dataset(self, file: str, ds: Any) -> None:
         """Add the rows of one dataset, walked as ``get_identifiers`` does.
 
-        All or nothing: if the walk raises half-way (a value pydicom cannot
-        convert, say), the rows of this dataset already gathered are dropped
-        and the error propagates; the other files' rows are untouched.
+        All or nothing, by construction: the columns' lengths are saved
+        before the walk, and any exception on the way (a value pydicom
+        cannot convert, a ``MemoryError``, a ``RecursionError``...) cuts
+        every column back to them before it propagates; the file is listed
+        only once its last row is in. The other files' rows are untouched.
         """
         keys = self.keys
         codes = self.key_codes
         values = self.values
         add_code = codes.append
         add_value = values.append
-        rows = 0
+        saved_codes, saved_values = len(codes), len(values)
+        new_keys: list[_FieldKey] = []  # keys first met in this file
         try:
             for walked in iter_fields(ds, skip=DEFAULT_SKIP, fast_items=True):
                 uid, name, _, keyword, vr, _, _, is_filemeta, depth, creator = walked
+                # the value first: if it cannot be formatted, nothing was added
+                value = format_walked(walked)
                 # uid[-12:] is the element's own tag, "(gggg, eeee)"
                 key = (uid, name, vr, uid[-12:], keyword, creator, depth, is_filemeta)
                 code = keys.get(key)
                 if code is None:
                     code = keys[key] = len(keys)
+                    new_keys.append(key)
                 add_code(code)
-                add_value(format_walked(walked))
-                rows += 1
+                add_value(value)
         except BaseException:
-            if rows:  # a file never spans a flush: its rows are all at the end
-                del codes[len(codes) - rows :]
-                del values[len(values) - rows :]
+            # a file never spans a flush: its rows are all at the end
+            del codes[saved_codes:]
+            del values[saved_values:]
+            for key in new_keys:  # the newest codes: the others keep theirs
+                del keys[key]
             raise
+        rows = len(values) - saved_values
         if rows:
             self.files.append(file)
             self.file_rows.append(rows)

@@ -31,11 +31,19 @@ CHUNK_FILES = 64
 
 
 def _add_file(builder: FrameBuilder, file: str, batch: BatchErrors) -> None:
-    """Add one file's rows to `builder`, or its error to `batch`."""
+    """Add one file's rows to `builder`, or its error to `batch`.
+
+    Nothing raised while reading one file escapes (but ``ReadError`` with
+    ``errors="raise"``): the builder keeps all the file's rows or none, and
+    a file cut short keeps the rows read before the cut and is listed.
+    """
     try:
         ds, truncation = read_header(file)
     except ReadError as exc:
         batch.add(file, exc.reason)
+        return
+    except Exception as exc:  # a reader bug or exhaustion: this file's error
+        batch.add(file, f"cannot be read: {type(exc).__name__}: {exc}")
         return
     if truncation is not None and batch.raises:
         batch.add(file, truncation)
