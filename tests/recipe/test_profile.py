@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydicom.dataset import Dataset
 
 from _recipe_helpers import deid_load, parity_files, plain
 from deidscope import ps315, read_identifiers
 from deidscope.errors import InputError
 from deidscope.recipe import Recipe
+from deidscope.recipe._apply import replace_identifiers
+from write_helpers import write_file
 
 
 def _by_field(recipe: Recipe) -> dict[str, str]:
@@ -49,9 +52,33 @@ def test_options(
     assert (line.action, line.value) == (action, value)
 
 
-def test_retain_safe_private_leaves_private_elements_to_the_user() -> None:
-    fields = _by_field(Recipe.from_profile(["retain_safe_private"]))
-    assert "contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$" not in fields
+PRIVATE = "contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$"
+
+
+def test_retain_safe_private_keeps_table_e3_10_1_and_removes_the_rest() -> None:
+    recipe = Recipe.from_profile(["retain_safe_private"])
+    fields = _by_field(recipe)
+    assert fields[PRIVATE] == "REMOVE"  # whatever the options
+    assert fields['(0019,"GEMS_ACQU_01",23)'] == "KEEP"
+    assert fields['(7E01,"HOLOGIC, Inc.",01)'] == "KEEP"
+    keeps = [a for a in recipe.header if a.action == "KEEP" and '"' in a.field]
+    assert len(keeps) == len(ps315.load_safe_private())
+
+
+def _private(ds: Dataset) -> dict[int, object]:
+    return {int(e.tag): e.value for e in ds if e.tag.is_private}
+
+
+def test_retain_safe_private_on_a_file(tmp_path: Path) -> None:
+    path = write_file(tmp_path / "in.dcm")
+    (plain_profile,) = replace_identifiers([path], deid=Recipe.from_profile())
+    assert _private(plain_profile) == {}
+    (kept,) = replace_identifiers(
+        [path], deid=Recipe.from_profile(["retain_safe_private"])
+    )
+    # the listed element and its creator stay; the unlisted element of the
+    # same creator and the unknown creator's block (the patient's name) go
+    assert _private(kept) == {0x00190010: "GEMS_ACQU_01", 0x00191023: "12.5"}
 
 
 def test_unknown_option() -> None:

@@ -4,6 +4,11 @@ The table ships as package data (``data/ps3.15-table-e1-1.csv``, see the
 README beside it). :func:`load_table` reads it; :func:`lookup` finds the row
 for a tag, resolving the repeating groups (``50xx`` curve data, ``60xx``
 overlay data and comments) and private attributes to their rows.
+
+Table E.3.10-1, the private attributes the Retain Safe Private Option may
+keep, ships too (``data/ps3.15-table-e3.10-1.csv``): :func:`load_safe_private`
+reads it and :func:`is_safe_private` tells whether a private element is one
+of them, by its group, its private creator and its element byte.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import pandas as pd
 __all__ = [
     "ACTION_CODES",
     "OPTIONS",
+    "is_safe_private",
+    "load_safe_private",
     "load_table",
     "lookup",
     "lookup_many",
@@ -163,3 +170,91 @@ def lookup_many(tags: Iterable[int]) -> pd.DataFrame:
     return pd.DataFrame(
         rows, index=pd.Index(tags, name="tag_int"), columns=list(_COLUMNS)
     )
+
+
+_SAFE_COLUMNS = ("tag", "private_creator", "vr", "vm", "meaning")
+
+
+@functools.cache
+def _safe_table() -> pd.DataFrame:
+    source = resources.files("deidscope.ps315").joinpath(
+        "data/ps3.15-table-e3.10-1.csv"
+    )
+    with source.open("r", encoding="utf-8") as handle:
+        table = pd.read_csv(handle, dtype=str, keep_default_na=False)
+    missing = set(_SAFE_COLUMNS) - set(table.columns)
+    if missing:  # pragma: no cover - guards the package data
+        raise RuntimeError(f"ps3.15 table E.3.10-1 lacks columns {sorted(missing)}")
+    group, element = zip(
+        *(tag.strip("()").split(",") for tag in table["tag"]), strict=True
+    )
+    table.insert(1, "group", [int(g, 16) for g in group])
+    table.insert(2, "element", [int(e[2:], 16) for e in element])
+    return table
+
+
+@functools.cache
+def _safe_keys() -> frozenset[tuple[int, str, int]]:
+    table = _safe_table()
+    return frozenset(
+        zip(
+            table["group"].tolist(),
+            [c.strip() for c in table["private_creator"]],
+            table["element"].tolist(),
+            strict=True,
+        )
+    )
+
+
+def load_safe_private() -> pd.DataFrame:
+    """Return Table E.3.10-1, the safe private attributes (a copy).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per attribute: ``tag`` as the standard writes it
+        (``(0019,xx23)``: ``xx`` is the block the private creator reserved),
+        ``group`` and ``element`` (the element byte) as ints,
+        ``private_creator``, ``vr``, ``vm`` and ``meaning``.
+
+    Examples
+    --------
+    >>> table = load_safe_private()
+    >>> row = table[table.meaning == "Table Speed [mm/rotation]"].iloc[0]
+    >>> row.tag, row.private_creator, hex(row.group), hex(row.element)
+    ('(0019,xx23)', 'GEMS_ACQU_01', '0x19', '0x23')
+    """
+    return _safe_table().copy()
+
+
+def is_safe_private(group: int, private_creator: str | None, element: int) -> bool:
+    """Tell whether a private element is listed in Table E.3.10-1.
+
+    Parameters
+    ----------
+    group : int
+        The element's group (odd).
+    private_creator : str or None
+        The value of the private creator element that reserved its block
+        (trailing spaces ignored, case kept); None for none.
+    element : int
+        The element byte (the low byte of the element number), or the full
+        element number (its low byte is used).
+
+    Returns
+    -------
+    bool
+        True only for a listed (group, creator, element byte).
+
+    Examples
+    --------
+    >>> is_safe_private(0x0019, "GEMS_ACQU_01", 0x1023)
+    True
+    >>> is_safe_private(0x0019, "GEMS_ACQU_01", 0x1025), is_safe_private(
+    ...     0x0011, "ACME", 0x01
+    ... )
+    (False, False)
+    """
+    if private_creator is None or not group & 1:
+        return False
+    return (group, private_creator.strip(), element & 0xFF) in _safe_keys()

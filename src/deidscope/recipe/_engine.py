@@ -160,6 +160,27 @@ def _keep(run: Run, actions: list[tuple[int, Action]]) -> None:
             run.alive[row] = False
             run.action[row] = "KEEP"
             run.line[row] = lines[0]
+            _keep_creator(run, int(row), lines[0])
+
+
+def _keep_creator(run: Run, row: int, lineno: int) -> None:
+    """Keep the private creator of a kept private element's block.
+
+    Beyond deid (which can write a private element whose creator another
+    line removed): a block's creator goes only with the last element kept.
+    """
+    tag = run.tag(row)
+    group, element = tag >> 16, tag & 0xFFFF
+    if not group & 1 or element < 0x1000:
+        return
+    parent, _, _ = run.uid(row).rpartition("__")
+    creator = f"({group:04x}, {element >> 8:04x})"
+    uid = f"{parent}__{creator}" if parent else creator
+    found = run.row_of(int(run.file[row]), uid)
+    if found is not None and run.alive[found]:
+        run.alive[found] = False
+        run.action[found] = "KEEP"
+        run.line[found] = lineno
 
 
 def _values_lists(run: Run, lists: Mapping[str, list[GroupAction]]) -> dict[str, Any]:

@@ -22,8 +22,13 @@ Codes with a choice (``X/Z``, ``Z/D``, ``X/Z/U*``...) take the first,
 strictest one. Repeating groups and private attributes become expanders:
 ``REMOVE startswith:50[0-9a-f]{2}`` (curves), ``REMOVE
 contains:^60[0-9a-f]{2}3000$`` (overlays), ``REMOVE
-contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$`` (every private element). The
-recipe also adds ``PatientIdentityRemoved`` and ``DeidentificationMethod``.
+contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$`` (every private element,
+whatever the options). With ``retain_safe_private``, one ``KEEP`` line per
+row of Table E.3.10-1 (``KEEP (0019,"GEMS_ACQU_01",23)``: group, private
+creator and element byte) keeps the safe private elements, and the engine
+keeps their private creators with them; any other private element, of a
+listed creator or not, is removed. The recipe also adds
+``PatientIdentityRemoved`` and ``DeidentificationMethod``.
 """
 
 from __future__ import annotations
@@ -148,13 +153,15 @@ def profile_actions(
                 code = row[option]
                 break
         field, vr = _field(row["tag"])
-        if row["tag"] == "private" and "retain_safe_private" in chosen:
-            continue  # which private elements are safe is the user's decision
+        if row["tag"] == "private":
+            code = "X"  # every private element but the safe ones (kept above)
         action = _action(code, field, vr, jitter)
         special = row["tag"] in _SPECIAL or not dictionary_has_tag(_tag(row["tag"]))
         if special and row["keyword"]:
             action.comments = [f"# {row['keyword']}"]
         actions.append(action)
+    if "retain_safe_private" in chosen:
+        actions += _safe_private_keeps()
     actions.sort(key=lambda a: _ORDER[a.action])
     actions += [
         Action("ADD", "PatientIdentityRemoved", "YES"),
@@ -167,6 +174,19 @@ def profile_actions(
         "# written by deidscope.recipe.Recipe.from_profile",
     ]
     return actions, comments
+
+
+def _safe_private_keeps() -> list[Action]:
+    """``KEEP`` lines for Table E.3.10-1: group, creator and element byte."""
+    keeps = []
+    for row in ps315.load_safe_private().to_dict("records"):
+        field = f'({row["group"]:04X},"{row["private_creator"]}",{row["element"]:02X})'
+        keeps.append(Action("KEEP", field))
+    keeps[0].comments = [
+        "# Retain Safe Private: PS3.15 Table E.3.10-1 (each private creator's",
+        "# own elements; any other private element is removed)",
+    ]
+    return keeps
 
 
 def _tag(text: str) -> int:
