@@ -21,9 +21,10 @@ import os
 import sys
 import warnings
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "BatchWarning",
@@ -213,33 +214,59 @@ class ReplaceErrorsWarning(BatchWarning):
     """Some files of a batch could not be de-identified (the others were)."""
 
 
-class ErrorsFrame(pd.DataFrame):
-    """The files a batch could not do, and why: columns ``file`` and ``error``.
+if TYPE_CHECKING:
 
-    ``df.attrs["errors"]`` of an identifier frame, ``result.errors`` of
-    ``replace_identifiers``... A DataFrame that differs from a plain one in a
-    single way: two ``ErrorsFrame`` compare with ``==`` as a whole (True or
-    False), so that pandas can compare the ``attrs`` of frames when it
-    concatenates or merges them (with a plain DataFrame in ``attrs``,
-    ``pd.concat`` raises "The truth value of a DataFrame is ambiguous").
-    Comparing with anything else is element-wise, as usual.
-    """
+    class ErrorsFrame(pd.DataFrame):
+        """The files a batch could not do, and why (made by ``_errors_frame_class``)."""
 
-    @property
-    def _constructor(self) -> type[ErrorsFrame]:
-        return ErrorsFrame
+else:
 
-    def __eq__(self, other: object) -> Any:
-        if isinstance(other, ErrorsFrame):
-            return self.equals(other)
-        return super().__eq__(other)
+    def __getattr__(name: str) -> Any:
+        # pandas loads on first use of ErrorsFrame, not with deidscope.errors,
+        # so the exceptions stay cheap to import (``deidscope --help``)
+        if name == "ErrorsFrame":
+            return _errors_frame_class()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    def __ne__(self, other: object) -> Any:
-        if isinstance(other, ErrorsFrame):
-            return not self.equals(other)
-        return super().__ne__(other)
 
-    __hash__ = None
+def _errors_frame_class() -> type[ErrorsFrame]:
+    """Define :class:`ErrorsFrame` (once: pandas is imported here)."""
+    cls = globals().get("ErrorsFrame")
+    if cls is not None:
+        return cls  # type: ignore[no-any-return]
+    import pandas as pd
+
+    class ErrorsFrame(pd.DataFrame):
+        """The files a batch could not do, and why: columns ``file`` and ``error``.
+
+        ``df.attrs["errors"]`` of an identifier frame, ``result.errors`` of
+        ``replace_identifiers``... A DataFrame that differs from a plain one in a
+        single way: two ``ErrorsFrame`` compare with ``==`` as a whole (True or
+        False), so that pandas can compare the ``attrs`` of frames when it
+        concatenates or merges them (with a plain DataFrame in ``attrs``,
+        ``pd.concat`` raises "The truth value of a DataFrame is ambiguous").
+        Comparing with anything else is element-wise, as usual.
+        """
+
+        @property
+        def _constructor(self) -> type[ErrorsFrame]:
+            return ErrorsFrame
+
+        def __eq__(self, other: object) -> Any:
+            if isinstance(other, ErrorsFrame):
+                return self.equals(other)
+            return super().__eq__(other)
+
+        def __ne__(self, other: object) -> Any:
+            if isinstance(other, ErrorsFrame):
+                return not self.equals(other)
+            return super().__ne__(other)
+
+        __hash__ = None
+
+    ErrorsFrame.__qualname__ = "ErrorsFrame"  # pickled as deidscope.errors.ErrorsFrame
+    globals()["ErrorsFrame"] = ErrorsFrame
+    return ErrorsFrame  # type: ignore[return-value]
 
 
 def errors_frame(errors: Iterable[tuple[str, str]] = ()) -> ErrorsFrame:
@@ -263,9 +290,11 @@ def errors_frame(errors: Iterable[tuple[str, str]] = ()) -> ErrorsFrame:
     >>> errors_frame().dtypes.astype(str).tolist()
     ['string', 'string']
     """
+    import pandas as pd
+
     pairs = [(os.fspath(file), str(reason)) for file, reason in errors]
     string = pd.StringDtype("pyarrow")
-    return ErrorsFrame(
+    return _errors_frame_class()(
         {
             "file": pd.array([file for file, _ in pairs], dtype=string),
             "error": pd.array([reason for _, reason in pairs], dtype=string),

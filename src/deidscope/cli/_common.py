@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from deidscope.errors import InputError
-from deidscope.files import atomic_output, check_output
-from deidscope.files import check_output_folder as _check_output_folder
+
+# deidscope.files (pydicom) is imported inside the functions that use it, so
+# that building the parser (``deidscope --help``) imports nothing heavy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -468,6 +469,8 @@ def check_output_file(
     InputError, FileNotFoundError, NotADirectoryError, FileExistsError
         As :func:`deidscope.files.check_output`.
     """
+    from deidscope.files import check_output
+
     check_output(
         path,
         overwrite=force,
@@ -540,7 +543,9 @@ def check_output_folder(path: Path, *, force: bool, caller: str) -> None:
     FileNotFoundError, NotADirectoryError, FileExistsError
         As :func:`deidscope.files.check_output_folder`.
     """
-    _check_output_folder(path, overwrite=force, caller=caller, option="--force")
+    from deidscope.files import check_output_folder as check_folder
+
+    check_folder(path, overwrite=force, caller=caller, option="--force")
 
 
 @contextlib.contextmanager
@@ -570,6 +575,8 @@ def output_file(path: Path, *, force: bool, caller: str) -> Iterator[Path]:
     FileExistsError
         If `path` appeared while the work ran and `force` is false.
     """
+    from deidscope.files import atomic_output
+
     try:
         with atomic_output(path, overwrite=force, caller=caller) as tmp:
             yield tmp
