@@ -6,11 +6,14 @@ import pickle
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from deidscope import read_identifiers
 from deidscope.errors import ReadError, RecipeSyntaxError
+from deidscope.frame import _read
 from deidscope.frame._read import pool_context
 
 
@@ -55,10 +58,42 @@ def test_errors_cross_processes_whole() -> None:
 
 
 def test_raise_with_workers_raises_the_read_error(
-    cookie_files: list[str], tmp_path: Path
+    cookie_files: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(_read, "MIN_POOL_FILES", 0)  # the pool's way of raising
     bad = tmp_path / "bad.dcm"
     bad.write_text("not dicom")
     paths = [*cookie_files * 10, bad]
     with pytest.raises(ReadError, match=r"bad\.dcm: not a DICOM file"):
         read_identifiers(paths, workers=2, errors="raise")
+
+
+def test_a_small_batch_is_read_in_this_process(
+    cookie_files: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pool was started")
+
+    monkeypatch.setattr(_read, "_read_pooled", no_pool)
+    files = cookie_files * 3
+    assert len(files) < _read.MIN_POOL_FILES
+    df = read_identifiers(files, workers=2)
+    pd.testing.assert_frame_equal(df, read_identifiers(files))
+
+
+def test_a_batch_big_enough_goes_to_the_pool(
+    cookie_files: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    pooled = _read._read_pooled
+
+    def spy(files: list[str], *args: Any) -> pd.DataFrame:
+        calls.append(len(files))
+        return pooled(files, *args)
+
+    monkeypatch.setattr(_read, "_read_pooled", spy)
+    monkeypatch.setattr(_read, "MIN_POOL_FILES", 2 * _read.CHUNK_FILES)
+    files = cookie_files * (2 * _read.CHUNK_FILES // len(cookie_files) + 1)
+    df = read_identifiers(files, workers=2)
+    assert calls == [len(files)]
+    pd.testing.assert_frame_equal(df, read_identifiers(files))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import deidscope.frame._read
 from samples import all_sample_files, deid_data_files
 
 
@@ -36,3 +37,9 @@ def scale_mixed_files(scale_bad_files: list[str]) -> list[str]:
     middle = len(files) // 2
     empty, text, truncated = scale_bad_files
     return [empty, *files[:middle], truncated, *files[middle:], text]
+
+
+@pytest.fixture
+def pool_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read with the pool whatever the number of files (when workers > 1)."""
+    monkeypatch.setattr(deidscope.frame._read, "MIN_POOL_FILES", 0)

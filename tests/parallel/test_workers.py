@@ -33,6 +33,7 @@ def test_reference_holds_what_the_comparison_needs(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [2, 3], ids=["workers2", "workers3"])
+@pytest.mark.usefixtures("pool_always")
 def test_rows_and_errors_do_not_depend_on_workers(
     workers: int, scale_mixed_files: list[str], scale_reference: pd.DataFrame
 ) -> None:
@@ -46,6 +47,7 @@ def test_rows_and_errors_do_not_depend_on_workers(
     assert order == [f for f in scale_mixed_files if f in set(order)]
 
 
+@pytest.mark.usefixtures("pool_always")
 def test_folders_give_the_same_order_with_workers(
     tmp_path: Path, scale_bad_files: list[str]
 ) -> None:

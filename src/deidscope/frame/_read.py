@@ -15,10 +15,11 @@ from deidscope._progress import progress_bar
 from deidscope.errors import BatchErrors, Errors, InputError, ReadError
 from deidscope.files import PathLike, check_paths, expand_paths, read_header
 from deidscope.frame._builder import FrameBuilder
-from deidscope.frame._columns import concat_frames
+from deidscope.frame._merge import RawRows, merge_rows, take_rows
 
 __all__ = [
     "CHUNK_FILES",
+    "MIN_POOL_FILES",
     "pool_context",
     "read_files_frame",
     "read_identifiers",
@@ -28,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 #: Files per task when reading with several processes.
 CHUNK_FILES = 64
+#: Fewer files than this are read in this process whatever ``workers`` says:
+#: starting the workers and sending the rows back costs more than the second
+#: process saves (the break-even measured by ``benchmarks/bench_core.py``).
+MIN_POOL_FILES = 200
 
 
 def _add_file(builder: FrameBuilder, file: str, batch: BatchErrors) -> None:
@@ -114,26 +119,48 @@ def pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context()
 
 
+def _read_rows(
+    files: Sequence[str], errors: Errors
+) -> tuple[RawRows, list[tuple[str, str]]]:
+    """Read `files` (a worker's task): the raw rows and the files that failed."""
+    builder = FrameBuilder()
+    batch = BatchErrors("read_identifiers", "raise" if errors == "raise" else "ignore")
+    for file in files:
+        _add_file(builder, file, batch)
+    failed = (
+        list(batch.frame().itertuples(index=False, name=None)) if len(batch) else []
+    )
+    return take_rows(builder), failed
+
+
 def _read_pooled(
-    files: Sequence[str], workers: int, errors: Errors, bar_of: Any
+    files: Sequence[str], workers: int, batch: BatchErrors, bar_of: Any
 ) -> pd.DataFrame:
-    """Read `files` in chunks on `workers` processes; rows in the files' order."""
+    """Read `files` in chunks on `workers` processes; rows in the files' order.
+
+    Workers send back raw rows (:class:`~deidscope.frame._merge.RawRows`);
+    each chunk is merged into one builder as it arrives, while the workers
+    read on, and the frame is built once at the end.
+    """
+    errors: Errors = "raise" if batch.raises else "ignore"
     chunks = list(_chunks(files, CHUNK_FILES))
+    builder = FrameBuilder()
     pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=pool_context()
+        max_workers=min(workers, len(chunks)), mp_context=pool_context()
     )
     try:
         # every task is submitted (and, with fork, every worker started) before
         # the progress bar exists: tqdm runs a monitor thread
-        futures = [pool.submit(read_files_frame, chunk, errors) for chunk in chunks]
-        frames: list[pd.DataFrame] = []
+        futures = [pool.submit(_read_rows, chunk, errors) for chunk in chunks]
         with bar_of(len(files)) as bar:
             for chunk, future in zip(chunks, futures, strict=True):
-                frames.append(future.result())
+                rows, failed = future.result()
+                merge_rows(builder, rows)
+                batch.extend(failed)
                 bar.update(len(chunk))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return concat_frames(frames)
+    return builder.build()
 
 
 def read_identifiers(
@@ -154,8 +181,10 @@ def read_identifiers(
     paths : str, os.PathLike or iterable of them
         Files and folders (searched recursively, every file in them read).
     workers : int or None, optional
-        Processes to read with; None or 1 reads in this process. Rows come
-        in the same order whatever the number.
+        Processes to read with; None or 1 reads in this process, and so
+        does a batch of fewer than :data:`MIN_POOL_FILES` files, too small
+        for more processes to gain. Rows come in the same order whatever the
+        number.
     progress : bool or None, optional
         Show a progress bar (notebook-aware, by tqdm): None shows one only
         when the run lasts more than a couple of seconds, True always,
@@ -198,7 +227,7 @@ def read_identifiers(
     def bar_of(total: int) -> Any:
         return progress_bar(total, progress)
 
-    if workers is None or workers == 1 or len(files) <= CHUNK_FILES:
+    if workers is None or workers == 1 or len(files) < MIN_POOL_FILES:
         builder = FrameBuilder()
         with bar_of(len(files)) as bar:
             for file in files:
@@ -206,7 +235,6 @@ def read_identifiers(
                 bar.update(1)
         df = builder.build()
     else:
-        df = _read_pooled(files, workers, errors, bar_of)
-        batch.extend(df.attrs["errors"].itertuples(index=False))
+        df = _read_pooled(files, workers, batch, bar_of)
     df.attrs["errors"] = batch.finish(total=len(files) + len(skipped))
     return df
