@@ -108,7 +108,7 @@ class Element:
     depth: int
 
 
-class _Stop(Exception):
+class _StopWalkError(Exception):
     """The walker cannot go on (damage, or an encoding it does not walk)."""
 
 
@@ -157,7 +157,7 @@ def structure(data: bytes) -> tuple[list[Element], int | None]:
 def _header(data: bytes, pos: int, explicit: bool, depth: int) -> tuple[Element, bool]:
     """Read the header at `pos`; return it (end as if defined) and if it is SQ."""
     if pos + 8 > len(data):
-        raise _Stop
+        raise _StopWalkError
     group, elem = struct.unpack_from("<HH", data, pos)
     tag = group << 16 | elem
     if tag in (_ITEM, _ITEM_END, _SEQ_END) or not explicit:
@@ -168,10 +168,10 @@ def _header(data: bytes, pos: int, explicit: bool, depth: int) -> tuple[Element,
         )
     vr = data[pos + 4 : pos + 6]
     if vr not in _ALL_VRS:
-        raise _Stop
+        raise _StopWalkError
     if vr in _LONG_VRS:
         if pos + 12 > len(data):
-            raise _Stop
+            raise _StopWalkError
         (length,) = struct.unpack_from("<I", data, pos + 8)
         return (
             Element(tag, pos, pos + 4, pos + 8, 4, pos + 12, length, pos + 12, depth),
@@ -217,17 +217,17 @@ def _walk(
                     _walk(data, value, explicit, out, depth + 1, stop=after)
             elif head.length == _UNDEFINED:  # a sequence, or encapsulated pixels
                 if not is_sq and explicit and data[pos + 4 : pos + 6] != b"OB":
-                    raise _Stop
+                    raise _StopWalkError
                 after = _walk(data, value, explicit, out, depth, until=_SEQ_END)
             else:
                 after = value + head.length
                 if after > len(data):
-                    raise _Stop
+                    raise _StopWalkError
                 if is_sq:
                     _walk(data, value, explicit, out, depth, stop=after)
             out[index] = dataclasses.replace(head, end=after)
             pos = after
-    except (_Stop, struct.error):
+    except (_StopWalkError, struct.error):
         return len(data)
     return pos
 
@@ -388,11 +388,11 @@ def _no_meta(source: str, rng: random.Random) -> Iterator[tuple[str, bytes, str]
 
 
 def _no_meta_parts(
-    source: str, rng: random.Random, pydicom: Any, DicomBytesIO: Any
+    source: str, rng: random.Random, pydicom: Any, bytes_io: Any
 ) -> Iterator[tuple[str, bytes, str]]:
     try:
         ds = pydicom.dcmread(source, force=True)
-        tags = [t for t in ds.keys() if t.group != 0x0002 and t.group < 0x7FE0]
+        tags = [t for t in ds if t.group != 0x0002 and t.group < 0x7FE0]
     except Exception:
         return
     groups = sorted({t.group for t in tags})
@@ -404,7 +404,7 @@ def _no_meta_parts(
             for tag in tags:
                 if tag.group >= group:
                     part[tag] = ds[tag]
-            buffer = DicomBytesIO()
+            buffer = bytes_io()
             buffer.is_little_endian = True
             buffer.is_implicit_VR = not explicit
             try:
