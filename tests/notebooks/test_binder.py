@@ -31,7 +31,7 @@ def test_binder_requirements_install_the_project_and_its_notebook_extras() -> No
     extras = [r for r in requirements if r.startswith(".[")]
     assert extras, "the notebook extras must be installed too"
     named = {e.strip() for r in extras for e in r[2:-1].split(",")}
-    assert {"notebook", "dask"} <= named
+    assert {"notebook", "dask", "ocr"} <= named
 
 
 def test_binder_runtime_is_python_311() -> None:
