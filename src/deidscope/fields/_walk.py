@@ -19,7 +19,14 @@ from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
 from deidscope.fields._tags import format_tag, is_tag_text, parse_tag, private_name
-from deidscope.files._items import Encoding, RawItem, charset_encoding, read_items
+from deidscope.files._items import (
+    Encoding,
+    ItemList,
+    RawItem,
+    charset_encoding,
+    read_items,
+)
+from deidscope.files._scan import MAX_DEPTH, too_deep
 
 __all__ = ["DEFAULT_SKIP", "ItemList", "WalkedField", "iter_fields", "resolve_vr"]
 
@@ -37,10 +44,6 @@ DEFAULT_SKIP: tuple[str, ...] = (
     "TransferSyntaxUID",
     "ImplementationClassUID",
 )
-
-
-class ItemList(list[RawItem]):
-    """The items of a sequence read by :func:`read_items` (``fast_items``)."""
 
 
 class WalkedField(NamedTuple):
@@ -243,6 +246,13 @@ def iter_fields(
     ------
     WalkedField
         One per element, with its uid, name, VR, depth and parent dataset.
+
+    Raises
+    ------
+    ValueError
+        If sequence items nest deeper than
+        :data:`deidscope.files.MAX_DEPTH` levels (a hostile file: the uids
+        would grow with the square of the depth).
     """
     skip_tags, skip_keywords = _skip_sets(skip)
     tag_info = _TAG_INFO.get
@@ -289,11 +299,14 @@ def iter_fields(
                     if stored.VR is None or stored.VR == "UN"
                     else stored.VR
                 )
-                items = None
-                if vr == "SQ" and fast_items and expand_sequences:
+                items: list[RawItem] | None = None
+                value: object = stored.value
+                if vr == "SQ" and type(value) is ItemList:
+                    items = value  # read with the file (quick reader)
+                elif vr == "SQ" and fast_items and expand_sequences:
                     items = read_items(stored, encoding)
                 if items is not None:
-                    raw = ItemList(items)
+                    raw = items if isinstance(items, ItemList) else ItemList(items)
                 elif vr == "SQ" or " or " in vr:
                     converted = dataset[key]
                     raw, vr = converted, converted.VR
@@ -316,6 +329,9 @@ def iter_fields(
             if not expand_sequences or vr != "SQ":
                 continue
             children = raw if isinstance(raw, ItemList) else raw.value or ()
+            if depth >= MAX_DEPTH and children:
+                # uids and names grow with the depth: bounded, as the reader is
+                raise ValueError(too_deep(f" at {uid}"[:80]))
             for index, item in enumerate(children):
                 if isinstance(item, Dataset | RawItem):
                     queue.append(

@@ -7,7 +7,11 @@
   (:func:`read_raw_file`, Part 10 explicit VR little endian straight from a
   memory map) where it can and pydicom (:func:`read_checked`) otherwise;
   both leave values over :data:`DEFER_SIZE` bytes on disk, and
-  :func:`find_truncation` tells whether a file is cut short.
+  :func:`find_truncation` tells whether a file is cut short (the element
+  headers walked again, in any encoding, without recursion).
+- Bounds on hostile input: sequences nest at most :data:`MAX_DEPTH` levels,
+  a deflated data set inflates to at most :data:`INFLATE_LIMIT` bytes, and
+  declared lengths are compared with the file's size, never allocated.
 - Writing: :func:`check_output` and :func:`check_output_folder` refuse a bad
   output before any work, :func:`atomic_output` writes to a temporary name
   and renames.
@@ -45,9 +49,12 @@ from deidscope.files._read import (
     read_checked,
     read_dataset,
 )
+from deidscope.files._scan import INFLATE_LIMIT, MAX_DEPTH
 
 __all__ = [
     "DEFER_SIZE",
+    "INFLATE_LIMIT",
+    "MAX_DEPTH",
     "PathLike",
     "RawDataset",
     "RawItem",

@@ -21,7 +21,7 @@ from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_eleme
 from pydicom.filereader import data_element_generator
 from pydicom.tag import BaseTag
 
-__all__ = ["RawItem", "charset_encoding", "read_items"]
+__all__ = ["ItemList", "RawItem", "charset_encoding", "read_items"]
 
 _ITEM = 0xFFFEE000
 _SEQUENCE_END = 0xFFFEE0DD
@@ -112,6 +112,14 @@ class RawItem:
                 elem.private_creator = self[creator.tag].value
         self._elements[key] = elem
         return elem
+
+
+class ItemList(list[RawItem]):
+    """The items of a sequence, read without pydicom Datasets.
+
+    The quick reader stores one as the value of a raw ``SQ`` element; the
+    walk gives one as such a sequence's ``raw``.
+    """
 
 
 def read_items(raw: RawDataElement, encoding: Encoding) -> list[RawItem] | None:

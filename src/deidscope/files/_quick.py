@@ -7,15 +7,20 @@ a file's elements straight from a memory map into :class:`RawDataset`, a
 reads as it reads a pydicom ``Dataset``: elements stay raw until someone
 converts them, and binary values over :data:`DEFER_SIZE` bytes (pixel data
 above all) are never read. Bulk values are read as bytes, text as bytes.
+Sequences are read in the same pass, into an
+:class:`~deidscope.files._items.ItemList` of items, whatever their lengths
+(defined or undefined), with an explicit stack: no recursion, memory in
+proportion to the file; items nested deeper than
+:data:`~deidscope.files._scan.MAX_DEPTH` levels are refused (``ReadError``).
 
 It reads only files it can read completely and exactly as pydicom would:
 anything else (no ``DICM`` marker, implicit VR, big endian, deflate, an
-unknown VR, an element that runs past the end of the file, stray bytes, an
-undefined length outside a sequence or the pixel data, an item in implicit
-VR, ``UN`` elements whose dictionary VR is ambiguous) returns None, and the
-caller reads the file with pydicom as usual, with its error messages and
-truncation checks. The test suite checks that both readers give the same
-rows for every sample file.
+unknown VR, an element that runs past the end of the file or its item,
+stray bytes, an undefined length outside a sequence or the pixel data, an
+item in implicit VR, ``UN`` elements whose dictionary VR is ambiguous)
+returns None, and the caller reads the file with pydicom as usual, with its
+error messages and truncation checks. The test suite checks that both
+readers give the same rows for every sample file.
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from pydicom.tag import BaseTag
 from pydicom.uid import UID
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR
 
-from deidscope.files._items import Encoding, RawItem, charset_encoding
+from deidscope.errors import ReadError
+from deidscope.files._items import Encoding, ItemList, RawItem, charset_encoding
 from deidscope.files._read import DEFER_SIZE
+from deidscope.files._scan import MAX_DEPTH, too_deep
 
 __all__ = ["DEFER_SIZE", "RawDataset", "read_raw_file"]
 
@@ -47,6 +54,7 @@ _SEQUENCE_END: Final = 0xFFFEE0DD
 _UNDEFINED: Final = 0xFFFFFFFF
 _PIXEL_DATA: Final = 0x7FE00010
 _CHARSET: Final = 0x00080005
+_CHARSET_TAG: Final = BaseTag(_CHARSET)
 _TRANSFER_SYNTAX: Final = 0x00020010
 
 #: The two-letter VRs by their bytes, and those with a 4-byte length.
@@ -107,98 +115,212 @@ def _fragments_end(buf: mmap.mmap, offset: int, end: int) -> int:
     raise _NotQuickError
 
 
-def _sequence_end(buf: mmap.mmap, offset: int, end: int) -> int:
-    """Return the offset of the delimiter ending an undefined-length sequence."""
-    while offset + 8 <= end:
-        group, element, length = _ITEM_HEADER(buf, offset)
-        tag = group << 16 | element
-        if tag == _SEQUENCE_END:
-            return offset
-        if tag != _ITEM:
-            raise _NotQuickError
-        offset += 8
-        if length == _UNDEFINED:
-            offset = _scan(buf, offset, end, None, in_item=True)
-        else:
-            offset += length
-    raise _NotQuickError
+def _encoding(
+    elements: dict[BaseTag, RawDataElement | DataElement], inherited: Encoding
+) -> Encoding:
+    """Return the character set(s) of an element list read so far."""
+    charset = elements.get(_CHARSET_TAG)
+    if charset is None or not charset.value:
+        return inherited
+    return charset_encoding(charset.value, inherited)
+
+
+class _TooDeepError(Exception):
+    """Sequence items nest deeper than MAX_DEPTH."""
+
+
+# what is saved of the element list holding a sequence while its items are
+# read: its elements, its end, whether it ends with a delimiter, its
+# inherited encoding; then the sequence's tag, value offset, items, end and
+# whether it ends with a delimiter
+_Open = tuple[
+    dict[BaseTag, RawDataElement | DataElement],
+    int,
+    bool,
+    Encoding,
+    int,
+    int,
+    list[RawItem],
+    int,
+    bool,
+]
 
 
 def _scan(
     buf: mmap.mmap,
     offset: int,
     end: int,
-    elements: dict[BaseTag, RawDataElement | DataElement] | None,
+    elements: dict[BaseTag, RawDataElement | DataElement],
     *,
-    in_item: bool = False,
     meta: bool = False,
 ) -> int:
     """Read explicit VR little endian elements from `offset`; return where it stopped.
 
-    With `elements`, each element is stored there (raw, as pydicom's reader
-    makes it); without, the elements are only skipped over (the inside of an
-    undefined-length item). `meta` stops before the first element that is
-    not in group 0002; `in_item` stops after an item delimiter.
+    Each element is stored in `elements` raw, as pydicom's reader makes it;
+    a sequence's value is an :class:`~deidscope.files._items.ItemList` of
+    its items (:class:`RawItem`), read in the same pass. Nesting is followed
+    with an explicit stack, never recursion, and nothing but values is
+    copied: memory grows with the file, not with its depth. `meta` stops
+    before the first element that is not in group 0002.
     """
     vrs = _VRS
     long_vrs = _LONG_VRS
-    while offset < end:
-        if end - offset < 8:
-            raise _NotQuickError  # stray bytes: an element header cut short
-        group, element, vr_bytes, length = _HEADER(buf, offset)
-        if meta and group != 2:
-            return offset
-        tag = group << 16 | element
-        if group == 0xFFFE:
-            if in_item and tag == _ITEM_END:
-                return offset + 8
-            raise _NotQuickError
-        if group == 2 and not meta:
-            raise _NotQuickError  # file meta inside the data set: pydicom's business
-        vr = vrs.get(vr_bytes)
-        if vr is None:
-            raise _NotQuickError  # implicit VR, or an unknown VR
-        if vr in long_vrs:
-            if end - offset < 12:
-                raise _NotQuickError
-            (length,) = _LONG(buf, offset + 8)
-            value_tell = offset + 12
+    header_of = _HEADER
+    item_header_of = _ITEM_HEADER
+    empty = _EMPTY
+    deferred = _DEFERRED_VRS
+    defer_size = DEFER_SIZE
+    new_raw = tuple.__new__
+    raw_type = RawDataElement
+    stack: list[_Open] = []
+    limit = end  # where the current element list ends
+    delimited = False  # it ends with an item delimiter (undefined length)
+    inherited: Encoding = default_encoding
+    while True:
+        # -- the elements of the data set or of an item
+        if offset >= limit:
+            if offset != limit or delimited:
+                raise _NotQuickError  # past an item's end, or an item never closed
+            if not stack:
+                return offset
+            items = stack[-1][6]
+            items.append(RawItem(elements, _encoding(elements, inherited)))
         else:
-            value_tell = offset + 8
-        value: bytes | None
-        if length == _UNDEFINED:
-            if vr == "SQ":
-                # read as if of defined length: its items, not the delimiter
-                stop = _sequence_end(buf, value_tell, end)
-                value, length = buf[value_tell:stop], stop - value_tell
-                offset = stop + 8
-            elif tag == _PIXEL_DATA:
-                offset = _fragments_end(buf, value_tell, end)
-                value = None
+            if limit - offset < 8:
+                raise _NotQuickError  # stray bytes: an element header cut short
+            group, element, vr_bytes, length = header_of(buf, offset)
+            if meta and group != 2:
+                return offset
+            tag = group << 16 | element
+            if group == 0xFFFE:
+                if not (delimited and tag == _ITEM_END):
+                    raise _NotQuickError
+                offset += 8
+                items = stack[-1][6]
+                items.append(RawItem(elements, _encoding(elements, inherited)))
             else:
+                if group == 2 and not meta and not stack:
+                    raise _NotQuickError  # file meta inside the data set
+                vr = vrs.get(vr_bytes)
+                if vr is None:
+                    raise _NotQuickError  # implicit VR, or an unknown VR
+                if vr in long_vrs:
+                    if limit - offset < 12:
+                        raise _NotQuickError
+                    (length,) = _LONG(buf, offset + 8)
+                    value_tell = offset + 12
+                else:
+                    value_tell = offset + 8
+                value: bytes | None
+                if vr == "SQ":
+                    if length == _UNDEFINED:
+                        seq_end, seq_delimited = limit, True
+                    else:
+                        seq_end, seq_delimited = value_tell + length, False
+                        if seq_end > limit:
+                            raise _NotQuickError
+                    stack.append(
+                        (
+                            elements,
+                            limit,
+                            delimited,
+                            inherited,
+                            tag,
+                            value_tell,
+                            [],
+                            seq_end,
+                            seq_delimited,
+                        )
+                    )
+                    offset = value_tell
+                elif length == _UNDEFINED:
+                    if tag != _PIXEL_DATA:
+                        raise _NotQuickError
+                    offset = _fragments_end(buf, value_tell, limit)
+                    key = BaseTag(tag)
+                    elements[key] = new_raw(
+                        raw_type, (key, vr, length, None, value_tell, False, True)
+                    )
+                    continue
+                else:
+                    offset = value_tell + length
+                    if offset > limit:
+                        raise _NotQuickError  # the value runs past its end
+                    if not length:
+                        value = empty[vr]
+                    elif length > defer_size and vr in deferred:
+                        value = None
+                    else:
+                        value = buf[value_tell:offset]
+                    if vr == "UN" and " or " in _dictionary_vr(tag):
+                        raise _NotQuickError  # pydicom corrects ambiguous VRs
+                    key = BaseTag(tag)
+                    elements[key] = new_raw(
+                        raw_type, (key, vr, length, value, value_tell, False, True)
+                    )
+                    continue
+        # -- the items of the innermost open sequence
+        (
+            parent,
+            parent_limit,
+            parent_delimited,
+            parent_inherited,
+            seq_tag,
+            seq_tell,
+            items,
+            seq_end,
+            seq_delimited,
+        ) = stack[-1]
+        while True:
+            if offset >= seq_end:
+                if offset != seq_end or seq_delimited:
+                    raise _NotQuickError
+                closed = True
+                break
+            if seq_end - offset < 8:
                 raise _NotQuickError
-        else:
-            offset = value_tell + length
-            if offset > end:
-                raise _NotQuickError  # the value runs past the end of the file
-            if elements is None:
-                continue
-            if not length:
-                value = _EMPTY[vr]
-            elif length > DEFER_SIZE and vr in _DEFERRED_VRS:
-                value = None
+            group, element, length = item_header_of(buf, offset)
+            tag = group << 16 | element
+            offset += 8
+            if seq_delimited and tag == _SEQUENCE_END:
+                closed = True
+                break
+            if tag != _ITEM:
+                raise _NotQuickError
+            if len(stack) > MAX_DEPTH:
+                raise _TooDeepError
+            # an item: read its elements
+            elements = {}
+            inherited = _encoding(parent, parent_inherited)
+            if length == _UNDEFINED:
+                limit, delimited = seq_end, True
             else:
-                value = buf[value_tell:offset]
-            if vr == "UN" and " or " in _dictionary_vr(tag):
-                raise _NotQuickError  # pydicom corrects ambiguous VRs with the data set
-        if elements is not None:
-            key = BaseTag(tag)
-            elements[key] = RawDataElement(
-                key, vr, length, value, value_tell, False, True
+                limit, delimited = offset + length, False
+                if limit > seq_end:
+                    raise _NotQuickError
+            closed = False
+            break
+        if closed:
+            stack.pop()
+            elements, limit, delimited, inherited = (
+                parent,
+                parent_limit,
+                parent_delimited,
+                parent_inherited,
             )
-    if in_item:
-        raise _NotQuickError  # the file ends inside an item
-    return offset
+            key = BaseTag(seq_tag)
+            elements[key] = new_raw(
+                raw_type,
+                (
+                    key,
+                    "SQ",
+                    offset - seq_tell,
+                    ItemList(items),
+                    seq_tell,
+                    False,
+                    True,
+                ),
+            )
 
 
 def _dictionary_vr(tag: int) -> str:
@@ -227,9 +349,15 @@ def read_raw_file(path: str | os.PathLike[str]) -> RawDataset | None:
     -------
     RawDataset or None
         Every element of the file meta and the data set (also those after
-        the pixel data), raw; None if the file is not one this reader
-        handles exactly as pydicom does (see the module documentation), or
-        cannot be opened: then read it with pydicom, which says why.
+        the pixel data), raw, sequences with their items read; None if the
+        file is not one this reader handles exactly as pydicom does (see the
+        module documentation), or cannot be opened: then read it with
+        pydicom, which says why.
+
+    Raises
+    ------
+    ReadError
+        If sequence items nest deeper than :data:`MAX_DEPTH` levels.
     """
     try:
         with open(path, "rb") as fp:
@@ -238,6 +366,8 @@ def read_raw_file(path: str | os.PathLike[str]) -> RawDataset | None:
                 return None
             with mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ) as buf:
                 return _read(buf, size)
+    except _TooDeepError:
+        raise ReadError(path, too_deep()) from None
     except (OSError, ValueError, _NotQuickError, struct.error, UnicodeDecodeError):
         return None
 
@@ -259,8 +389,8 @@ def _read(buf: mmap.mmap, size: int) -> RawDataset | None:
     _scan(buf, start, size, elements)
     if not elements:
         return None
-    charset = elements.get(BaseTag(_CHARSET))
-    encoding = charset_encoding(
-        None if charset is None else charset.value, default_encoding
+    return RawDataset(
+        elements,
+        _encoding(elements, default_encoding),
+        RawItem(meta, default_encoding),
     )
-    return RawDataset(elements, encoding, RawItem(meta, default_encoding))

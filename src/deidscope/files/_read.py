@@ -10,19 +10,20 @@ read raises :class:`ReadError` naming the file and the reason;
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import warnings
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from pydicom import dcmread
-from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import DeflatedExplicitVRLittleEndian
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from deidscope.errors import ReadError
 from deidscope.files._discover import PathLike, open_error, why_not_dicom
+from deidscope.files._scan import data_set_start, find_damage, inflate
 
 __all__ = [
     "DEFER_SIZE",
@@ -110,10 +111,6 @@ _EOF_MESSAGE = "End of file reached before delimiter"
 _CUT_IN_PIXELS = "deidscope: the file ends in its pixel data; header read again"
 
 
-def _tag_text(tag: int) -> str:
-    return f"({tag >> 16:04x}, {tag & 0xFFFF:04x})"
-
-
 def _read(
     path: PathLike, defer_size: int | None, force: bool = True
 ) -> tuple[FileDataset, list[str]]:
@@ -138,6 +135,7 @@ def _read(
             reason = "no DICM marker at byte 128 (pass force=True to read it)"
         if reason is not None:
             raise ReadError(path, reason)
+        _check_inflated_size(path, fp)
         fp.seek(0)
         ds, messages = _dcmread(path, fp, defer_size=defer_size)
         if any(message.startswith(_EOF_MESSAGE) for message in messages):
@@ -154,7 +152,33 @@ def _read(
         logger.debug("%s: %s", os.fspath(path), message)
     if len(ds) == 0 and len(getattr(ds, "file_meta", ())) == 0:
         raise ReadError(path, "not a DICOM file (no data elements could be read)")
+    tags = ds.keys()  # iterating ds itself would convert every element
+    if tags and all(tag >> 16 == 0 for tag in tags):
+        # (0000, eeee) belongs to network messages, never to a file's data
+        # set: what pydicom read here is zero bytes or noise (force=True)
+        raise ReadError(
+            path,
+            "not a DICOM file (no data element: only command-group (0000) "
+            "bytes, such as zeros)",
+        )
     return ds, messages
+
+
+def _syntax_of(raw: bytes) -> UID:
+    return UID(raw.decode("ascii", "replace"))
+
+
+def _check_inflated_size(path: PathLike, fp: BinaryIO) -> None:
+    """Refuse a deflated data set that would inflate past INFLATE_LIMIT."""
+    size = os.fstat(fp.fileno()).st_size
+    with mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        layout = data_set_start(buf, size)
+        if layout is None or _syntax_of(layout[1]) != DeflatedExplicitVRLittleEndian:
+            return
+        try:
+            inflate(buf[layout[0] :])
+        except ValueError as exc:
+            raise ReadError(path, str(exc)) from None
 
 
 def _dcmread(
@@ -168,6 +192,10 @@ def _dcmread(
             raise ReadError(path, f"not a valid DICOM file: {exc}") from None
         except EOFError as exc:
             raise ReadError(path, f"truncated: {exc}") from None
+        except RecursionError:
+            raise ReadError(
+                path, "cannot be parsed: sequences nested too deeply for pydicom"
+            ) from None
         except Exception as exc:  # pydicom raises many kinds on corrupt input
             raise ReadError(
                 path, f"cannot be parsed: {type(exc).__name__}: {exc}"
@@ -180,12 +208,16 @@ def find_truncation(
 ) -> str | None:
     """Tell whether a dataset read by :func:`read_dataset` ends early.
 
-    pydicom reads what a truncated file holds without complaint. This checks
-    that no value of the file meta or the top-level data set runs past the
-    end of the file or comes up short, that no stray bytes (a cut element
-    header) follow the last element, that a data set follows the file meta,
-    and that pydicom did not reach the end of the file inside an element of
-    undefined length (its `messages` say so).
+    pydicom reads what a truncated file holds without complaint. This walks
+    the file's element headers again, from the end of the file meta to the
+    end of the file, in the encoding pydicom used (a deflated data set is
+    inflated, up to :data:`~deidscope.files._scan.INFLATE_LIMIT`), without
+    reading values and without recursion
+    (:func:`~deidscope.files._scan.find_damage`): a value that runs past
+    the end, stray bytes too few for an element header, or an undefined
+    length never closed is reported. A file with file meta but no data set,
+    and pydicom's own warnings about the end of the file (its `messages`),
+    are reported too.
 
     Parameters
     ----------
@@ -199,8 +231,8 @@ def find_truncation(
     Returns
     -------
     str or None
-        The reason, naming the first element cut short, or None if the file
-        is whole. A deflated data set is checked against its inflated size.
+        The reason, naming the element or offset where the file ends, or
+        None if the file is whole.
     """
     messages = list(messages)
     if _CUT_IN_PIXELS in messages:
@@ -215,37 +247,28 @@ def find_truncation(
         )
     if len(ds) == 0:
         return "truncated: no data set after the file meta information"
-    size = os.path.getsize(path)
-    meta = getattr(ds, "file_meta", None)
-    inflated = (
-        getattr(meta, "TransferSyntaxUID", None) == DeflatedExplicitVRLittleEndian
-    )
-    if inflated:
-        buffer = getattr(ds, "buffer", None)
-        if buffer is None or not hasattr(buffer, "getbuffer"):
-            return None
-        size = len(buffer.getbuffer())
-    last_end = 0
-    datasets = [ds] if meta is None or inflated else [meta, ds]
-    for dataset in datasets:
-        for key, stored in dataset.items():  # as stored: raw, maybe deferred
-            raw: DataElement | RawDataElement = stored
-            if not isinstance(raw, RawDataElement) or raw.length == 0xFFFFFFFF:
-                last_end = -1  # an undefined length: its end is not known here
-                continue
-            end = raw.value_tell + raw.length
-            short = raw.value is not None and len(raw.value) < raw.length
-            if end > size or short:
-                return (
-                    f"truncated: element {_tag_text(key)} "
-                    f"needs {raw.length} bytes from offset {raw.value_tell}, but "
-                    f"the file ends at {size} bytes"
-                )
-            if dataset is ds and last_end >= 0:
-                last_end = max(last_end, end)
-    if last_end > 0 and 0 < size - last_end < 8:
-        return (
-            f"truncated: {size - last_end} stray bytes after the last element "
-            f"(offset {last_end}): an element header cut short"
-        )
-    return None
+    try:
+        with open(path, "rb") as fp:
+            size = os.fstat(fp.fileno()).st_size
+            if size == 0:
+                return "truncated: the file is empty"
+            with mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+                return _damage(buf, size, ds)
+    except (OSError, ValueError) as exc:
+        return f"cannot be checked for truncation: {type(exc).__name__}: {exc}"
+
+
+def _damage(buf: mmap.mmap, size: int, ds: FileDataset) -> str | None:
+    layout = data_set_start(buf, size)
+    if layout is None:
+        return None  # a file meta pydicom read its own way: nothing claimed
+    start, syntax = layout
+    implicit, little = getattr(ds, "original_encoding", (None, None))
+    if _syntax_of(syntax) == DeflatedExplicitVRLittleEndian:
+        # bytes after the deflate stream are not claimed: some writers leave
+        # a checksum there (pydicom's own deflated test file has 8)
+        data, _ = inflate(buf[start:])
+        return find_damage(data, 0, len(data), implicit=False, little=True)
+    if implicit is None or little is None:
+        return None
+    return find_damage(buf, start, size, implicit=implicit, little=little)
