@@ -194,3 +194,77 @@ def test_clean_help_documents_the_exit_codes(monkeypatch, capsys) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert "exit codes: 0 every flagged file cleaned, or no file flagged" in text
     assert "no file is flagged by the recipe (N files checked)" in text
+
+
+# -- --verify and --keep-compression -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def burned(tmp_path_factory):
+    from burned_in import make_image
+
+    folder = tmp_path_factory.mktemp("burned") / "in"
+    folder.mkdir()
+    return make_image(folder, "RLE-16", seed=5)
+
+
+def _recipe_for(image, boxes) -> str:
+    from deidscope.recipe import format_label
+
+    label = format_label(
+        "synthetic", [f"equals ManufacturerModelName SYNTH {image.kind}"], boxes
+    )
+    return "FORMAT dicom\n\n%filter graylist\n\n" + label
+
+
+@pytest.mark.slow
+def test_verify_passes_when_the_boxes_cover_the_text(burned, tmp_path, capsys):
+    recipe = tmp_path / "r.deid"
+    boxes = [
+        (max(0, b[0] - 4), max(0, b[1] - 4), b[2] + 4, b[3] + 4)
+        for b in (p.box for p in burned.planted)
+    ]
+    recipe.write_text(_recipe_for(burned, boxes))
+    out = tmp_path / "out"
+    args = ["clean", "-r", str(recipe), str(burned.path), "-o", str(out), "--verify"]
+    code = main([*args, "--keep-compression"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "verify: 1 cleaned copy read, 0 unsafe text(s) left" in captured.out
+    assert pd.read_csv(out / "verify-report.csv").empty
+    written = pydicom.dcmread(out / burned.path.name)
+    assert written.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.5"  # RLE kept
+
+
+@pytest.mark.slow
+def test_verify_fails_when_a_header_value_is_left(burned, tmp_path, capsys):
+    recipe = tmp_path / "r.deid"
+    header = [p for p in burned.planted if p.field is not None]
+    boxes = [p.box for p in burned.planted if p is not header[0]]
+    recipe.write_text(_recipe_for(burned, [(0, 0, 1, 1), *boxes[:1]]))
+    out = tmp_path / "out"
+    code = main(
+        ["clean", "-r", str(recipe), str(burned.path), "-o", str(out), "--verify"]
+    )
+    captured = capsys.readouterr()
+    assert code == EXIT_FINDINGS
+    assert "not known to be safe" in captured.err
+    report = pd.read_csv(out / "verify-report.csv", keep_default_na=False)
+    assert header[0].field in set(report["header_match"])
+    assert set(report["original"]) == {str(burned.path)}
+
+
+def test_verify_without_the_extra_exits_4_before_any_work(
+    tmp_path, monkeypatch, capsys
+):
+    import deidscope.pixels._ocr_engine as engine
+    from deidscope.errors import MissingDependencyError
+
+    def missing(*args, **kwargs):
+        raise MissingDependencyError("rapidocr", extra="ocr", feature="find_text")
+
+    monkeypatch.setattr(engine, "resolve_engine", missing)
+    out = tmp_path / "out"
+    assert main(["clean", *ULTRASOUNDS[:1], "-o", str(out), "--verify"]) == 4
+    assert "deidscope[ocr]" in capsys.readouterr().err
+    assert not (out / "clean-report.csv").exists()

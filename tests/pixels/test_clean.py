@@ -193,3 +193,53 @@ def test_clean_keeps_the_keep_lines_of_a_label(tmp_path) -> None:
     expected = np.zeros((6, 8), np.uint8)
     expected[1:3, 2:4] = 200
     np.testing.assert_array_equal(pydicom.dcmread(out).pixel_array, expected)
+
+
+# -- keeping the input's compression (issue 11) ----------------------------------
+
+
+def _compressed(tmp_path, syntax, arr, **elements):
+    path = write_image(tmp_path / "in.dcm", arr, **elements)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(path)
+        ds.compress(syntax, generate_instance_uid=False)
+        ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("syntax", "arr", "photometric"),
+    [
+        ("1.2.840.10008.1.2.5", np.arange(64 * 48, dtype=np.uint16), "MONOCHROME2"),
+        ("1.2.840.10008.1.2.5", np.arange(64 * 48 * 3, dtype=np.uint8), "RGB"),
+        ("1.2.840.10008.1.2.4.80", np.arange(64 * 48, dtype=np.uint8), "MONOCHROME2"),
+        ("1.2.840.10008.1.2.4.90", np.arange(64 * 48, dtype=np.uint16), "MONOCHROME2"),
+    ],
+    ids=["rle-16", "rle-rgb", "jpegls", "j2k-lossless"],
+)
+def test_clean_keeps_a_lossless_compression(tmp_path, syntax, arr, photometric):
+    shape = (48, 64, 3) if photometric == "RGB" else (48, 64)
+    arr = (arr % 251).astype(arr.dtype).reshape(shape)
+    path = _compressed(tmp_path, syntax, arr, photometric=photometric)
+    before = pydicom.dcmread(path)
+    out = clean(path, [(0, 0, 10, 5)], output=tmp_path / "out.dcm", compression="keep")
+    ds = pydicom.dcmread(out)
+    assert ds.file_meta.TransferSyntaxUID == syntax
+    assert ds.SOPInstanceUID == before.SOPInstanceUID
+    expected = arr.copy()
+    expected[0:5, 0:10] = 0
+    np.testing.assert_array_equal(ds.pixel_array, expected)
+    plain = clean(path, [(0, 0, 10, 5)], output=tmp_path / "plain.dcm")
+    assert pydicom.dcmread(plain).file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+
+
+def test_clean_writes_uncompressed_and_says_so_when_it_cannot_keep(tmp_path):
+    from pydicom.data import get_testdata_file
+
+    path = jpeg = get_testdata_file("SC_rgb_jpeg.dcm")  # JPEG baseline: no encoder
+    with pytest.warns(UserWarning, match="cannot keep JPEG"):
+        out = clean(jpeg, [(0, 0, 4, 4)], output=tmp_path / "a.dcm", compression="keep")
+    assert pydicom.dcmread(out).file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    with pytest.raises(InputError, match="compression"):
+        clean(path, [(0, 0, 4, 4)], output=tmp_path / "b.dcm", compression="jpeg")

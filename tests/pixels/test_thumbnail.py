@@ -416,3 +416,82 @@ def test_dataset_without_transfer_syntax(tmp_path) -> None:
     fresh.update(ds)  # no file meta, no encoding it was read with
     with pytest.raises(PixelDataError, match=r"set ds\.file_meta\.TransferSyntaxUID"):
         thumbnail(fresh)
+
+
+# -- bounded work and one kind of error (issue 11) -------------------------------
+
+
+def _declared(tmp_path, rows, columns, **elements):
+    """A file that declares a huge image but holds a few bytes of pixel data."""
+    path = write_image(tmp_path / "huge.dcm", np.zeros((2, 2), np.uint16), **elements)
+    ds = pydicom.dcmread(path)
+    ds.Rows, ds.Columns = rows, columns
+    ds.save_as(path)
+    return path
+
+
+def test_a_declared_huge_image_is_refused_before_decoding(tmp_path, monkeypatch):
+    path = _declared(tmp_path, 65535, 65535)
+
+    def never(*args, **kwargs):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(decode_module, "_with_file", never)
+    with pytest.raises(PixelDataError, match="too large") as info:
+        thumbnail(path)
+    assert str(path) in str(info.value)
+    assert f"{decode_module.MAX_DECODED_BYTES:,}" in str(info.value)
+
+
+def test_the_bound_counts_the_frames_decoded_at_once(tmp_path, monkeypatch):
+    path = write_image(
+        tmp_path / "frames.dcm", np.zeros((4, 32, 32), np.uint16), NumberOfFrames=4
+    )
+    monkeypatch.setattr(decode_module, "MAX_DECODED_BYTES", 32 * 32 * 2 * 3)
+    assert thumbnail(path).shape == (32, 32)  # one frame fits
+    from deidscope.pixels import clean
+
+    with pytest.raises(PixelDataError, match="4 frames"):
+        clean(path, [(0, 0, 4, 4)], output=tmp_path / "out.dcm")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        NotImplementedError("no"),
+        OSError("disk"),
+        TypeError("type"),
+        ValueError("value"),
+        IndexError("index"),
+    ],
+)
+def test_every_failure_is_a_pixel_data_error_naming_the_file(
+    tmp_path, monkeypatch, error
+):
+    path = write_image(tmp_path / "a.dcm", np.zeros((8, 8), np.uint8))
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr("deidscope.pixels.thumbnails.to_uint8", fail)
+    with pytest.raises(PixelDataError) as info:
+        thumbnail(path)
+    assert str(path) in str(info.value)
+    assert type(error).__name__ in str(info.value)
+    assert info.value.__cause__ is error
+
+
+def test_memory_errors_are_pixel_data_errors_too(tmp_path, monkeypatch):
+    path = write_image(tmp_path / "a.dcm", np.zeros((8, 8), np.uint8))
+
+    def fail(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("deidscope.pixels.thumbnails.to_uint8", fail)
+    with pytest.raises(PixelDataError, match="not enough memory"):
+        thumbnail(path)
+
+
+def test_a_missing_file_is_still_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        thumbnail(tmp_path / "nowhere.dcm")

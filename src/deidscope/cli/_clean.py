@@ -23,11 +23,13 @@ from deidscope.cli._common import (
     read_inputs,
 )
 
-__all__ = ["REPORT_NAME", "register", "run"]
+__all__ = ["REPORT_NAME", "VERIFY_NAME", "register", "run"]
 
 NAME = "clean"
 #: The report written in the output folder, one row per file.
 REPORT_NAME = "clean-report.csv"
+#: The text --verify still finds in the cleaned copies, one row per text.
+VERIFY_NAME = "verify-report.csv"
 
 _DESCRIPTION = """\
 Flag DICOM files with a recipe's %filter section, as deid's DicomCleaner
@@ -49,20 +51,31 @@ A file flagged without boxes is one the recipe's filters single out (deid's
 blacklist: a secondary capture may be a screenshot with burned-in text)
 without saying where the text is; it is not written, the warning names the
 filter group and label, and it needs a person to look at it: exit 1.
+
+--verify reads the text left in every cleaned copy with OCR (the ocr
+extra: pip install 'deidscope[ocr]'; about a second per image) and writes
+OUT/verify-report.csv: one row per text that shows a header value of the
+input file, or that the allow-list (deidscope.pixels.ALLOW_LIST, plus each
+--allow) does not call safe. Any row makes the exit code 1.
+--keep-compression writes each cleaned copy in its input's transfer syntax
+when that is lossless and an encoder is installed (RLE, JPEG-LS, JPEG 2000
+lossless); otherwise uncompressed, and a warning says so.
 """
 
 _EPILOG = """\
 examples:
   deidscope clean -o cleaned/                       (the bundled sample)
   deidscope clean --recipe my.deid scans/ -o cleaned/ --workers 2
+  deidscope clean --recipe proposed.deid scans/ -o cleaned/ --verify
 
 --workers reads the headers with N processes; cleaning runs in this one.
 
 exit codes: 0 every flagged file cleaned, or no file flagged; 1 a file
 flagged without boxes (review it), a flagged file that could not be
-cleaned, or a file that could not be read; 2 bad command line; 3
-input/output problem (a missing path or recipe, an OUT that is not empty
-without --force or lies inside an input folder).
+cleaned, a file that could not be read, or (--verify) text left in a
+cleaned copy; 2 bad command line; 3 input/output problem (a missing path
+or recipe, an OUT that is not empty without --force or lies inside an
+input folder); 4 --verify without the ocr extra.
 """
 
 
@@ -89,6 +102,26 @@ def register(subparsers: Subparsers) -> None:
         default=None,
         metavar="R",
         help="a deid recipe with a %%filter section (default: deidscope's own)",
+    )
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="read the cleaned copies with OCR (the ocr extra); exit 1 when "
+        f"text that is not safe is left ({VERIFY_NAME})",
+    )
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="with --verify: text matching this regular expression (whole "
+        "text, any case) is safe, besides deidscope.pixels.ALLOW_LIST; repeatable",
+    )
+    parser.add_argument(
+        "--keep-compression",
+        action="store_true",
+        help="write each copy in its input's lossless transfer syntax when an "
+        "encoder is installed (default: uncompressed)",
     )
     add_run_options(parser)
     parser.set_defaults(run=run)
@@ -131,6 +164,10 @@ def run(args: argparse.Namespace) -> Outcome:
     )
     if not recipe.filters:
         notes += ("the recipe has no %filter section: nothing is flagged",)
+    if args.verify:  # before any work: the extra is there, the engine loads
+        from deidscope.pixels._ocr_engine import resolve_engine
+
+        resolve_engine("rapidocr", caller=caller)
     frame = read_inputs(paths, args)
     flags = detect(frame, recipe, errors="ignore")
     output.mkdir(exist_ok=True)
@@ -167,6 +204,7 @@ def run(args: argparse.Namespace) -> Outcome:
                         row["coordinates"],
                         keep=row["keep_coordinates"],
                         output=target,
+                        compression="keep" if args.keep_compression else "none",
                     )
                     record["action"] = "cleaned"
                     record["output"] = os.fspath(target)
@@ -199,7 +237,7 @@ def run(args: argparse.Namespace) -> Outcome:
     cleaned = int(counts.get("cleaned", 0))
     review = int(counts.get("flagged, no boxes: review", 0))
     failed = int(counts.get("error", 0))
-    messages = (
+    messages: tuple[str, ...] = (
         f"{cleaned} of {len(report)} files cleaned into {os.fspath(output)}; "
         f"{review} flagged without boxes, {failed} error(s); "
         f"report: {os.fspath(report_path)}",
@@ -220,5 +258,60 @@ def run(args: argparse.Namespace) -> Outcome:
         )
     if failed:
         warnings += (f"{failed} file(s) failed; {REPORT_NAME} says why",)
-    code = EXIT_FINDINGS if review or failed else EXIT_OK
+    left = 0
+    if args.verify:
+        left, line = _verify(report, output, args, caller=caller)
+        messages += (line,)
+        if left:
+            warnings += (
+                f"{left} text(s) left in the cleaned copies are not known to be "
+                f"safe; {VERIFY_NAME} lists them",
+            )
+    code = EXIT_FINDINGS if review or failed or left else EXIT_OK
     return Outcome(messages=messages, notes=notes, warnings=warnings, code=code)
+
+
+def _verify(
+    report: Any, output: Path, args: argparse.Namespace, *, caller: str
+) -> tuple[int, str]:
+    """OCR the cleaned copies; write the verify report; return (rows, message)."""
+    import pandas as pd
+
+    from deidscope.parallel._write import escape_formulas
+    from deidscope.pixels import verify
+
+    done = report[report["action"] == "cleaned"]
+    pairs = dict(zip(done["output"], done["file"], strict=True))
+    columns = ["file", "original", "frame", "box", "text", "header_match", "error"]
+    if pairs:
+        found = verify(
+            list(pairs),
+            list(dict.fromkeys(pairs.values())),
+            pairs=pairs,
+            allow=args.allow,
+            progress=False,
+            errors="ignore",
+        )
+        rows = found.assign(
+            box=[",".join(map(str, b)) for b in found["box"]], error=""
+        )[[*columns[:-1], "error"]]
+        failed = found.attrs["errors"]
+        if len(failed):
+            rows = pd.concat(
+                [
+                    rows,
+                    pd.DataFrame({"file": failed["file"], "error": failed["error"]}),
+                ],
+                ignore_index=True,
+            )
+    else:
+        rows = pd.DataFrame(columns=columns)
+    path = output / VERIFY_NAME
+    with output_file(path, force=True, caller=caller) as tmp:
+        escape_formulas(rows.astype(object).fillna("")).to_csv(tmp, index=False)
+    n_text = int((rows["error"].astype(str) == "").sum()) if len(rows) else 0
+    message = (
+        f"verify: {len(pairs)} cleaned cop{'y' if len(pairs) == 1 else 'ies'} "
+        f"read, {n_text} unsafe text(s) left; report: {os.fspath(path)}"
+    )
+    return len(rows), message

@@ -41,6 +41,7 @@ from deidscope.files import PathLike, read_dataset
 from deidscope.pixels.errors import MissingDecoderError, PixelDataError
 
 __all__ = [
+    "MAX_DECODED_BYTES",
     "DecodedFrame",
     "Source",
     "decode",
@@ -60,6 +61,12 @@ PIXEL_KEYWORDS = {
     0x7FE00009: "DoubleFloatPixelData",
 }
 _RGB_COMPONENT_IDS = ([82, 71, 66], [114, 103, 98])
+#: The most bytes of pixels decoded at once: one frame for a thumbnail or
+#: find_text, every frame for clean. An image whose declared size
+#: (Rows x Columns x SamplesPerPixel x bytes per sample, times the frames
+#: decoded) is larger is refused with a PixelDataError before anything is
+#: read, so a hostile header (65535 x 65535) cannot exhaust the memory.
+MAX_DECODED_BYTES = 1 << 30
 _T = TypeVar("_T")
 
 
@@ -204,6 +211,31 @@ def number_of_frames(src: Source) -> int:
     except (TypeError, ValueError):
         raise src.error(f"NumberOfFrames is {value!r}, not a number") from None
     return max(frames, 1)
+
+
+def check_decoded_size(src: Source, rows: int, columns: int, frames: int) -> None:
+    """Refuse to decode more than :data:`MAX_DECODED_BYTES` at once.
+
+    Raises
+    ------
+    PixelDataError
+        Naming the file, its declared size and the bound.
+    """
+    samples = src.ds.get("SamplesPerPixel", 1)
+    bits = src.ds.get("BitsAllocated", 8)
+    samples = samples if isinstance(samples, int) and samples > 0 else 1
+    bits = bits if isinstance(bits, int) and bits > 0 else 8
+    if str(src.ds.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
+        samples = 3  # shown as RGB
+    declared = rows * columns * frames * samples * max(1, -(-bits // 8))
+    if declared > MAX_DECODED_BYTES:
+        what = "frame" if frames == 1 else f"{frames} frames"
+        raise src.error(
+            f"the image is too large to decode here: {rows} x {columns} pixels, "
+            f"{samples} sample(s) of {bits} bits, {what}: {declared:,} bytes, "
+            f"more than the bound of {MAX_DECODED_BYTES:,} "
+            "(deidscope.pixels._decode.MAX_DECODED_BYTES)"
+        )
 
 
 def transfer_syntax(src: Source) -> UID:
@@ -418,6 +450,7 @@ def decode(
         )
     if "PhotometricInterpretation" not in src.ds:
         raise src.error("no PhotometricInterpretation element, which decoding needs")
+    check_decoded_size(src, rows, columns, frames if index is None else 1)
     syntax = transfer_syntax(src)
     decoder = check_decoder(src, syntax)
     with quiet(src):

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -23,9 +24,12 @@ from pydicom.uid import (
     JPEG2000,
     UID,
     ExplicitVRLittleEndian,
+    JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
+    JPEGLSLossless,
     JPEGLSNearLossless,
+    RLELossless,
 )
 
 from deidscope.errors import InputError
@@ -40,11 +44,15 @@ from deidscope.pixels._decode import (
 from deidscope.pixels._display import _PARTIAL_OFFSET, _PARTIAL_TO_RGB
 from deidscope.pixels.boxes import Box, check_boxes, sort_boxes
 
-__all__ = ["clean", "clean_array", "output_path"]
+__all__ = ["KEEPABLE", "clean", "clean_array", "output_path"]
 
 logger = logging.getLogger(__name__)
 
 _LOSSY = {JPEGBaseline8Bit, JPEGExtended12Bit, JPEG2000, JPEGLSNearLossless}
+#: The transfer syntaxes clean(compression="keep") writes again when an
+#: encoder is installed: the lossless ones pydicom can encode (RLE natively,
+#: JPEG-LS with pyjpegls, JPEG 2000 with pylibjpeg-openjpeg).
+KEEPABLE = (RLELossless, JPEGLSLossless, JPEG2000Lossless)
 # Elements that describe the old encoding of the pixel data.
 _ENCODING_KEYWORDS = ("ExtendedOffsetTable", "ExtendedOffsetTableLengths")
 
@@ -174,6 +182,7 @@ def clean(
     *,
     keep: Iterable[Any] = (),
     output: PathLike | None = None,
+    compression: Literal["none", "keep"] = "none",
 ) -> str:
     """Blank regions of an image in every frame and write a new DICOM file.
 
@@ -209,6 +218,14 @@ def clean(
     output : str, os.PathLike or None, optional
         The output file, or an existing folder (the input's name is kept),
         or None (default) for ``cleaned-<name>`` next to the input.
+    compression : {"none", "keep"}, optional
+        ``"none"`` (default) writes the pixels uncompressed, Explicit VR
+        Little Endian. ``"keep"`` writes them in the input's transfer
+        syntax when it is lossless and an encoder is installed
+        (:data:`KEEPABLE`: RLE Lossless with pydicom alone, JPEG-LS
+        Lossless with pyjpegls, JPEG 2000 Lossless with
+        pylibjpeg-openjpeg); otherwise (a lossy or JPEG Lossless input, or
+        no encoder) uncompressed, with a ``UserWarning`` that says why.
 
     Returns
     -------
@@ -229,6 +246,10 @@ def clean(
     """
     if not isinstance(path, str | os.PathLike):
         raise InputError(f"clean: expected a file path, but got {type(path).__name__}")
+    if compression not in ("none", "keep"):
+        raise InputError(
+            f"clean: compression must be 'none' or 'keep', got {compression!r}"
+        )
     target = output_path(path, output)
     src = Source(read_dataset(path, defer_size=None), path)
     with quiet(src):
@@ -259,7 +280,17 @@ def clean(
         if "IconImageSequence" in ds:
             del ds.IconImageSequence
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        not_kept = ""
+        if compression == "keep" and syntax.is_compressed:
+            not_kept = _compress(ds, syntax)
         _write(ds, target)
+    if not_kept:  # outside quiet(), which logs pydicom's warnings instead
+        warnings.warn(
+            f"clean: {where}: cannot keep {syntax.name}: {not_kept}; "
+            "written uncompressed (Explicit VR Little Endian)",
+            UserWarning,
+            stacklevel=2,
+        )
     logger.info(
         "clean: %s -> %s (%d box(es) blanked, %d kept)",
         where,
@@ -268,6 +299,27 @@ def clean(
         len(kept),
     )
     return target
+
+
+def _compress(ds: Dataset, syntax: UID) -> str:
+    """Encode the (native) pixels of `ds` in `syntax`; return why not, or ""."""
+    from pydicom.pixels.encoders.base import get_encoder
+
+    reason = ""
+    if syntax not in KEEPABLE:
+        reason = "no encoder for it exists in pydicom (or it is lossy)"
+    else:
+        encoder = get_encoder(syntax)
+        if not encoder.is_available:
+            missing = "; ".join(encoder.missing_dependencies)
+            reason = f"its encoder is not installed ({missing})"
+        else:
+            try:
+                ds.compress(syntax, generate_instance_uid=False)
+            except Exception as exc:  # an encoder refusing these pixels
+                reason = f"the encoder failed: {type(exc).__name__}: {exc}"
+                ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    return reason
 
 
 _SWAP_WIDTH = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 from pydicom.dataset import Dataset
 
-from deidscope.errors import InputError
+from deidscope.errors import DeidscopeError, InputError
 from deidscope.files import PathLike
 from deidscope.pixels._decode import (
     decode,
@@ -76,7 +76,10 @@ def thumbnail(
         If the file is not DICOM.
     PixelDataError
         If the file has no pixel data, lacks the elements needed to decode
-        it, has a transfer syntax nothing decodes, or its frame is corrupt.
+        it, has a transfer syntax nothing decodes, its frame is corrupt,
+        its declared size is over ``MAX_DECODED_BYTES`` (1 GiB for the
+        frame), or pydicom or numpy fail on it in any other way (the
+        message names the file and the original error).
     MissingDecoderError
         If its pixel data is compressed and the decoder is not installed;
         the message names the package.
@@ -95,12 +98,21 @@ def thumbnail(
     if frame is not None:
         frame = _check_int(frame, "frame", minimum=0, caller="thumbnail")
     src = load(path_or_ds, caller="thumbnail")
-    with quiet(src):
-        index = frame if frame is not None else number_of_frames(src) // 2
-        rows, columns = image_size(src)
-        shape = target_shape(rows, columns, size)
-        decoded = decode(src, index=index, reduce_to=shape)
-        return to_uint8(decoded, src, shape)
+    try:
+        with quiet(src):
+            index = frame if frame is not None else number_of_frames(src) // 2
+            rows, columns = image_size(src)
+            shape = target_shape(rows, columns, size)
+            decoded = decode(src, index=index, reduce_to=shape)
+            return to_uint8(decoded, src, shape)
+    except DeidscopeError:
+        raise
+    except MemoryError as exc:
+        raise src.error("not enough memory to decode the image") from exc
+    except Exception as exc:  # pydicom's and numpy's own: one error, naming the file
+        raise src.error(
+            f"cannot make a thumbnail: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
