@@ -424,7 +424,7 @@ def test_widgets_builder_rejects_a_bad_debounce(df: pd.DataFrame) -> None:
 
 def test_widgets_builder_counts_beside_each_line(builder: RecipeBuilder) -> None:
     builder.recipe_text = RECIPE + "JITTER StudyDate 1\n"
-    gutter = builder._gutter.value.removeprefix("<pre>").removesuffix("</pre>")
+    gutter = builder._gutter.value.removeprefix("<pre>\n").removesuffix("</pre>")
     lines = gutter.split("\n")
     assert len(lines) == len(builder.recipe_text.split("\n"))
     assert lines[4] == "← 7 rows · 7 files"  # REPLACE PatientName, line 5
@@ -469,3 +469,13 @@ def test_widgets_builder_summary_tables_are_compact_with_downloads(
     csv = base64.b64decode(encoded).decode()
     assert csv.splitlines()[0].split(",")[:3] == ["name", "tag", "VR"]
     assert len(csv.splitlines()) == len(builder.coverage) + 1
+
+
+def test_widgets_builder_diff_html_marks_a_replacement_whole() -> None:
+    from deidscope.widgets.recipe_builder import diff_html
+
+    assert diff_html("Dr. dry breeze", "anonymous") == (
+        "<del>Dr. dry breeze</del>",
+        "<ins>anonymous</ins>",
+    )
+    assert diff_html("20131210", "") == ("<del>20131210</del>", "")

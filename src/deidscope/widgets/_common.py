@@ -68,9 +68,10 @@ STYLE = """<style>
 .deidscope-tag.deidscope-act-ADD { background: #00838f; }
 .deidscope-diff del { background: #ffd7d5; text-decoration: line-through; }
 .deidscope-diff ins { background: #ccf0d1; text-decoration: none; }
-.deidscope-detail { font-size: 12px; max-height: 200px; overflow: auto; }
-.deidscope-detail td { padding: 1px 6px; vertical-align: top;
-  white-space: pre-wrap; word-break: break-all; }
+.deidscope-detail { font-size: 12px; max-height: 220px; overflow: auto; }
+.deidscope-detail table.deidscope-kv td, .deidscope-detail table.deidscope-kv th {
+  padding: 0 6px; line-height: 16px; vertical-align: top; text-align: left;
+  white-space: pre-wrap; word-break: break-all; border: none; }
 </style>"""
 
 #: Largest CSV (bytes) a table's download link carries; bigger tables offer

@@ -17,6 +17,7 @@ import traitlets
 from deidscope import ps315
 from deidscope.audit import profile
 from deidscope.errors import DeidscopeError, InputError
+from deidscope.files import common_root
 from deidscope.frame import check_frame
 from deidscope.frame._query import (
     NOT_LISTED,
@@ -46,7 +47,7 @@ __all__ = ["FieldBrowser"]
 AUTO_PROFILE_ROWS = 100_000
 #: The columns the grid shows (the export and :attr:`selected` keep them all).
 GRID_COLUMNS: tuple[str, ...] = ("name", "tag", "VR", "value", "file", "depth")
-_WIDTHS = {"name": 200, "tag": 100, "VR": 40, "value": 260, "file": 320, "depth": 50}
+_WIDTHS = {"name": 200, "tag": 100, "VR": 50, "value": 260, "file": 320, "depth": 50}
 #: Characters of a cell sent to the grid (the detail panel shows them all).
 GRID_CELL_CHARS = 500
 #: Most rectangles used to show the picks of a view in the grid.
@@ -171,10 +172,22 @@ class _Grid(StreamingDataGrid):  # type: ignore[misc]
 
 
 def _grid_frame(df: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
-    """Return the grid's own frame: the shown columns of `positions`, by row."""
+    """Return the grid's own frame: the shown columns of `positions`, by row.
+
+    Files show relative to the folder all of them are under (the export and
+    the detail panel keep the full paths).
+    """
     columns = [c for c in GRID_COLUMNS if c in df.columns]
     frame = df[columns].iloc[positions].copy()
     frame.index = pd.Index(positions, name="row")
+    files = frame.get("file")
+    if files is not None and isinstance(files.dtype, pd.CategoricalDtype):
+        paths = [str(p) for p in files.cat.categories]
+        if paths:
+            root = common_root(paths)
+            short = [os.path.relpath(p, root) if os.path.isabs(p) else p for p in paths]
+            if len(set(short)) == len(short):
+                frame["file"] = files.cat.rename_categories(short)
     return frame
 
 
@@ -327,7 +340,7 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
             column_widths=dict(_WIDTHS),
             layout={"width": "100%", "height": self._grid_height()},
         )
-        self._grid.add_class("deidscope-grid")
+        self._grid.add_class("deidscope-datagrid")
         self._detail = widgets.HTML()
         self._detail.add_class("deidscope-detail")
         self._export_path = widgets.Text(
@@ -702,7 +715,8 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
             for column, value in row.items()
         )
         self._detail.value = (
-            f"<b>row {position:,}</b> (full values)<table>{cells}</table>"
+            f'<b>row {position:,}</b> (full values)<table class="deidscope-kv">'
+            f"{cells}</table>"
         )
 
     def _show_status(self) -> None:
@@ -728,5 +742,7 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
 
 def _text(value: Any) -> str:
     if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and np.isnan(value):
         return ""
     return str(value)

@@ -173,10 +173,12 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             description="Start from PS3.15 profile", layout={"width": "220px"}
         )
         self._text = widgets.Textarea(
-            rows=8, layout={"width": "auto", "flex": "1 1 auto"}, continuous_update=True
+            rows=8,
+            layout={"width": "auto", "flex": "1 1 0%", "min_width": "300px"},
+            continuous_update=True,
         )
         self._text.add_class("deidscope-recipe")
-        self._gutter = widgets.HTML(layout={"flex": "0 0 auto", "min_width": "200px"})
+        self._gutter = widgets.HTML(layout={"flex": "0 0 auto", "width": "260px"})
         self._gutter.add_class("deidscope-gutter")
         self._status = widgets.HTML()
         self._status.add_class("deidscope-builder-status")
@@ -677,7 +679,8 @@ def diff_html(before: Any, after: Any) -> tuple[str, str]:
     """Return `before` and `after` as HTML, what changed marked.
 
     Characters only in `before` are wrapped in ``<del>``, characters only in
-    `after` in ``<ins>``; the rest is escaped as is.
+    `after` in ``<ins>``; the rest is escaped as is. Values less than half
+    alike are marked whole (a replacement, not an edit).
     """
     old = "" if before is None or before is pd.NA else str(before)
     new = "" if after is None or after is pd.NA else str(after)
@@ -686,6 +689,11 @@ def diff_html(before: Any, after: Any) -> tuple[str, str]:
     left: list[str] = []
     right: list[str] = []
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    if matcher.ratio() < 0.5:  # a new value, not an edit: mark it whole
+        return (
+            f"<del>{escape(old)}</del>" if old else "",
+            f"<ins>{escape(new)}</ins>" if new else "",
+        )
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             left.append(escape(old[i1:i2]))
@@ -788,7 +796,8 @@ def gutter_html(
         if pd.isna(matched):
             note = "not run: see the status"
         out.append(f"← {escape(note)}")
-    return "<pre>" + "\n".join(out) + "</pre>"
+    # a newline right after <pre> is dropped by HTML parsers: give one to drop
+    return "<pre>\n" + "\n".join(out) + "</pre>"
 
 
 def _line_hits(run: RecipeRun | None) -> pd.DataFrame:
