@@ -55,7 +55,11 @@ def test_subcommand_help_explains_it(
     assert main([name, "--help"]) == EXIT_OK
     out = capsys.readouterr().out
     assert out.startswith(f"usage: deidscope {name} ")
-    for option in ("--output", "--force", "--workers", "--progress", "PATH"):
+    # verify reads two paths and writes an optional page
+    options = ("--output", "--force", "--workers", "--progress", "PATH")
+    if name == "verify":
+        options = ("ORIGINAL OUTPUT", "--html", "--force", "--workers", "--progress")
+    for option in options:
         assert option in out
     assert "examples:" in out
 
@@ -66,6 +70,7 @@ MINIMAL = {
     "audit": ["-o", "x.html"],
     "apply": ["-r", "r.deid", "-o", "x"],
     "clean": ["-o", "x"],
+    "verify": ["original", "output"],
 }
 
 

@@ -10,6 +10,7 @@ that is unique, or as the caller says.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -17,17 +18,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from deidscope.audit._identifying import (
+    LEAK_KINDS,
+    alnum,
+    checked_kinds,
+    identifying,
+    leak_frame,
+)
 from deidscope.audit._pairs import files_of, pair_files
-from deidscope.audit._partial import check_frame, derived, is_dask, triples
-from deidscope.audit._rules import KINDS, RULES, WELL_KNOWN_UID_ROOTS
+from deidscope.audit._rules import KINDS, WELL_KNOWN_UID_ROOTS
+from deidscope.audit._scan import backgrounds, binary_label, binary_values, scan
 from deidscope.errors import InputError
-from deidscope.fields import SINGLE_VALUE_TEXT_VRS
+from deidscope.files import PathLike, check_paths
 
 __all__ = [
     "COMPARE_COLUMNS",
     "LEAK_COLUMNS",
     "LEAK_KINDS",
+    "checked_kinds",
     "compare",
+    "leak_frame",
     "leaks",
 ]
 
@@ -46,16 +56,6 @@ LEAK_COLUMNS: tuple[str, ...] = (
     "kind",
     "match",
 )
-#: The kinds of identifier :func:`leaks` looks for by default.
-LEAK_KINDS: tuple[str, ...] = (
-    "person_name",
-    "id",
-    "date",
-    "uid",
-    "address",
-    "phone",
-    "email",
-)
 #: The columns of :func:`compare`.
 COMPARE_COLUMNS: tuple[str, ...] = (
     "name",
@@ -70,106 +70,14 @@ COMPARE_COLUMNS: tuple[str, ...] = (
 
 # where an identifying value of the originals was, in the columns of leaks
 _AS_SOURCE = {column: f"source_{column}" for column in ("file", "uid", "name", "value")}
-# the words of a name: PN components (^), groups (=), commas, spaces, and the
-# values of a multi-valued element (\)
-_NAME_PARTS = re.compile(r"[\^=,\\\s]+")
-# VRs whose value is one text that may hold a backslash (not a multi-value)
-_ALNUM = re.compile(r"[^\W_]")
-_KIND_COLUMNS = {
-    kind: [i for i, r in enumerate(RULES) if r.kind == kind] for kind in KINDS
-}
-
-
-def _frame(df: Any, *, caller: str, side: str) -> pd.DataFrame:
-    check_frame(df, caller=caller)
-    if is_dask(df):
-        raise InputError(
-            f"{caller}: expected pandas DataFrames, but the {side} frame is a Dask "
-            f"DataFrame; call .compute() on it first"
-        )
-    frame: pd.DataFrame = derived(df)
-    return frame
-
-
-def _sources(before: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
-    """List the identifying values of `before`: file, uid, name, value, kind, part."""
-    empty = pd.DataFrame(columns=["file", "uid", "name", "value", "kind", "part"])
-    if len(before) == 0:
-        return empty
-    tri = triples(before)
-    kind_rows = []
-    for kind in kinds:
-        columns = _KIND_COLUMNS[kind]
-        hit = np.asarray(tri.hits[:, columns].any(axis=1))[tri.inverse]
-        if hit.any():
-            kind_rows.append((kind, np.flatnonzero(hit)))
-    if not kind_rows:
-        return empty
-    parts = []
-    for kind, rows in kind_rows:
-        sub = before.iloc[rows]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "file": sub["file"].astype(str).to_numpy(),
-                    "uid": sub["uid"].astype(str).to_numpy(),
-                    "name": sub["name"].astype(str).to_numpy(),
-                    "value": sub["value"].astype(str).to_numpy(),
-                    "VR": sub["VR"].astype(str).to_numpy(),
-                    "kind": kind,
-                    "row": rows,
-                }
-            )
-        )
-    found = pd.concat(parts, ignore_index=True)
-    # one kind per element: the first of `kinds`; nothing without a letter or digit
-    found = found.drop_duplicates("row").drop(columns="row")
-    # each value of a multi-valued element is an identifying value of its own
-    multi = found[
-        found["value"].str.contains("\\", regex=False)
-        & ~found["VR"].isin(SINGLE_VALUE_TEXT_VRS)
-    ]
-    values = [
-        (file, uid, name, value, kind)
-        for file, uid, name, text, kind in zip(
-            multi["file"],
-            multi["uid"],
-            multi["name"],
-            multi["value"],
-            multi["kind"],
-            strict=True,
-        )
-        for value in str(text).split("\\")
-        if value
-    ]
-    if values:
-        found = pd.concat(
-            [
-                found,
-                pd.DataFrame(values, columns=["file", "uid", "name", "value", "kind"]),
-            ],
-            ignore_index=True,
-        )
-    found = found.drop(columns="VR")
-    found = found[[_alnum(value) > 0 for value in found["value"]]]
-    found["part"] = False
-    names = found[found["kind"] == "person_name"]
-    pieces = []
-    for file, uid, name, value in zip(
-        names["file"], names["uid"], names["name"], names["value"], strict=True
-    ):
-        for piece in _NAME_PARTS.split(str(value)):
-            if piece and piece != value:
-                pieces.append((file, uid, name, piece))
-    if pieces:
-        words = pd.DataFrame(pieces, columns=["file", "uid", "name", "value"])
-        words["kind"], words["part"] = "person_name", True
-        found = pd.concat([found, words], ignore_index=True)
-    return found.reset_index(drop=True)
-
-
-def _alnum(text: str) -> int:
-    return len(_ALNUM.findall(text))
+# kinds looked for elsewhere even when a non-identifying element holds them too
+_ALWAYS_SEARCHED = frozenset(KINDS) - {"uid"}
+# a code or a number in an element the standard removes is looked for only
+# where it was: elsewhere it is as likely to be chance
+_CODES_AND_NUMBERS = frozenset(
+    {"CS", "AS", "DS", "IS", "US", "SS", "UL", "SL", "UV", "SV", "FL", "FD", "AT"}
+)
+_NUMBER = re.compile(r"^[+-]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?$")
 
 
 def _pattern(sources: pd.DataFrame) -> re.Pattern[str] | None:
@@ -182,7 +90,7 @@ def _pattern(sources: pd.DataFrame) -> re.Pattern[str] | None:
         escaped = re.escape(value)
         if part:
             alternatives.append(rf"\b{escaped}\b")
-        elif kind == "uid":
+        elif kind == "uid" or re.fullmatch(r"[0-9.]+", value):
             alternatives.append(rf"(?<![0-9]){escaped}(?![0-9])")
         else:
             alternatives.append(escaped)
@@ -191,12 +99,33 @@ def _pattern(sources: pd.DataFrame) -> re.Pattern[str] | None:
     return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
-def _searchable(sources: pd.DataFrame, min_length: int) -> pd.DataFrame:
-    """Keep the sources long enough to look for inside other values."""
-    keep = [
-        _alnum(value) >= (3 if part else min_length)
-        for value, part in zip(sources["value"], sources["part"], strict=True)
-    ]
+def _searchable(
+    sources: pd.DataFrame, min_length: int, background: Mapping[str, str]
+) -> pd.DataFrame:
+    """Keep the sources long and specific enough to look for in other values.
+
+    A value of kind profile, private or meta that also appears in a
+    non-identifying element of its file (``ORIGINAL`` in ImageType) is left
+    out: finding it elsewhere says nothing.
+    """
+    keep = []
+    for file, vr, value, part, kind, binary in zip(
+        sources["file"],
+        sources["VR"],
+        sources["value"],
+        sources["part"],
+        sources["kind"],
+        sources["binary"],
+        strict=True,
+    ):
+        ok = not binary and alnum(value) >= (3 if part else min_length)
+        if ok and kind not in _ALWAYS_SEARCHED:
+            ok = (
+                vr not in _CODES_AND_NUMBERS
+                and not _NUMBER.match(value)
+                and value.casefold() not in background.get(file, "")
+            )
+        keep.append(ok)
     return sources[keep]
 
 
@@ -205,26 +134,47 @@ def leaks(
     after_df: pd.DataFrame,
     *,
     kinds: Iterable[str] = LEAK_KINDS,
+    options: Iterable[str] = (),
     min_length: int = 4,
     pairs: Mapping[str, str] | None = None,
+    scan_bytes: bool | Iterable[PathLike] = False,
+    min_bytes: int = 6,
 ) -> pd.DataFrame:
     """Find identifying values of the original that survive in the result.
 
-    The identifying values are those of `before_df` that the heuristics of
-    :data:`~deidscope.audit.RULES` flag as one of `kinds` (person names, IDs
-    and accession numbers, dates, UIDs outside the standard's root,
-    addresses, phone numbers, e-mail addresses), in any element, nested or
-    private, and the words of each person name. Each is looked for in every
-    element of the paired file after de-identification (see
-    :func:`pair_files`), case-insensitively:
+    The identifying values of `before_df` are, one kind per element:
+
+    - those the heuristics of :data:`~deidscope.audit.RULES` flag as one of
+      `kinds` (person names, IDs and accession numbers, dates, UIDs outside
+      the standard's root, addresses, phone numbers, e-mail addresses), and
+      the words of each person name;
+    - ``profile``: every value of an element that PS3.15 Table E.1-1, with
+      `options`, does not keep (its own action or that of a sequence it is
+      in: remove, empty, dummy, new UID; a date an option modifies); inside
+      such a sequence, text, dates, times, UIDs and bytes, not codes;
+    - ``private``: every value of a private element (not the private
+      creators), but the safe ones when ``retain_safe_private`` is used;
+    - ``meta``: the file meta but the elements that describe the encoding.
+
+    What an option keeps is not identifying. Each value is looked for in the
+    paired file after de-identification (see :func:`pair_files`),
+    case-insensitively:
 
     - ``"kept"``: the same element still holds the same value (any length);
+      a value the frame shows as ``<N bytes>`` is read from both files and
+      compared byte for byte;
     - ``"contained"``: the value appears in any element, as the whole value
       or inside it (values with at least `min_length` letters or digits;
-      name words with at least 3, as whole words; UIDs not inside a longer
-      number);
+      name words with at least 3, as whole words; UIDs and numbers not
+      inside a longer number);
     - ``"copied"``: an element of another file holds exactly an identifying
-      value of the original dataset.
+      value of the original dataset;
+    - ``"bytes"`` (with `scan_bytes`): the raw bytes of the written file hold
+      the value somewhere no element above accounts for: the preamble, a long
+      binary value, another encoding (see :func:`scan_files`).
+
+    A value of kind profile, private or meta that also appears in a
+    non-identifying element of its original is only looked for as ``kept``.
 
     Parameters
     ----------
@@ -232,44 +182,53 @@ def leaks(
         Frames of :func:`deidscope.read_identifiers` before and after
         de-identification.
     kinds : iterable of str, optional
-        The kinds of :data:`~deidscope.audit.KINDS` to look for (the default
-        leaves out times of day, which are too short to trace).
+        The kinds to look for: any of :data:`~deidscope.audit.KINDS` and
+        ``profile``, ``private``, ``meta`` (the default,
+        :data:`LEAK_KINDS`, leaves out times of day, too short to trace).
+    options : iterable of str, optional
+        The PS3.15 options of the de-identification
+        (:data:`deidscope.ps315.OPTIONS`).
     min_length : int, optional
         The fewest letters and digits a value needs to be looked for inside
         other values.
     pairs : mapping or None, optional
         ``{after_file: before_file}`` where file paths alone cannot pair them.
+    scan_bytes : bool or iterable of paths, optional
+        Also search the written files byte by byte (:func:`scan_files`):
+        True for the files of `after_df`, or the paths to search.
+    min_bytes : int, optional
+        The shortest form looked for by the byte scan.
 
     Returns
     -------
     pandas.DataFrame
         One row per surviving value and element, with the columns of
         :data:`LEAK_COLUMNS`: where it survives (``file``, ``uid``, ``name``,
-        ``value``, after), where it came from (``source_file``,
-        ``source_uid``, ``source_name``, ``source_value``), its ``kind`` and
-        how it ``match``-ed. Empty when nothing survived.
+        ``value``, after; for a byte finding ``uid`` is empty, ``name`` says
+        where, ``preamble``, ``file meta`` or ``dataset``, and ``value``
+        gives the offset and the form), where it came from
+        (``source_file``, ``source_uid``, ``source_name``,
+        ``source_value``), its ``kind`` and how it ``match``-ed. Empty when
+        nothing survived.
 
     Raises
     ------
     InputError
-        If a frame is not an identifier frame, or `kinds` names an unknown
-        kind.
+        If a frame is not an identifier frame, or a kind or option is
+        unknown.
     """
-    before = _frame(before_df, caller="leaks", side="before")
-    after = _frame(after_df, caller="leaks", side="after")
-    kinds = tuple(kinds)
-    unknown = [kind for kind in kinds if kind not in KINDS]
-    if unknown:
-        raise InputError(f"leaks: unknown kinds {unknown}; choose from {list(KINDS)}")
-    if (
-        isinstance(min_length, bool)
-        or not isinstance(min_length, int)
-        or min_length < 1
-    ):
-        raise InputError(
-            f"leaks: min_length must be a positive int, got {min_length!r}"
-        )
-    sources = _sources(before, kinds)
+    before = leak_frame(before_df, caller="leaks", side="before")
+    after = leak_frame(after_df, caller="leaks", side="after")
+    chosen_kinds, chosen_options = checked_kinds(kinds, options, caller="leaks")
+    for label, number in (("min_length", min_length), ("min_bytes", min_bytes)):
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise InputError(f"leaks: {label} must be a positive int, got {number!r}")
+    paths: list[str] | None = None
+    if scan_bytes is True:
+        paths = files_of(after)
+    elif scan_bytes is not False:
+        paths = [os.fspath(p) for p in check_paths(scan_bytes, caller="leaks")]
+    sources = identifying(before, chosen_kinds, chosen_options)
     paired = pair_files(files_of(before), files_of(after), pairs=pairs)
     after_text = pd.DataFrame(
         {
@@ -279,16 +238,37 @@ def leaks(
             "value": after["value"].astype(str).fillna("").to_numpy(),
         }
     )
+    background = backgrounds(before, sources) if len(sources) else {}
     found: list[pd.DataFrame] = []
     if len(sources) and len(after_text):
-        found.append(_kept(sources, after_text, paired))
-        found.append(_contained(sources, after_text, paired, min_length))
-        found.append(_copied(sources, after_text, min_length))
+        text_sources = sources[~sources["binary"]]
+        found.append(_kept(text_sources, after_text, paired))
+        found.append(_kept_bytes(sources[sources["binary"]], after_text, paired))
+        searchable = _searchable(sources, min_length, background)
+        found.append(_contained(searchable, after_text, paired))
+        heuristic = searchable["kind"].isin(_ALWAYS_SEARCHED | {"uid"})
+        found.append(_copied(searchable[~searchable["part"] & heuristic], after_text))
+    if paths is not None and len(sources):
+        all_pairs = dict(pairs or {})
+        for path in paths:
+            if path not in all_pairs and path in paired:
+                all_pairs[path] = paired[path]
+        scanned = scan(
+            paths,
+            before,
+            sources,
+            pairs={k: v for k, v in all_pairs.items() if k in paths},
+            min_bytes=min_bytes,
+        )
+        found.append(_byte_rows(scanned, found))
+    found = [frame for frame in found if len(frame)]
     if not found:
         # the columns and dtypes of a frame of findings, with no rows
         return pd.DataFrame({column: pd.Series(dtype="str") for column in LEAK_COLUMNS})
-    out = pd.concat(found, ignore_index=True)
-    out = out.drop_duplicates(["file", "uid", "source_value"], keep="first")
+    out = pd.concat(
+        [frame.loc[:, list(LEAK_COLUMNS)] for frame in found], ignore_index=True
+    )
+    out = out.drop_duplicates(["file", "uid", "name", "source_value"], keep="first")
     order = {file: i for i, file in enumerate(files_of(after))}
     out = out.assign(_order=out["file"].map(order)).sort_values(
         ["_order", "uid"], kind="stable"
@@ -296,10 +276,59 @@ def leaks(
     return out.loc[:, list(LEAK_COLUMNS)].reset_index(drop=True)
 
 
+def _byte_rows(
+    scanned: pd.DataFrame, element_level: list[pd.DataFrame]
+) -> pd.DataFrame:
+    """Keep the byte findings that no element-level finding accounts for.
+
+    A value found in an element (kept, contained, copied) also shows in the
+    bytes; its byte findings are left out unless it is in the preamble or
+    the bytes hold it more often than the elements found.
+    """
+    if not len(scanned):
+        return pd.DataFrame(columns=list(LEAK_COLUMNS))
+    known = [frame for frame in element_level if len(frame)]
+    counts: dict[tuple[str, str], int] = {}
+    if known:
+        seen = pd.concat([frame.loc[:, ["file", "source_value"]] for frame in known])
+        for file, value in zip(seen["file"], seen["source_value"], strict=True):
+            key = (str(file), str(value))
+            counts[key] = counts.get(key, 0) + 1
+    occurrences = scanned.groupby(["file", "source_value"])["offset"].transform("size")
+    keep = [
+        where == "preamble" or int(n) > counts.get((file, value), 0)
+        for file, value, where, n in zip(
+            scanned["file"],
+            scanned["source_value"],
+            scanned["where"],
+            occurrences,
+            strict=True,
+        )
+    ]
+    rows = scanned[keep]
+    return pd.DataFrame(
+        {
+            "file": rows["file"].to_numpy(),
+            "uid": "",
+            "name": rows["where"].to_numpy(),
+            "value": [
+                f"byte {offset} ({form})"
+                for offset, form in zip(rows["offset"], rows["form"], strict=True)
+            ],
+            "source_file": rows["source_file"].to_numpy(),
+            "source_uid": rows["source_uid"].to_numpy(),
+            "source_name": rows["source_name"].to_numpy(),
+            "source_value": rows["source_value"].to_numpy(),
+            "kind": rows["kind"].to_numpy(),
+            "match": "bytes",
+        }
+    )
+
+
 def _kept(
     sources: pd.DataFrame, after: pd.DataFrame, paired: dict[str, str]
 ) -> pd.DataFrame:
-    whole = sources[~sources["part"]]
+    whole = sources[~sources["part"]].loc[:, ["file", "uid", "name", "value", "kind"]]
     mapped = after.assign(source_file=after["file"].map(paired)).dropna(
         subset=["source_file"]
     )
@@ -308,17 +337,68 @@ def _kept(
         left_on=["source_file", "uid"],
         right_on=["source_file", "source_uid"],
     )
-    same = merged["value"].str.casefold() == merged["source_value"].str.casefold()
-    return merged[same].assign(match="kept")
+    same = np.array(
+        merged["value"].str.casefold() == merged["source_value"].str.casefold(),
+        dtype=bool,
+    )
+    # a multi-valued element: one of its values still there
+    multi = merged["value"].str.contains("\\", regex=False).to_numpy() & ~same
+    if multi.any():
+        same[multi] = [
+            s.casefold() in {p.casefold() for p in v.split("\\")}
+            for v, s in zip(
+                merged.loc[multi, "value"],
+                merged.loc[multi, "source_value"],
+                strict=True,
+            )
+        ]
+    # a multi-valued element kept whole: one row, not one per value
+    kept = merged[same]
+    kept = kept.assign(_length=kept["source_value"].str.len())
+    kept = kept.sort_values("_length", ascending=False, kind="stable")
+    kept = kept.drop_duplicates(["file", "uid"]).sort_index()
+    return kept.drop(columns="_length").assign(match="kept")
+
+
+def _kept_bytes(
+    sources: pd.DataFrame, after: pd.DataFrame, paired: dict[str, str]
+) -> pd.DataFrame:
+    """Binary values (``<N bytes>``) still in the same element, byte for byte."""
+    if not len(sources):
+        return pd.DataFrame(columns=list(LEAK_COLUMNS))
+    mapped = after.assign(source_file=after["file"].map(paired)).dropna(
+        subset=["source_file"]
+    )
+    merged = mapped.merge(
+        sources.loc[:, ["file", "uid", "name", "value", "kind"]].rename(
+            columns=_AS_SOURCE
+        ),
+        left_on=["source_file", "uid"],
+        right_on=["source_file", "source_uid"],
+    )
+    merged = merged[merged["value"] == merged["source_value"]]  # same length
+    rows = []
+    for (file, source_file), group in merged.groupby(
+        ["file", "source_file"], sort=False
+    ):
+        uids = list(group["uid"])
+        old = binary_values(str(source_file), uids)
+        new = binary_values(str(file), uids)
+        for row in group.to_dict("records"):
+            data = old.get(row["uid"])
+            if data is not None and data == new.get(row["uid"]):
+                label = binary_label(data)
+                rows.append({**row, "value": label, "source_value": label})
+    out = pd.DataFrame(rows, columns=merged.columns)
+    out["match"] = "kept"
+    return out
 
 
 def _contained(
-    sources: pd.DataFrame,
+    searchable: pd.DataFrame,
     after: pd.DataFrame,
     paired: dict[str, str],
-    min_length: int,
 ) -> pd.DataFrame:
-    searchable = _searchable(sources, min_length)
     by_file = dict(list(searchable.groupby("file", sort=False)))
     rows: list[tuple[Any, ...]] = []
     for file, group in after.groupby("file", sort=False):
@@ -347,11 +427,12 @@ def _contained(
     return pd.DataFrame(rows, columns=columns).assign(match="contained")
 
 
-def _copied(
-    sources: pd.DataFrame, after: pd.DataFrame, min_length: int
-) -> pd.DataFrame:
-    whole = _searchable(sources[~sources["part"]], min_length)
-    first = whole.drop_duplicates("value").rename(columns=_AS_SOURCE)
+def _copied(searchable: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    first = (
+        searchable.drop_duplicates("value")
+        .loc[:, ["file", "uid", "name", "value", "kind"]]
+        .rename(columns=_AS_SOURCE)
+    )
     merged = after.merge(first, left_on="value", right_on="source_value")
     return merged.assign(match="copied")
 
@@ -448,8 +529,8 @@ def compare(
     InputError
         If a frame is not an identifier frame.
     """
-    before = _frame(before_df, caller="compare", side="before")
-    after = _frame(after_df, caller="compare", side="after")
+    before = leak_frame(before_df, caller="compare", side="before")
+    after = leak_frame(after_df, caller="compare", side="after")
     before_files, after_files = files_of(before), files_of(after)
     paired = pair_files(before_files, after_files, pairs=pairs)
     used = set(paired.values())

@@ -11,7 +11,8 @@ Exit codes
 0     done (``clean``: also when the recipe flags no file, which standard
       error says)
 1     done, but the result needs attention (``apply``: leaks remain;
-      ``clean``: a file flagged without boxes, or one that failed)
+      ``clean``: a file flagged without boxes, or one that failed;
+      ``verify``: the score is below ``--min``, or leaks remain)
 2     the command line is wrong (unknown option, missing argument or
       required option such as ``apply``'s ``--recipe``, an output with the
       wrong suffix); argparse's message, on one line
@@ -92,13 +93,15 @@ SUBCOMMANDS: tuple[str, ...] = (
     "audit",
     "apply",
     "clean",
+    "verify",
 )
 
 _DESCRIPTION = """\
 Look at the identifiers in DICOM files, and remove them: list every header
 field of every file (identifiers), audit a dataset in an HTML report
 (audit), de-identify copies with a deid recipe and check them for leaks
-(apply), blank burned-in text in flagged images (clean). Run 'deidscope
+(apply), blank burned-in text in flagged images (clean), score a
+de-identification against its originals (verify). Run 'deidscope
 COMMAND --help' for the options of a command. Without PATH, commands read
 the bundled dicom-cookies sample.
 """

@@ -276,7 +276,7 @@ def run(args: argparse.Namespace) -> Outcome:
         found = leaks(before, after, pairs=written)
         if args.leaks is not None:
             with output_file(args.leaks, force=args.force, caller=caller) as temp:
-                escape_formulas(found).to_csv(temp, index=False)
+                escape_formulas(found).to_csv(temp, index=False, lineterminator="\r\n")
             messages.append(f"leaks written to {os.fspath(args.leaks)}")
         if len(found):
             kinds = found["kind"].astype(str).value_counts()

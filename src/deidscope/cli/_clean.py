@@ -232,7 +232,7 @@ def run(args: argparse.Namespace) -> Outcome:
     ).fillna("")
     report_path = output / REPORT_NAME
     with output_file(report_path, force=True, caller=caller) as tmp:
-        escape_formulas(report).to_csv(tmp, index=False)
+        escape_formulas(report).to_csv(tmp, index=False, lineterminator="\r\n")
     counts = report["action"].value_counts()
     cleaned = int(counts.get("cleaned", 0))
     review = int(counts.get("flagged, no boxes: review", 0))
