@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import pickle
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,3 +100,60 @@ def test_a_batch_big_enough_goes_to_the_pool(
     df = read_identifiers(files, workers=2)
     assert calls == [len(files)]
     pd.testing.assert_frame_equal(df, read_identifiers(files))
+
+
+def _die(files: list[str], errors: str) -> None:
+    os._exit(3)  # a worker killed (out of memory, say)
+
+
+def _refuse() -> bool:
+    raise RuntimeError("this worker never comes up")
+
+
+def _shared(caplog: pytest.LogCaptureFixture) -> tuple[int, int]:
+    """The files read here and by the workers, from the debug log."""
+    [record] = [r for r in caplog.records if "other processes" in r.getMessage()]
+    here, others = re.findall(r"(\d+) files read here, (\d+) by", record.getMessage())[
+        0
+    ]
+    return int(here), int(others)
+
+
+@pytest.fixture
+def many_files(cookie_files: list[str], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    monkeypatch.setattr(_read, "MIN_POOL_FILES", 0)
+    return cookie_files * 40  # 280 files: several chunks
+
+
+def test_this_process_and_the_workers_share_the_files(
+    many_files: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="deidscope.frame._read")
+    df = read_identifiers(many_files, workers=2)
+    here, others = _shared(caplog)
+    assert here + others == len(many_files)
+    assert here > 0
+    pd.testing.assert_frame_equal(df, read_identifiers(many_files))
+
+
+@pytest.mark.parametrize(
+    ("name", "replacement"), [("_read_rows", _die), ("_ready", _refuse)]
+)
+def test_files_of_a_failed_worker_are_read_here(
+    many_files: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    name: str,
+    replacement: Any,
+) -> None:
+    reference = read_identifiers(many_files)
+    monkeypatch.setattr(_read, name, replacement)
+    caplog.set_level(logging.DEBUG, logger="deidscope.frame._read")
+    df = read_identifiers(many_files, workers=2)
+    pd.testing.assert_frame_equal(df, reference)
+    here, others = _shared(caplog)
+    if name == "_ready":  # no worker came up: every file was read here
+        assert (here, others) == (len(many_files), 0)
+    else:
+        assert others > 0
+        assert "a worker failed" in caplog.text

@@ -217,9 +217,21 @@ def _check_audit(nb: nbformat.NotebookNode) -> None:
         if re.search(r"\d[\d,]* of [\d,]+ rows", m["state"]["value"])
     ]
     assert counts, "no FieldBrowser count"
-    tables = find_models(models.values(), "SelectMultipleModel", "deidscope-rows")
-    labels = [label for m in tables for label in m["state"]["_options_labels"]]
-    assert any("PatientName" in label for label in labels), "no PN rows in a table"
+    # the grid streams its rows from the kernel: its state holds their count
+    grids = find_models(models.values(), "StreamingDataGridModel", "deidscope-datagrid")
+    shown = {m["state"]["_row_count"] for m in grids}
+    counted = {
+        int(re.search(r"([\d,]+) of", m["state"]["value"])[1].replace(",", ""))  # type: ignore[index]
+        for m in counts
+    }
+    assert shown & counted, f"no grid shows the counted rows: {shown} vs {counted}"
+    profiles = [
+        m
+        for m in find_models(models.values(), "HTMLModel")
+        if "PatientName" in m["state"].get("value", "")
+        and "matching rows" in m["state"].get("value", "")
+    ]
+    assert profiles, "no profile of the PN rows"
     tabs = [
         m
         for m in find_models(models.values(), "TabModel")

@@ -45,7 +45,8 @@ def test_widgets_explore_a_frame() -> None:
     explorer = deidscope.explore(df, page_size=5)
     try:
         assert explorer.df is df
-        assert len(explorer.browser.page_rows) == 5
+        assert explorer.browser.page_size == 5
+        assert explorer.browser._grid._row_count == len(df)
     finally:
         explorer.close()
 

@@ -1,7 +1,11 @@
-"""FieldBrowser, headless: filter traits linked to boxes, state on attributes."""
+"""FieldBrowser, headless: filter traits linked to boxes, the grid's model state."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 import pandas as pd
 import pytest
 import traitlets
@@ -31,8 +35,10 @@ def test_widgets_browser_starts_with_everything(
     assert len(browser.filtered) == len(df)
     assert browser.selected.empty
     assert f"{len(df):,} of {len(df):,} rows" in browser.status
-    assert browser.n_pages == -(-len(df) // 10)
-    assert len(browser._table.options) == 10
+    grid = browser._grid
+    assert grid._row_count == len(df)
+    assert grid.selection_mode == "row"
+    assert list(browser.view.index) == list(df.index)
     assert "<table" in browser.profile_html  # small frames are profiled at once
 
 
@@ -103,31 +109,118 @@ def test_widgets_browser_bad_group_text_is_reported(browser: FieldBrowser) -> No
     assert browser.error == ""
 
 
-def test_widgets_browser_paging(browser: FieldBrowser, df: pd.DataFrame) -> None:
-    browser._next.click()
-    assert browser.page == 1
-    assert browser.page_rows.index.tolist() == df.index[10:20].tolist()
-    assert [value for _, value in browser._table.options] == list(range(10, 20))
-    browser._prev.click()
-    assert browser.page == 0
-    assert browser._prev.disabled
-    browser.page = browser.n_pages - 1
-    assert browser._next.disabled
-    browser.text = "PatientName"  # a new filter goes back to the first page
-    assert browser.page == 0
+def _request_page(browser: FieldBrowser, r1: int, r2: int) -> dict[str, list[object]]:
+    """Ask the grid for rows r1..r2 as the browser does; return its columns."""
+    sent: list[tuple[dict[str, Any], list[Any]]] = []
+    grid = browser._grid
+    grid.send = lambda content, buffers=None: sent.append((content, buffers or []))
+    grid._handle_comm_msg(
+        None, {"type": "data-request", "r1": r1, "r2": r2, "c1": 0, "c2": 6}, []
+    )
+    ((content, buffers),) = sent
+    assert content["event_type"] == "data-reply"
+    assert (content["r1"], content["r2"]) == (r1, r2)
+    columns: dict[str, list[object]] = {}
+    for name, column in content["value"]["data"].items():
+        if isinstance(column, list):  # text is sent as a list
+            columns[name] = column
+        else:  # numbers as a binary buffer
+            array = np.frombuffer(buffers[column["value"]], dtype=column["dtype"])
+            columns[name] = array.tolist()
+    return columns
+
+
+def test_widgets_browser_grid_serves_pages_of_the_filtered_rows(
+    browser: FieldBrowser, df: pd.DataFrame
+) -> None:
+    browser.vrs = ("PN",)
+    expected = filter_fields(df, vrs=("PN",))
+    assert browser._grid._row_count == len(expected)
+    data = _request_page(browser, 0, 4)
+    assert data["name"] == expected["name"].astype(str).head(5).tolist()
+    # the row header is the row's position in df
+    assert data["row"] == np.flatnonzero(df["VR"] == "PN")[:5].tolist()
+
+
+def test_widgets_browser_sorts_like_a_header_click(
+    browser: FieldBrowser, df: pd.DataFrame
+) -> None:
+    browser.vrs = ("PN",)
+    browser._grid._transforms = [{"type": "sort", "column": "value", "desc": True}]
+    values = browser.view["value"].astype(str).tolist()
+    assert values == sorted(values, reverse=True)
+    assert len(values) == len(filter_fields(df, vrs=("PN",)))
+    browser.sort_by("name")  # categorical: by text, not by category order
+    names = browser.view["name"].astype(str).tolist()
+    assert names == sorted(names)
+    browser.vrs = ("PN", "DA")  # new rows keep the sort chosen
+    names = browser.view["name"].astype(str).tolist()
+    assert names == sorted(names)
+    assert set(browser.view["VR"].astype(str)) == {"PN", "DA"}
+    assert _request_page(browser, 0, 2)["name"] == names[:3]
+
+
+def test_widgets_browser_sort_by_rejects_unknown_columns(browser: FieldBrowser) -> None:
+    with pytest.raises(InputError, match="sort_by: expected one of"):
+        browser.sort_by("nope")
+
+
+def test_widgets_browser_grid_cuts_long_cells_but_shows_them_in_full() -> None:
+    cookies = deidscope.read_identifiers(get_dataset("dicom-cookies"))
+    long_value = "x" * 5000 + "\x07end"
+    frame = cookies.head(3).copy()
+    frame["value"] = pd.array([long_value, "a", "b"], dtype="string")
+    browser = FieldBrowser(frame)
+    cell = _request_page(browser, 0, 0)["value"][0]
+    assert len(cell) <= 501
+    assert cell.endswith("…")
+    browser._grid.selections = [{"r1": 0, "c1": 0, "r2": 0, "c2": 5}]
+    assert "x" * 5000 in browser.detail_html
+    assert frame["value"].iloc[0] == long_value  # the frame is not changed
+
+
+def test_widgets_browser_export_writes_the_grid_rows(
+    browser: FieldBrowser, df: pd.DataFrame, tmp_path: Path
+) -> None:
+    browser.vrs = ("PN",)
+    browser.sort_by("value")
+    written = browser.export(tmp_path / "pn.parquet")
+    back = pd.read_parquet(written)
+    assert back["value"].tolist() == browser.view["value"].tolist()
+    assert list(back.columns) == list(df.columns)
+    assert "wrote" in browser._exported.value
+    with pytest.raises(FileExistsError):
+        browser.export(tmp_path / "pn.parquet")
+    with pytest.raises(InputError, match=r"suffix|ending|expected"):
+        browser.export(tmp_path / "pn.txt")
+
+
+def test_widgets_browser_export_buttons_and_formula_cells(tmp_path: Path) -> None:
+    cookies = deidscope.read_identifiers(get_dataset("dicom-cookies"))
+    frame = cookies.head(2).copy()
+    frame["value"] = pd.array(['=HYPERLINK("http://x")', "plain"], dtype="string")
+    browser = FieldBrowser(frame)
+    browser._export_path.value = str(tmp_path / "found.csv")
+    browser._export_csv.click()
+    text = (tmp_path / "found.csv").read_text()
+    assert "'=HYPERLINK" in text
+    assert "plain" in text
+    browser._export_parquet.click()
+    back = pd.read_parquet(tmp_path / "found.parquet")
+    assert back["value"].iloc[0] == '=HYPERLINK("http://x")'  # Parquet keeps it
+    browser._export_csv.click()  # exists: said in the widget, nothing raised
+    assert "exists" in browser._exported.value
 
 
 @pytest.mark.parametrize(
     ("trait", "value", "match"),
     [
-        ("page", -1, "page must be between 0 and"),
-        ("page", 10_000, "page must be between 0 and"),
         ("page_size", 0, "page_size must be between 1 and 1000"),
         ("action", "Q", "action must be 'any', '' or one of"),
         ("private", "maybe", "private"),
         ("vrs", (1, 2), "vrs must be strings"),
     ],
-    ids=["page-negative", "page-past-end", "page-size", "action", "private", "vrs"],
+    ids=["page-size", "action", "private", "vrs"],
 )
 def test_widgets_browser_validates_traits(
     browser: FieldBrowser, trait: str, value: object, match: str
@@ -137,18 +230,32 @@ def test_widgets_browser_validates_traits(
 
 
 def test_widgets_browser_picks_rows(browser: FieldBrowser, df: pd.DataFrame) -> None:
-    first = browser.page_rows.index[:3].tolist()
-    browser._table.value = tuple(first)  # a person clicks three rows
-    assert browser.selected.index.tolist() == first
+    grid = browser._grid
+    grid.selections = [{"r1": 0, "c1": 0, "r2": 2, "c2": 5}]  # a person's 3 rows
+    assert browser.selected.index.tolist() == df.index[:3].tolist()
     assert "3 picked" in browser.status
     assert "3 picked rows" in browser.profile_html
-    browser._next.click()
-    browser._table.value = (browser.page_rows.index[0],)
-    assert len(browser.selected) == 4  # picks on other pages are kept
-    browser._prev.click()
-    assert browser._table.value == tuple(first)  # the page shows its picks
+    assert "row 0" in browser.detail_html  # the first row of the pick, in full
+    browser.vrs = ("PN",)  # another view: the picks stay
+    assert len(browser.selected) == 3
+    grid.selections = [{"r1": 0, "c1": 0, "r2": 0, "c2": 5}]
+    assert len(browser.selected) == 4  # picks outside the view are kept
+    browser.vrs = ()
+    assert grid.selections == [
+        {"r1": 0, "c1": 0, "r2": 2, "c2": 5},
+        {
+            "r1": int(np.flatnonzero(df["VR"] == "PN")[0]),
+            "c1": 0,
+            "r2": int(np.flatnonzero(df["VR"] == "PN")[0]),
+            "c2": 5,
+        },
+    ]  # the grid shows the picks of the view
+    browser.sort_by("row", ascending=False)
+    last = len(df) - 1
+    assert grid.selections[0]["r1"] == last - int(np.flatnonzero(df["VR"] == "PN")[0])
     browser._clear.click()
     assert browser.selected.empty
+    assert grid.selections == []
 
 
 def test_widgets_browser_picks_by_position_when_the_index_repeats() -> None:
@@ -156,13 +263,15 @@ def test_widgets_browser_picks_by_position_when_the_index_repeats() -> None:
     twice = pd.concat([cookies, cookies])  # labels 0..n-1, each twice
     assert twice.index.has_duplicates
     browser = FieldBrowser(twice, page_size=10)
-    browser._table.value = (0, 1, 2)  # a person clicks three rows of page 0
+    browser._grid.selections = [{"r1": 0, "c1": 0, "r2": 2, "c2": 5}]
     assert len(browser.selected) == 3
     pd.testing.assert_frame_equal(browser.selected, twice.iloc[:3])
     assert "3 picked" in browser.status
-    browser.page = browser.n_pages - 1  # the second copy's rows
     last = len(twice) - 1
-    browser._table.value = (last,)
+    browser._grid.selections = [
+        {"r1": 0, "c1": 0, "r2": 2, "c2": 5},
+        {"r1": last, "c1": 0, "r2": last, "c2": 5},
+    ]
     assert len(browser.selected) == 4
     pd.testing.assert_frame_equal(browser.selected.iloc[[-1]], twice.iloc[[last]])
     browser._clear.click()
@@ -219,8 +328,11 @@ def test_widgets_browser_escapes_values(tmp_path: object) -> None:
     browser = FieldBrowser(frame)
     assert "<script>" not in browser.profile_html
     assert "&lt;script&gt;" in browser.profile_html
-    ((label, _),) = browser._table.options
-    assert "\n" not in label
+    cell = _request_page(browser, 0, 0)["value"][0]
+    assert "\n" not in cell
+    browser.show_row(0)
+    assert "&lt;script&gt;" in browser.detail_html
+    assert "<script>" not in browser.detail_html
 
 
 def test_widgets_browser_does_not_modify_frame(df: pd.DataFrame) -> None:

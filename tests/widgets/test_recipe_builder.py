@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pandas as pd
@@ -367,3 +368,114 @@ def test_widgets_builder_status_follows_start_from_profile(
     assert builder.error == ""
     assert builder._status.value.startswith(f"{n_lines} header lines")
     assert "rows changed or kept" in builder._status.value
+
+
+RECIPE = "FORMAT dicom\n\n%header\n\nREPLACE PatientName lolo\nREMOVE StudyDate\n"
+
+
+def test_widgets_builder_typing_runs_once_per_pause(df: pd.DataFrame) -> None:
+    """With an event loop (a kernel), keys within the pause make one run."""
+
+    async def type_keys() -> tuple[int, int, str]:
+        builder = RecipeBuilder(df, debounce=0.05)
+        before = builder.runs
+        text = ""
+        for char in RECIPE:  # one change of the box per key, as a browser sends
+            text += char
+            builder._text.value = text
+        typed_runs = builder.runs - before
+        shown = builder._working.value
+        await asyncio.sleep(0.3)
+        return typed_runs, builder.runs - before, shown
+
+    typed_runs, runs, shown = asyncio.run(type_keys())
+    assert typed_runs == 0  # nothing ran while typing
+    assert shown == "<i>typing…</i>"
+    assert runs == 1  # one engine run for the whole edit
+
+
+def test_widgets_builder_typing_without_a_loop_is_at_once(
+    builder: RecipeBuilder,
+) -> None:
+    before = builder.runs
+    builder._text.value = RECIPE
+    assert builder.recipe_text == RECIPE
+    assert builder.runs == before + 1
+    assert builder.line_hits["line"].tolist() == [5, 6]
+
+
+def test_widgets_builder_preview_button_takes_pending_text(df: pd.DataFrame) -> None:
+    async def type_then_click() -> RecipeBuilder:
+        builder = RecipeBuilder(df, debounce=5)
+        builder._text.value = RECIPE
+        builder._preview_button.click()  # before the pause ends
+        return builder
+
+    builder = asyncio.run(type_then_click())
+    assert builder.recipe_text == RECIPE
+    assert builder._pending is None
+    assert builder.line_hits["line"].tolist() == [5, 6]
+
+
+def test_widgets_builder_rejects_a_bad_debounce(df: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="debounce must be 0-10 seconds"):
+        RecipeBuilder(df, debounce=-1)
+
+
+def test_widgets_builder_counts_beside_each_line(builder: RecipeBuilder) -> None:
+    builder.recipe_text = RECIPE + "JITTER StudyDate 1\n"
+    gutter = builder._gutter.value.removeprefix("<pre>\n").removesuffix("</pre>")
+    lines = gutter.split("\n")
+    assert len(lines) == len(builder.recipe_text.split("\n"))
+    assert lines[4] == "← 7 rows · 7 files"  # REPLACE PatientName, line 5
+    assert lines[5] == "← 0 rows · 0 files (matches 7 in 7 files)"  # JITTER wins
+    assert lines[6] == "← 7 rows · 7 files"
+    assert lines[0] == lines[2] == ""
+    builder.recipe_text = RECIPE + "BOGUS x\n"
+    assert builder._gutter.value == ""  # no counts of an older text
+
+
+def test_widgets_builder_preview_is_grouped_by_line(builder: RecipeBuilder) -> None:
+    builder.recipe_text = "FORMAT dicom\n%header\nREPLACE PatientName nameless\n"
+    html = builder._preview.value
+    assert 'class="deidscope-tag deidscope-act-REPLACE"' in html
+    assert "line 3: <code>REPLACE PatientName nameless</code>" in html
+    assert "<b>7 rows</b> in 7 files" in html
+    # "nameless waterfall" -> "nameless": the cut part is marked
+    assert "<td>nameless<del> waterfall</del></td><td>nameless</td>" in html
+    assert 'download="recipe-preview.csv"' in html
+
+
+def test_widgets_builder_diff_html_escapes() -> None:
+    from deidscope.widgets.recipe_builder import diff_html
+
+    old, new = diff_html("<a>1", "<a>2")
+    assert old == "&lt;a&gt;<del>1</del>"
+    assert new == "&lt;a&gt;<ins>2</ins>"
+    assert diff_html(None, "x") == ("", "<ins>x</ins>")
+
+
+def test_widgets_builder_summary_tables_are_compact_with_downloads(
+    builder: RecipeBuilder,
+) -> None:
+    import base64
+
+    builder.start_from_profile()
+    builder.recipe_text = RECIPE
+    gaps = builder._coverage.value
+    assert 'class="deidscope-compact"' in gaps
+    assert 'download="ps315-gaps.csv"' in gaps
+    encoded = gaps.split("data:text/csv;base64,", 1)[1].split('"', 1)[0]
+    csv = base64.b64decode(encoded).decode()
+    assert csv.splitlines()[0].split(",")[:3] == ["name", "tag", "VR"]
+    assert len(csv.splitlines()) == len(builder.coverage) + 1
+
+
+def test_widgets_builder_diff_html_marks_a_replacement_whole() -> None:
+    from deidscope.widgets.recipe_builder import diff_html
+
+    assert diff_html("Dr. dry breeze", "anonymous") == (
+        "<del>Dr. dry breeze</del>",
+        "<ins>anonymous</ins>",
+    )
+    assert diff_html("20131210", "") == ("<del>20131210</del>", "")

@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import pandas as pd
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 #: Files per task when reading with several processes.
 CHUNK_FILES = 64
+#: Files this process reads between looks at the workers.
+PARENT_STEP = 8
 #: Fewer files than this are read in this process whatever ``workers`` says:
 #: starting the workers and sending the rows back costs more than the second
 #: process saves (the break-even measured by ``benchmarks/bench_core.py``).
@@ -133,33 +136,92 @@ def _read_rows(
     return take_rows(builder), failed
 
 
+def _ready() -> bool:
+    """Answer once the worker is up (a worker's first task)."""
+    return True
+
+
 def _read_pooled(
     files: Sequence[str], workers: int, batch: BatchErrors, bar_of: Any
 ) -> pd.DataFrame:
-    """Read `files` in chunks on `workers` processes; rows in the files' order.
+    """Read `files` in this process and `workers` - 1 others; rows in order.
 
-    Workers send back raw rows (:class:`~deidscope.frame._merge.RawRows`);
-    each chunk is merged into one builder as it arrives, while the workers
-    read on, and the frame is built once at the end.
+    This process reads from the front, :data:`PARENT_STEP` files at a time;
+    the other processes, once they are up, take chunks from the back (at
+    most :data:`CHUNK_FILES` files, fewer as the gap closes) and send back
+    raw rows (:class:`~deidscope.frame._merge.RawRows`), merged in order
+    into this process's builder when the front reaches them; the frame is
+    built once. A batch finished before the workers are up (a cold
+    ``forkserver``) is read as by one process; a chunk whose worker died is
+    read here.
     """
     errors: Errors = "raise" if batch.raises else "ignore"
-    chunks = list(_chunks(files, CHUNK_FILES))
     builder = FrameBuilder()
+    children = workers - 1
+    context = pool_context()
     pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(chunks)), mp_context=pool_context()
+        max_workers=children, mp_context=context
     )
+    # (start, stop, future) of the chunks given to workers, latest first
+    given: list[tuple[int, int, concurrent.futures.Future[Any]]] = []
+    counted = 0  # chunks of `given` done and counted by the bar (they finish in turn)
+    lo, hi = 0, len(files)
+    up: concurrent.futures.Future[bool] | None = None
+    broken = False
     try:
-        # every task is submitted (and, with fork, every worker started) before
-        # the progress bar exists: tqdm runs a monitor thread
-        futures = [pool.submit(_read_rows, chunk, errors) for chunk in chunks]
+        # submitted (and, with fork, every worker started) before the progress
+        # bar exists: tqdm runs a monitor thread
+        up = pool.submit(_ready)
         with bar_of(len(files)) as bar:
-            for chunk, future in zip(chunks, futures, strict=True):
-                rows, failed = future.result()
-                merge_rows(builder, rows)
-                batch.extend(failed)
-                bar.update(len(chunk))
+            while lo < hi:
+                while counted < len(given) and given[counted][2].done():
+                    bar.update(given[counted][1] - given[counted][0])
+                    counted += 1
+                if up.done() and up.exception() is None and not broken:
+                    # two chunks per worker: one read, one waiting
+                    while len(given) - counted < 2 * children and hi - lo > PARENT_STEP:
+                        share = (hi - lo) // (2 * workers)
+                        start = hi - min(CHUNK_FILES, max(PARENT_STEP, share))
+                        try:
+                            future = pool.submit(_read_rows, files[start:hi], errors)
+                        except BrokenProcessPool:  # a worker died: no more chunks
+                            broken = True
+                            break
+                        given.append((start, hi, future))
+                        hi = start
+                stop = min(lo + PARENT_STEP, hi)
+                for file in files[lo:stop]:
+                    _add_file(builder, file, batch)
+                bar.update(stop - lo)
+                lo = stop
+            for index in range(len(given) - 1, -1, -1):  # in the files' order
+                start, stop, future = given[index]
+                try:
+                    rows, failed = future.result()
+                except ReadError:
+                    raise
+                except Exception:  # the worker died (or cannot send): read here
+                    logger.warning(
+                        "a worker failed; reading its %d files here", stop - start
+                    )
+                    for file in files[start:stop]:
+                        _add_file(builder, file, batch)
+                else:
+                    merge_rows(builder, rows)
+                    batch.extend(failed)
+                if index >= counted:
+                    bar.update(stop - start)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        # a forked worker is up at once; one from a server still starting is
+        # left to finish starting and stop on its own
+        wait = up is None or up.done() or context.get_start_method() == "fork"
+        pool.shutdown(wait=wait, cancel_futures=True)
+    logger.debug(
+        "read_identifiers: %d files read here, %d by %d other processes",
+        lo,
+        len(files) - lo,
+        children,
+    )
     return builder.build()
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import logging
+import os
+from pathlib import Path
 from typing import Any, ClassVar
 
 import ipywidgets as widgets
@@ -11,6 +14,8 @@ import numpy as np
 import pandas as pd
 import traitlets
 
+from deidscope.files import atomic_output, check_output
+from deidscope.parallel._write import escape_formulas
 from deidscope.pixels import to_png
 from deidscope.recipe import Recipe
 from deidscope.recipe._types import as_recipe as _as_recipe
@@ -31,8 +36,49 @@ STYLE = """<style>
 .deidscope-error { color: #b00020; }
 .deidscope-flagged img { outline: 3px solid #d32f2f; }
 .deidscope-recipe textarea { font-family: var(--jp-code-font-family, monospace);
-  font-size: 12px; }
+  font-size: 12px; line-height: 18px; white-space: pre; overflow-wrap: normal;
+  overflow-x: auto; resize: none; }
+.deidscope-gutter pre { font-family: var(--jp-code-font-family, monospace);
+  font-size: 12px; line-height: 18px; margin: 0; padding: 5px 0 0 6px;
+  color: #555; white-space: pre; }
+.deidscope-compact { max-height: 320px; overflow: auto; max-width: 100%; }
+.deidscope-compact table { border-collapse: collapse; font-size: 12px; }
+.deidscope-compact th { position: sticky; top: 0;
+  background: var(--jp-layout-color1, #fff); }
+.deidscope-compact td, .deidscope-compact th { padding: 1px 6px; line-height: 16px;
+  border-bottom: 1px solid #e4e4e4; text-align: left; vertical-align: top;
+  white-space: nowrap; max-width: 32em; overflow: hidden; text-overflow: ellipsis; }
+.deidscope-download { font-size: 12px; margin-left: 8px; }
+.deidscope-line { margin: 6px 0 2px 0; padding: 2px 6px; font-size: 12px;
+  border-left: 4px solid #888; background: #f6f6f6; }
+.deidscope-line code { font-size: 12px; }
+.deidscope-act-REMOVE { border-left-color: #c62828; }
+.deidscope-act-BLANK { border-left-color: #ef6c00; }
+.deidscope-act-REPLACE { border-left-color: #1565c0; }
+.deidscope-act-JITTER { border-left-color: #6a1b9a; }
+.deidscope-act-KEEP { border-left-color: #2e7d32; }
+.deidscope-act-ADD { border-left-color: #00838f; }
+.deidscope-tag { display: inline-block; padding: 0 4px; border-radius: 3px;
+  color: #fff; font-size: 11px; background: #888; }
+.deidscope-tag.deidscope-act-REMOVE { background: #c62828; }
+.deidscope-tag.deidscope-act-BLANK { background: #ef6c00; }
+.deidscope-tag.deidscope-act-REPLACE { background: #1565c0; }
+.deidscope-tag.deidscope-act-JITTER { background: #6a1b9a; }
+.deidscope-tag.deidscope-act-KEEP { background: #2e7d32; }
+.deidscope-tag.deidscope-act-ADD { background: #00838f; }
+.deidscope-diff del { background: #ffd7d5; text-decoration: line-through; }
+.deidscope-diff ins { background: #ccf0d1; text-decoration: none; }
+.deidscope-detail { font-size: 12px; max-height: 220px; overflow: auto; }
+.deidscope-detail table.deidscope-kv td, .deidscope-detail table.deidscope-kv th {
+  padding: 0 6px; line-height: 16px; vertical-align: top; text-align: left;
+  white-space: pre-wrap; word-break: break-all; border: none; }
 </style>"""
+
+#: Largest CSV (bytes) a table's download link carries; bigger tables offer
+#: their first rows only (and say so).
+DOWNLOAD_BYTES = 2_000_000
+#: Characters of a cell shown in a compact table (the full text is its title).
+CELL_CHARS = 120
 
 
 def escape(value: Any) -> str:
@@ -55,6 +101,122 @@ def frame_html(df: pd.DataFrame, *, max_rows: int = 50, index: bool = False) -> 
     more = len(df) - len(shown)
     tail = f"<div><i>… {more:,} more rows</i></div>" if more > 0 else ""
     return f'<div class="deidscope-table">{table}{tail}</div>'
+
+
+def _cell_text(value: Any) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and np.isnan(value):
+        return ""
+    return str(value)
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """Return `df` as CSV bytes, each cell a spreadsheet would run quoted.
+
+    The escaping is :func:`deidscope.parallel._write.escape_formulas`, as for
+    every CSV deidscope writes.
+    """
+    return escape_formulas(df).to_csv(index=False).encode("utf-8")
+
+
+def download_html(
+    df: pd.DataFrame, filename: str, *, label: str = "download CSV"
+) -> str:
+    """Return a link that downloads `df` as a CSV file (no server needed).
+
+    The CSV rides in the link (a ``data:`` URL), so a table bigger than
+    :data:`DOWNLOAD_BYTES` offers its first rows only, and the link says how
+    many.
+    """
+    data = csv_bytes(df)
+    note = ""
+    if len(data) > DOWNLOAD_BYTES and len(df) > 1:
+        keep = max(1, int(len(df) * DOWNLOAD_BYTES / len(data)))
+        data = csv_bytes(df.head(keep))
+        note = f" (first {keep:,} of {len(df):,} rows)"
+    encoded = base64.b64encode(data).decode("ascii")
+    return (
+        f'<a class="deidscope-download" download="{escape(filename)}" '
+        f'href="data:text/csv;base64,{encoded}">⤓ {escape(label)}{note}</a>'
+    )
+
+
+def table_html(
+    df: pd.DataFrame,
+    *,
+    title: str = "",
+    filename: str | None = None,
+    max_rows: int = 200,
+    index: bool = False,
+) -> str:
+    """Return a compact table: one line a row, scrolling, with a download link.
+
+    Cells are escaped and kept on one line; a long cell is cut at
+    :data:`CELL_CHARS` characters with its full text in the cell's tooltip.
+    At most `max_rows` rows are shown (the download has them all).
+    """
+    shown = df.head(max_rows)
+    if index:
+        shown = shown.reset_index()
+    columns = [str(c) for c in shown.columns]
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = []
+    for row in shown.itertuples(index=False, name=None):
+        cells = []
+        for value in row:
+            text = _cell_text(value)
+            if len(text) > CELL_CHARS:
+                cells.append(
+                    f'<td title="{escape(text)}">{escape(text[: CELL_CHARS - 1])}…</td>'
+                )
+            else:
+                cells.append(f"<td>{escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = len(df) - len(shown)
+    tail = f"<div><i>… {more:,} more rows</i></div>" if more > 0 else ""
+    link = download_html(df, filename) if filename and len(df) else ""
+    heading = f"<b>{title}</b>" if title else ""
+    return (
+        f"<div>{heading}{link}</div>"
+        f'<div class="deidscope-compact"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>{tail}"
+    )
+
+
+def export_frame(
+    df: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    caller: str = "export",
+) -> Path:
+    """Write `df` to a CSV or Parquet file, chosen by the suffix.
+
+    CSV cells a spreadsheet would run as a formula get a leading ``'``
+    (:func:`deidscope.parallel._write.escape_formulas`); Parquet keeps the
+    values as they are. The file is written under a temporary name and
+    moved into place.
+
+    Raises
+    ------
+    InputError
+        If the suffix is not ``.csv``, ``.parquet`` or ``.pq``, or the path
+        is a folder.
+    FileExistsError
+        If the file exists and `overwrite` is False.
+    """
+    target = check_output(
+        path, overwrite=overwrite, caller=caller, suffixes=(".csv", ".parquet", ".pq")
+    )
+    rows = df.copy(deep=False)
+    rows.attrs = {}  # read errors and the like stay with the frame, not the file
+    with atomic_output(target, overwrite=overwrite, caller=caller) as temp:
+        if target.suffix.lower() == ".csv":
+            escape_formulas(rows).to_csv(temp, index=False)
+        else:
+            rows.to_parquet(temp, index=False)
+    return target
 
 
 def error_html(message: str) -> str:

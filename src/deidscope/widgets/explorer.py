@@ -42,7 +42,7 @@ class Explorer(widgets.Tab):  # type: ignore[misc]
     recipe : deidscope.recipe.Recipe, str or os.PathLike, optional
         A recipe to start the recipe builder and the thumbnail flags from.
     page_size : int
-        Rows per page of the field browser.
+        Rows the field browser's grid shows at once.
 
     Attributes
     ----------
@@ -62,7 +62,7 @@ class Explorer(widgets.Tab):  # type: ignore[misc]
         path_or_df: Any,
         *,
         recipe: Any = None,
-        page_size: int = 25,
+        page_size: int = 20,
         **kwargs: Any,
     ) -> None:
         df = _as_frame(path_or_df, caller="Explorer")

@@ -1,9 +1,12 @@
-"""FieldBrowser: filter, page through and pick the rows of an identifier frame."""
+"""FieldBrowser: filter, sort, pick and export the rows of an identifier frame."""
 
 from __future__ import annotations
 
+import os
 import re
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -13,7 +16,8 @@ import traitlets
 
 from deidscope import ps315
 from deidscope.audit import profile
-from deidscope.errors import InputError
+from deidscope.errors import DeidscopeError, InputError
+from deidscope.files import common_root
 from deidscope.frame import check_frame
 from deidscope.frame._query import (
     NOT_LISTED,
@@ -22,12 +26,33 @@ from deidscope.frame._query import (
     filter_mask,
     parse_groups,
 )
-from deidscope.widgets._common import STYLE, PagedBox, error_html, escape, frame_html
+from deidscope.widgets._common import (
+    STYLE,
+    error_html,
+    escape,
+    export_frame,
+    table_html,
+)
+
+with warnings.catch_warnings():
+    # bqscales (ipydatagrid -> bqplot) still sets trait metadata the old way
+    warnings.filterwarnings(
+        "ignore", "metadata .* was set from the constructor", DeprecationWarning
+    )
+    from ipydatagrid import StreamingDataGrid
 
 __all__ = ["FieldBrowser"]
 
 #: Profile the selection automatically up to this many rows (else on a click).
 AUTO_PROFILE_ROWS = 100_000
+#: The columns the grid shows (the export and :attr:`selected` keep them all).
+GRID_COLUMNS: tuple[str, ...] = ("name", "tag", "VR", "value", "file", "depth")
+_WIDTHS = {"name": 200, "tag": 100, "VR": 50, "value": 260, "file": 320, "depth": 50}
+#: Characters of a cell sent to the grid (the detail panel shows them all).
+GRID_CELL_CHARS = 500
+#: Most rectangles used to show the picks of a view in the grid.
+_MAX_RECTS = 1000
+_ROW_PX = 22
 _PRIVATE = ("any", "private", "public")
 _NESTED = ("any", "top level", "nested")
 _ANY = "any"
@@ -46,34 +71,155 @@ _FILTERS = (
 )
 
 
-def _cell(value: Any, width: int) -> str:
-    text = _CONTROL.sub(" ", "" if value is None or value is pd.NA else str(value))
-    if len(text) > width:
-        text = text[: width - 1] + "…"
-    return text.ljust(width)
+def sort_frame(
+    df: pd.DataFrame, column: str, *, descending: bool = False
+) -> pd.DataFrame:
+    """Return `df` sorted by one column (or its index's name), stably, NA last.
+
+    A categorical column sorts by its text, not by the order of its
+    categories (deidscope's frames keep categories in reading order).
+    """
+    if column in df.columns:
+        series = df[column]
+    elif column == df.index.name:
+        series = df.index.to_series()
+    else:
+        raise InputError(f"FieldBrowser.sort_by: no column {column!r}")
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = series.cat.categories
+        order = np.argsort(np.asarray(categories.astype(str), dtype=object))
+        rank = np.empty(len(categories), dtype=np.int64)
+        rank[order] = np.arange(len(categories))
+        if descending:
+            rank = len(categories) - 1 - rank
+        codes = series.cat.codes.to_numpy()
+        key = np.where(codes < 0, len(categories), rank[np.maximum(codes, 0)])
+        return df.iloc[np.argsort(key, kind="stable")]
+    if column in df.columns:
+        return df.sort_values(
+            column, ascending=not descending, kind="stable", na_position="last"
+        )
+    positions = np.argsort(series.to_numpy(), kind="stable")
+    return df.iloc[positions[::-1] if descending else positions]
 
 
-class FieldBrowser(PagedBox):
-    """Filter, page through and pick the rows of an identifier frame.
+def _shorten(page: pd.DataFrame) -> pd.DataFrame:
+    """Cut long text cells of a page and blank control characters (a copy)."""
+    out = page.copy()
+    for column in out.columns:
+        dtype = out[column].dtype
+        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(
+            dtype
+        ):
+            values = out[column].astype(object).to_numpy()
+            out[column] = [
+                v
+                if v is None or v is pd.NA or not isinstance(v, str)
+                else _CONTROL.sub(
+                    " ", v if len(v) <= GRID_CELL_CHARS else v[:GRID_CELL_CHARS] + "…"
+                )
+                for v in values
+            ]
+    return out
 
-    The filters are traits, linked to the boxes a user types in, so a script
-    can set them too (``browser.text = "Patient"``). The rows kept are
-    computed by :func:`deidscope.frame.filter_fields`, so the widget
-    shows what a script would get.
+
+class _Grid(StreamingDataGrid):  # type: ignore[misc]
+    """A StreamingDataGrid whose frame can change under a kept sort.
+
+    The kernel keeps the rows and serves the pages the browser asks for.
+    Sorting reads categorical text (:func:`sort_frame`); long cells are cut
+    per page; a new frame keeps the sort the user chose.
+    """
+
+    def __init__(self, frame: pd.DataFrame, **kwargs: Any) -> None:
+        super().__init__(frame, **kwargs)
+        self._frame = frame
+
+    @property
+    def view(self) -> pd.DataFrame:
+        """The rows in the order the grid shows them."""
+        transformed = self._transformed_data
+        return self._frame if transformed is None else transformed
+
+    def set_frame(self, frame: pd.DataFrame) -> None:
+        """Show other rows, keeping the sort and filters of the grid."""
+        self.data = frame  # the grid adds its key column to `frame`: ours
+        self._frame = frame
+        self._transformed_data = None
+        if self._transforms:
+            self._transformed_data = self._apply_frontend_transforms(
+                self._transforms, frame
+            )
+        self._row_count = len(self.view)
+        self.tick()
+
+    def _apply_frontend_transforms(
+        self, transforms: list[dict[str, Any]], dataframe: pd.DataFrame
+    ) -> pd.DataFrame:
+        for transform in transforms:
+            if transform.get("type") == "sort":
+                dataframe = sort_frame(
+                    dataframe,
+                    transform["column"],
+                    descending=bool(transform.get("desc", False)),
+                )
+            else:
+                dataframe = super()._apply_frontend_transforms([transform], dataframe)
+        return dataframe
+
+    def _serialize_helper(self, dataframe: pd.DataFrame) -> Any:
+        return super()._serialize_helper(_shorten(dataframe))
+
+
+def _grid_frame(df: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    """Return the grid's own frame: the shown columns of `positions`, by row.
+
+    Files show relative to the folder all of them are under (the export and
+    the detail panel keep the full paths).
+    """
+    columns = [c for c in GRID_COLUMNS if c in df.columns]
+    frame = df[columns].iloc[positions].copy()
+    frame.index = pd.Index(positions, name="row")
+    files = frame.get("file")
+    if files is not None and isinstance(files.dtype, pd.CategoricalDtype):
+        paths = [str(p) for p in files.cat.categories]
+        if paths:
+            root = common_root(paths)
+            short = [os.path.relpath(p, root) if os.path.isabs(p) else p for p in paths]
+            if len(set(short)) == len(short):
+                frame["file"] = files.cat.rename_categories(short)
+    return frame
+
+
+class FieldBrowser(widgets.VBox):  # type: ignore[misc]
+    """Filter, sort, pick and export the rows of an identifier frame.
+
+    The rows kept by the filters show in a data grid (ipydatagrid's
+    ``StreamingDataGrid``): the rows stay in the kernel and the browser asks
+    for the page it scrolls to, so a million rows open at once. Click a
+    column header to sort, drag a header's edge to resize, click (shift- or
+    ctrl-click) rows to pick them; the picked row's full values show under
+    the grid. The filters are traits, linked to the boxes a user types in, so
+    a script can set them too (``browser.text = "Patient"``); the rows kept
+    are computed by :func:`deidscope.frame.filter_fields`, so the widget
+    shows what a script would get. *Export CSV* and *Export Parquet* write
+    the rows the grid shows, in its order, with every column.
 
     Parameters
     ----------
     df : pandas.DataFrame
         An identifier frame (:func:`deidscope.read_identifiers`). Not modified.
     page_size : int
-        Rows per page of the table.
+        Rows the grid shows at once (its height; it scrolls for the rest).
 
     Attributes
     ----------
     filtered : pandas.DataFrame
-        The rows the filters keep (read-only property).
+        The rows the filters keep, in frame order (read-only property).
+    view : pandas.DataFrame
+        The rows the filters keep, in the grid's order (read-only).
     selected : pandas.DataFrame
-        The rows the user picked in the table, in frame order (read-only).
+        The rows the user picked, in frame order (read-only).
     query : FieldQuery
         The current filters.
     error : str
@@ -93,6 +239,9 @@ class FieldBrowser(PagedBox):
     >>> browser.vrs = ("PN",)
     >>> sorted(browser.filtered["name"].unique())[:2]
     ['NameOfPhysiciansReadingStudy', 'OperatorsName']
+    >>> browser.sort_by("value", ascending=False)
+    >>> browser.view["value"].iloc[0]
+    'sweet brook'
     """
 
     text = traitlets.Unicode("", help="name, keyword, tag or uid text")
@@ -104,52 +253,76 @@ class FieldBrowser(PagedBox):
     value = traitlets.Unicode("", help="value text")
     action = traitlets.Unicode(_ANY, help="PS3.15 Basic Profile action code")
     file = traitlets.Unicode("", help="file path text")
+    page_size = traitlets.Int(20, help="rows the grid shows at once")
     error = traitlets.Unicode("", read_only=True)
     #: Increments whenever the picked rows change (observe it to follow picks).
     selection_version = traitlets.Int(0, read_only=True)
+    #: The largest page_size allowed.
+    max_page_size = 1000
 
-    def __init__(self, df: pd.DataFrame, *, page_size: int = 25, **kwargs: Any) -> None:
+    def __init__(self, df: pd.DataFrame, *, page_size: int = 20, **kwargs: Any) -> None:
         check_frame(df, caller="FieldBrowser", columns=REQUIRED_COLUMNS)
         super().__init__(**kwargs)
         self._df = df
-        self._mask = np.ones(len(df), dtype=bool)
         self._filtered = df
-        #: Positions in df of the filtered rows, and of the picked ones (the
-        #: table's values are positions too: an index may repeat labels).
+        #: Positions in df of the filtered rows; the picks as a mask over df
+        #: (positions, not labels: an index may repeat labels).
         self._positions = np.arange(len(df))
-        self._picked: dict[int, None] = {}
+        self._picked = np.zeros(len(df), dtype=bool)
         self._syncing = False
         self._query = FieldQuery()
+        self._detail_position: int | None = None
+        self._shown = self._positions
         self.page_size = page_size
 
+        wide = {"width": "290px"}
         self._text = widgets.Text(
             description="Field",
             placeholder="name, keyword or tag",
             continuous_update=True,
+            layout=wide,
         )
-        self._regex = widgets.Checkbox(description="regex", indent=False)
+        self._regex = widgets.Checkbox(
+            description="regex", indent=False, layout={"width": "80px"}
+        )
         self._value = widgets.Text(
-            description="Value", placeholder="value text", continuous_update=True
+            description="Value",
+            placeholder="value text",
+            continuous_update=True,
+            layout=wide,
         )
         self._file = widgets.Text(
-            description="File", placeholder="file path text", continuous_update=True
+            description="File",
+            placeholder="file path text",
+            continuous_update=True,
+            layout=wide,
         )
         vrs = sorted(str(vr) for vr in pd.unique(df["VR"].dropna()))
         self._vrs = widgets.SelectMultiple(
-            options=vrs, rows=min(6, max(2, len(vrs))), description="VR"
+            options=vrs,
+            rows=min(5, max(2, len(vrs))),
+            description="VR",
+            layout={"width": "180px"},
         )
         self._groups = widgets.Text(
-            description="Group", placeholder="0010, 0008", continuous_update=True
+            description="Group",
+            placeholder="0010, 0008",
+            continuous_update=True,
+            layout=wide,
         )
-        self._private = widgets.ToggleButtons(options=_PRIVATE, description="Private")
-        self._nested = widgets.ToggleButtons(options=_NESTED, description="Nested")
+        self._private = widgets.ToggleButtons(
+            options=_PRIVATE, description="Private", style={"button_width": "70px"}
+        )
+        self._nested = widgets.ToggleButtons(
+            options=_NESTED, description="Nested", style={"button_width": "80px"}
+        )
         action_options = [("any", _ANY)]
         action_options += [
             (f"{code}: {meaning}", code) for code, meaning in ps315.ACTION_CODES.items()
         ]
         action_options.append(("not in Table E.1-1", NOT_LISTED))
         self._action = widgets.Dropdown(
-            options=action_options, value=_ANY, description="PS3.15"
+            options=action_options, value=_ANY, description="PS3.15", layout=wide
         )
         for name in _FILTERS:
             traitlets.link((self, name), (getattr(self, f"_{name}"), "value"))
@@ -158,44 +331,81 @@ class FieldBrowser(PagedBox):
         self._status.add_class("deidscope-browser-status")
         self._pick_all = widgets.Button(description="Pick all matching")
         self._clear = widgets.Button(description="Clear picks")
-        self._header = widgets.HTML()
-        self._header.add_class("deidscope-header")
-        self._table = widgets.SelectMultiple(
-            options=[], rows=self.page_size, layout={"width": "100%"}
+        self._grid = _Grid(
+            _grid_frame(df, self._positions),
+            selection_mode="row",
+            base_row_size=_ROW_PX,
+            base_column_size=120,
+            base_row_header_size=80,
+            column_widths=dict(_WIDTHS),
+            layout={"width": "100%", "height": self._grid_height()},
         )
-        self._table.add_class("deidscope-rows")
+        self._grid.add_class("deidscope-datagrid")
+        self._detail = widgets.HTML()
+        self._detail.add_class("deidscope-detail")
+        self._export_path = widgets.Text(
+            value="fields", description="Export to", layout={"width": "290px"}
+        )
+        self._export_overwrite = widgets.Checkbox(
+            description="overwrite", indent=False, layout={"width": "100px"}
+        )
+        self._export_csv = widgets.Button(description="Export CSV", icon="download")
+        self._export_parquet = widgets.Button(
+            description="Export Parquet", icon="download"
+        )
+        self._exported = widgets.HTML()
         self._profile_button = widgets.Button(description="Profile")
         self._profile = widgets.HTML()
         self._pick_all.on_click(self._on_pick_all_click)
         self._clear.on_click(self._on_clear_click)
         self._profile_button.on_click(self._on_profile_button_click)
-        self._table.observe(self._on_table_value, "value")
+        self._export_csv.on_click(self._on_export_click)
+        self._export_parquet.on_click(self._on_export_click)
+        self._grid.observe(self._on_grid_selections, "selections")
+        self._grid.observe(self._on_grid_transforms, "_transforms")
 
+        wrap = {"flex_flow": "row wrap", "width": "100%"}
         filters = widgets.VBox(
             [
-                widgets.HBox([self._text, self._regex, self._value, self._file]),
-                widgets.HBox([self._vrs, widgets.VBox([self._groups, self._action])]),
-                widgets.HBox([self._private, self._nested]),
-            ]
+                widgets.HBox(
+                    [self._text, self._regex, self._value, self._file], layout=wrap
+                ),
+                widgets.HBox(
+                    [self._vrs, widgets.VBox([self._groups, self._action])],
+                    layout=wrap,
+                ),
+                widgets.HBox([self._private, self._nested], layout=wrap),
+            ],
+            layout={"width": "100%"},
         )
-        pager = widgets.HBox(
-            [self._prev, self._page_label, self._next, self._pick_all, self._clear]
+        buttons = widgets.HBox([self._pick_all, self._clear], layout=wrap)
+        export = widgets.HBox(
+            [
+                self._export_path,
+                self._export_overwrite,
+                self._export_csv,
+                self._export_parquet,
+            ],
+            layout=wrap,
         )
-        profile = widgets.Accordion(
+        profile_box = widgets.Accordion(
             children=[widgets.VBox([self._profile_button, self._profile])],
             titles=("Profile of the picked rows (or of all matching rows)",),
         )
+        self.layout.width = "100%"
         self.children = [
             widgets.HTML(STYLE),
             filters,
             self._status,
-            pager,
-            self._header,
-            self._table,
-            profile,
+            buttons,
+            self._grid,
+            self._detail,
+            export,
+            self._exported,
+            profile_box,
         ]
         self.observe(self._on_filters_change, list(_FILTERS))
-        self.observe(self._on_page_change, ["page", "page_size"])
+        self.observe(self._on_page_size_change, "page_size")
         self._apply_filters()
 
     # -- public state --------------------------------------------------------
@@ -207,23 +417,23 @@ class FieldBrowser(PagedBox):
 
     @property
     def filtered(self) -> pd.DataFrame:
-        """The rows the filters keep."""
+        """The rows the filters keep, in frame order."""
         return self._filtered
+
+    @property
+    def view(self) -> pd.DataFrame:
+        """The rows the filters keep, in the grid's order, every column."""
+        return self._df.iloc[self._view_positions()]
 
     @property
     def selected(self) -> pd.DataFrame:
         """The rows the user picked, in frame order (one per pick)."""
-        return self._df.iloc[sorted(self._picked)]
+        return self._df.iloc[np.flatnonzero(self._picked)]
 
     @property
     def query(self) -> FieldQuery:
         """The filters as a :class:`FieldQuery`."""
         return self._query
-
-    @property
-    def page_rows(self) -> pd.DataFrame:
-        """The rows on the page shown."""
-        return self._filtered.iloc[self._page_slice()]
 
     @property
     def status(self) -> str:
@@ -234,6 +444,29 @@ class FieldBrowser(PagedBox):
     def profile_html(self) -> str:
         """The HTML of the profile shown (empty until profiled)."""
         return str(self._profile.value)
+
+    @property
+    def detail_html(self) -> str:
+        """The HTML of the full values of the row last picked (or shown)."""
+        return str(self._detail.value)
+
+    def sort_by(self, column: str, *, ascending: bool = True) -> None:
+        """Sort the grid by one column, as a click on its header does.
+
+        Raises
+        ------
+        InputError
+            If the grid has no such column.
+        """
+        known = [*self._grid.view.columns, "row"]
+        if column not in known or column == "ipydguuid":
+            raise InputError(
+                f"FieldBrowser.sort_by: expected one of "
+                f"{[c for c in known if c != 'ipydguuid']}, got {column!r}"
+            )
+        self._grid.transform(
+            [{"type": "sort", "column": column, "desc": not ascending}]
+        )
 
     def pick(self, index: Sequence[Any] | pd.Index) -> None:
         """Pick rows by their index labels (adds to the picks).
@@ -251,21 +484,59 @@ class FieldBrowser(PagedBox):
         InputError
             If a position is not one of the frame's rows.
         """
-        picks = [int(p) for p in positions]
-        bad = [p for p in picks if not 0 <= p < len(self._df)]
-        if bad:
+        picks = np.asarray(positions, dtype=np.int64).reshape(-1)
+        bad = picks[(picks < 0) | (picks >= len(self._df))]
+        if len(bad):
             raise InputError(
                 f"FieldBrowser.pick_positions: expected positions 0-"
-                f"{len(self._df) - 1}, got {bad[:5]}"
+                f"{len(self._df) - 1}, got {bad[:5].tolist()}"
             )
-        for position in picks:
-            self._picked[position] = None
+        self._picked[picks] = True
+        if len(picks):
+            self._show_detail(int(picks[-1]))
         self._after_pick()
 
     def clear_picks(self) -> None:
         """Forget every picked row."""
-        self._picked.clear()
+        self._picked[:] = False
         self._after_pick()
+
+    def show_row(self, position: int) -> None:
+        """Show the full values of the row at `position` under the grid."""
+        if not 0 <= int(position) < len(self._df):
+            raise InputError(
+                f"FieldBrowser.show_row: expected a position 0-{len(self._df) - 1}, "
+                f"got {position}"
+            )
+        self._show_detail(int(position))
+
+    def export(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the rows the grid shows, in its order, to CSV or Parquet.
+
+        The suffix chooses the format (``.csv``, ``.parquet`` or ``.pq``).
+        Every column is written; CSV cells a spreadsheet would run as a
+        formula get a leading ``'``, as in every CSV deidscope writes.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+
+        Raises
+        ------
+        InputError
+            If the suffix is none of these or the path is a folder.
+        FileExistsError
+            If the file exists and `overwrite` is False.
+        """
+        rows = self.view
+        written = export_frame(
+            rows, path, overwrite=overwrite, caller="FieldBrowser.export"
+        )
+        self._exported.value = (
+            f"wrote {len(rows):,} rows to <code>{escape(os.fspath(written))}</code>"
+        )
+        return written
 
     def profile(self) -> pd.DataFrame:
         """Profile the picked rows, or all matching rows when none are picked.
@@ -276,11 +547,15 @@ class FieldBrowser(PagedBox):
             :func:`deidscope.audit.profile` of those rows, also shown in the
             widget.
         """
-        rows = self.selected if self._picked else self._filtered
+        any_picked = bool(self._picked.any())
+        rows = self.selected if any_picked else self._filtered
         result = profile(rows)
-        what = "picked" if self._picked else "matching"
-        self._profile.value = f"<b>{len(rows):,} {what} rows</b>" + frame_html(
-            result, max_rows=100
+        what = "picked" if any_picked else "matching"
+        self._profile.value = table_html(
+            result,
+            title=f"{len(rows):,} {what} rows",
+            filename="profile.csv",
+            max_rows=200,
         )
         return result
 
@@ -303,17 +578,23 @@ class FieldBrowser(PagedBox):
             raise traitlets.TraitError(f"FieldBrowser: vrs must be strings, got {vrs}")
         return vrs
 
+    @traitlets.validate("page_size")
+    def _valid_page_size(self, proposal: dict[str, Any]) -> int:
+        size = proposal["value"]
+        if not 1 <= size <= self.max_page_size:
+            raise traitlets.TraitError(
+                f"FieldBrowser: page_size must be between 1 and "
+                f"{self.max_page_size}, got {size}"
+            )
+        return int(size)
+
     # -- handlers --------------------------------------------------------------
 
     def _on_filters_change(self, change: dict[str, Any]) -> None:
         self._apply_filters()
 
-    def _on_page_change(self, change: dict[str, Any]) -> None:
-        if change["name"] == "page_size":
-            self._table.rows = self.page_size
-            if self.page >= self.n_pages:
-                self.page = self.n_pages - 1
-        self._show_page()
+    def _on_page_size_change(self, change: dict[str, Any]) -> None:
+        self._grid.layout.height = self._grid_height()
 
     def _on_pick_all_click(self, button: widgets.Button) -> None:
         self.pick_positions(self._positions)
@@ -324,19 +605,50 @@ class FieldBrowser(PagedBox):
     def _on_profile_button_click(self, button: widgets.Button) -> None:
         self.profile()
 
-    def _on_table_value(self, change: dict[str, Any]) -> None:
+    def _on_export_click(self, button: widgets.Button) -> None:
+        suffix = ".csv" if button is self._export_csv else ".parquet"
+        path = Path(self._export_path.value.strip() or "fields")
+        if path.suffix.lower() in (".csv", ".parquet", ".pq"):
+            path = path.with_suffix("")
+        try:
+            self.export(
+                path.with_name(path.name + suffix),
+                overwrite=self._export_overwrite.value,
+            )
+        except (OSError, DeidscopeError) as exc:
+            self._exported.value = error_html(str(exc))
+
+    def _on_grid_selections(self, change: dict[str, Any]) -> None:
+        """Take the rows picked in the grid as the picks of this view."""
         if self._syncing:
             return
-        for position in self._positions[self._page_slice()]:
-            self._picked.pop(int(position), None)
-        for position in change["new"]:
-            self._picked[int(position)] = None
-        self._after_pick(sync_table=False)
+        view = self._view_positions()
+        chosen = [
+            view[max(0, int(r["r1"])) : int(r["r2"]) + 1]
+            for r in change["new"]
+            if int(r["r2"]) >= 0
+        ]
+        self._picked[self._positions] = False
+        if chosen:
+            rows = np.concatenate(chosen)
+            self._picked[rows] = True
+            if len(rows):
+                last = change["new"][-1]
+                row = min(max(0, int(last["r1"])), len(view) - 1)
+                self._show_detail(int(view[row]))
+        self._after_pick(sync_grid=False)
+
+    def _on_grid_transforms(self, change: dict[str, Any]) -> None:
+        """Show the picks where their rows went after a sort."""
+        self._sync_grid_selection()
 
     # -- internals ---------------------------------------------------------------
 
-    def _n_items(self) -> int:
-        return len(self._filtered)
+    def _grid_height(self) -> str:
+        return f"{(min(self.page_size, 40) + 1) * _ROW_PX + 18}px"
+
+    def _view_positions(self) -> np.ndarray:
+        return np.asarray(self._grid.view.index, dtype=np.int64)
 
     def _build_query(self) -> FieldQuery:
         return FieldQuery(
@@ -361,74 +673,76 @@ class FieldBrowser(PagedBox):
             return
         self.set_trait("error", "")
         self._query = query
-        self._mask = mask
         self._filtered = self._df if mask.all() else self._df[mask]
         self._positions = np.flatnonzero(mask)
-        if self.page != 0:
-            self.page = 0  # fires _on_page_change -> _show_page
-        else:
-            self._show_page()
+        if not np.array_equal(self._positions, self._shown):
+            self._shown = self._positions
+            self._grid.set_frame(_grid_frame(self._df, self._positions))
+        self._sync_grid_selection()
         self._show_status()
-        if len(self._filtered) <= AUTO_PROFILE_ROWS and not self._picked:
+        any_picked = bool(self._picked.any())
+        if len(self._filtered) <= AUTO_PROFILE_ROWS and not any_picked:
             self.profile()
-        elif not self._picked:
+        elif not any_picked:
             self._profile.value = (
                 f"<i>{len(self._filtered):,} rows: click Profile to profile them</i>"
             )
+
+    def _sync_grid_selection(self) -> None:
+        """Draw the picks of the current view as the grid's selection."""
+        hit = self._picked[self._view_positions()]
+        edges = np.diff(np.concatenate(([0], hit.astype(np.int8), [0])))
+        starts = np.flatnonzero(edges == 1)
+        ends = np.flatnonzero(edges == -1) - 1
+        last = sum(c in self._df.columns for c in GRID_COLUMNS) - 1
+        rects = [
+            {"r1": int(a), "c1": 0, "r2": int(b), "c2": last}
+            for a, b in zip(starts[:_MAX_RECTS], ends[:_MAX_RECTS], strict=True)
+        ]
+        if rects == self._grid.selections:
+            return
+        self._syncing = True
+        try:
+            self._grid.selections = rects
+        finally:
+            self._syncing = False
+
+    def _show_detail(self, position: int) -> None:
+        self._detail_position = position
+        row = self._df.iloc[position]
+        cells = "".join(
+            f"<tr><th>{escape(column)}</th><td>{escape(_text(value))}</td></tr>"
+            for column, value in row.items()
+        )
+        self._detail.value = (
+            f'<b>row {position:,}</b> (full values)<table class="deidscope-kv">'
+            f"{cells}</table>"
+        )
 
     def _show_status(self) -> None:
         df = self._filtered
         line = (
             f"<b>{len(df):,} of {len(self._df):,} rows</b> · "
             f"{df['name'].nunique():,} fields · {df['file'].nunique():,} files"
-            f" · {len(self._picked):,} picked"
+            f" · {int(self._picked.sum()):,} picked"
         )
         if self.error:
             line += "<br>" + error_html(self.error)
         self._status.value = line
 
-    def _show_page(self) -> None:
-        rows = self.page_rows
-        widths = {"name": 42, "VR": 3, "value": 42, "file": 24}
-        header = f"{'row':>8} " + " ".join(
-            _cell(column, width) for column, width in widths.items()
-        )
-        self._header.value = escape(header)
-        labels = []
-        positions = self._positions[self._page_slice()]
-        for position, label, name, vr, value, path in zip(
-            positions.tolist(),
-            rows.index,
-            rows["name"].to_numpy(dtype=object),
-            rows["VR"].to_numpy(dtype=object),
-            rows["value"].to_numpy(dtype=object),
-            rows["file"].to_numpy(dtype=object),
-            strict=True,
-        ):
-            base = str(path).replace("\\", "/").rsplit("/", 1)[-1]
-            labels.append(
-                (
-                    f"{label!s:>8} {_cell(name, widths['name'])} "
-                    f"{_cell(vr, widths['VR'])} {_cell(value, widths['value'])} "
-                    f"{_cell(base, widths['file'])}",
-                    position,
-                )
-            )
-        self._syncing = True
-        try:
-            self._table.value = ()
-            self._table.options = labels
-            self._table.value = tuple(
-                position for _, position in labels if position in self._picked
-            )
-        finally:
-            self._syncing = False
-        self._update_pager()
-
-    def _after_pick(self, *, sync_table: bool = True) -> None:
-        if sync_table:
-            self._show_page()
+    def _after_pick(self, *, sync_grid: bool = True) -> None:
+        if sync_grid:
+            self._sync_grid_selection()
         self._show_status()
         self.set_trait("selection_version", self.selection_version + 1)
-        if self._picked and len(self._picked) <= AUTO_PROFILE_ROWS:
+        n_picked = int(self._picked.sum())
+        if n_picked and n_picked <= AUTO_PROFILE_ROWS:
             self.profile()
+
+
+def _text(value: Any) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and np.isnan(value):
+        return ""
+    return str(value)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import difflib
 import os
 from collections.abc import Iterable
 from typing import Any
 
 import ipywidgets as widgets
-import numpy as np
 import pandas as pd
 import traitlets
 
@@ -19,10 +20,11 @@ from deidscope.recipe import Action, Recipe, RecipeRun, add_filter_label
 from deidscope.widgets._common import (
     STYLE,
     as_recipe,
+    download_html,
     error_html,
     escape,
-    frame_html,
     logger,
+    table_html,
 )
 
 __all__ = ["RecipeBuilder"]
@@ -39,6 +41,10 @@ ACTIONS: dict[str, bool] = {
 #: Compute the preview on every change up to this many rows (else on a click).
 AUTO_PREVIEW_ROWS = 200_000
 _PREVIEW_ROWS = 200
+#: Rows of the grouped preview shown under each line (the download has all).
+ROWS_PER_LINE = 12
+#: Seconds of quiet typing before the text box's recipe is run.
+DEBOUNCE_SECONDS = 0.25
 
 
 class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
@@ -54,12 +60,22 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
     ``deidscope.audit.coverage(df, run)``. While it works, :attr:`busy` is
     True, the buttons are disabled and "working…" shows.
 
+    The preview follows the text as it is typed: the box's text is read
+    `debounce` seconds after the last key (one engine run per pause, not
+    per key; at once where no event loop runs, as in a script). Beside
+    the text, each ``%header`` line shows the rows it decides and their
+    files; the preview is grouped by line, the action colour-coded and the
+    part of each value that changes highlighted. A text that does not parse
+    shows its error, and no preview of an older text.
+
     Parameters
     ----------
     df : pandas.DataFrame
         An identifier frame. Not modified.
     recipe : Recipe, str or os.PathLike, optional
         The recipe to start from: a Recipe, recipe text, or a file.
+    debounce : float, optional
+        Seconds of quiet typing before the text is run (default 0.25).
 
     Attributes
     ----------
@@ -105,7 +121,14 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
     profile_options = traitlets.Tuple(read_only=True)
     busy = traitlets.Bool(False, read_only=True)
 
-    def __init__(self, df: pd.DataFrame, *, recipe: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        *,
+        recipe: Any = None,
+        debounce: float = DEBOUNCE_SECONDS,
+        **kwargs: Any,
+    ) -> None:
         check_frame(
             df, caller="RecipeBuilder", columns=("file", "uid", "name", "value")
         )
@@ -120,6 +143,14 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         self.warnings = pd.DataFrame(columns=["line", "text", "code", "message"])
         self.coverage: pd.DataFrame | None = None
         self._auto = len(df) <= AUTO_PREVIEW_ROWS
+        if not (isinstance(debounce, int | float) and 0 <= debounce <= 10):
+            raise InputError(
+                f"RecipeBuilder: debounce must be 0-10 seconds, got {debounce!r}"
+            )
+        self._debounce = float(debounce)
+        self._pending: asyncio.TimerHandle | None = None
+        #: How many times the engine ran (one per edit that parses).
+        self.runs = 0
 
         names = sorted({str(n) for n in pd.unique(df["name"].dropna())})
         self._search = widgets.Text(description="Find", placeholder="field name text")
@@ -142,9 +173,13 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             description="Start from PS3.15 profile", layout={"width": "220px"}
         )
         self._text = widgets.Textarea(
-            layout={"width": "100%", "height": "260px"}, continuous_update=False
+            rows=8,
+            layout={"width": "auto", "flex": "1 1 0%", "min_width": "300px"},
+            continuous_update=True,
         )
         self._text.add_class("deidscope-recipe")
+        self._gutter = widgets.HTML(layout={"flex": "0 0 auto", "width": "260px"})
+        self._gutter.add_class("deidscope-gutter")
         self._status = widgets.HTML()
         self._status.add_class("deidscope-builder-status")
         self._working = widgets.HTML()
@@ -166,7 +201,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         self._save = widgets.Button(description="Save")
         self._saved = widgets.HTML()
 
-        traitlets.link((self, "recipe_text"), (self._text, "value"))
+        self._text.observe(self._on_text_box_value, "value")
         traitlets.link((self, "fields"), (self._fields, "value"))
         traitlets.link((self, "action"), (self._action, "value"))
         traitlets.link((self, "value"), (self._value, "value"))
@@ -178,6 +213,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         self._preview_button.on_click(self._on_preview_button_click)
         self._save.on_click(self._on_save_click)
 
+        wrap = {"flex_flow": "row wrap", "width": "100%"}
         pick = widgets.VBox(
             [
                 self._search,
@@ -203,17 +239,31 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             ],
             titles=("Preview", "Rows per line", "Lint", "PS3.15 gaps"),
         )
+        editor = widgets.HBox(
+            [self._text, self._gutter],
+            layout={
+                "width": "100%",
+                "max_height": "420px",
+                "overflow": "auto",
+                "align_items": "flex-start",
+            },
+        )
+        self.layout.width = "100%"
         self.children = [
             widgets.HTML(STYLE),
-            widgets.HBox([pick, start_box]),
-            widgets.HTML("<b>Recipe</b> (edit freely)"),
-            self._text,
-            widgets.HBox([self._status, self._working]),
+            widgets.HBox([pick, start_box], layout=wrap),
+            widgets.HTML(
+                "<b>Recipe</b> (edit freely: the preview follows; beside each line, "
+                "the rows it decides and their files)"
+            ),
+            editor,
+            widgets.HBox([self._status, self._working], layout=wrap),
             details,
-            widgets.HBox([self._path, self._overwrite, self._save]),
+            widgets.HBox([self._path, self._overwrite, self._save], layout=wrap),
             self._saved,
         ]
         self.observe(self._on_recipe_text_change, "recipe_text")
+        self.observe(self._on_recipe_text_box, "recipe_text")
         self.observe(self._on_shown_line_change, "shown_line")
         self.recipe_text = self._recipe.to_text()
         if self.recipe_text == "":  # an empty recipe writes nothing: refresh anyway
@@ -352,6 +402,49 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
 
     # -- handlers --------------------------------------------------------------
 
+    def _on_recipe_text_box(self, change: dict[str, Any]) -> None:
+        """Show the text in the box (a script set it), and size the box."""
+        self._cancel_pending()
+        if self._text.value != change["new"]:
+            self._text.value = change["new"]
+        self._text.rows = max(8, change["new"].count("\n") + 2)
+
+    def _on_text_box_value(self, change: dict[str, Any]) -> None:
+        """Take what was typed, `debounce` seconds after the last key."""
+        if change["new"] == self.recipe_text:
+            self._cancel_pending()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a script, a test): at once
+            loop = None
+        if loop is None or self._debounce == 0:
+            self.recipe_text = change["new"]
+            return
+        self._cancel_pending()
+        self._working.value = "<i>typing…</i>"
+        self._pending = loop.call_later(self._debounce, self._take_text_box)
+
+    def _take_text_box(self) -> None:
+        self._pending = None
+        try:
+            self.recipe_text = self._text.value
+        except Exception:  # a timer has no caller to tell: log it
+            logger.exception("RecipeBuilder: updating from the text box failed")
+
+    def _cancel_pending(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+            if self._working.value == "<i>typing…</i>":
+                self._working.value = ""
+
+    def flush(self) -> None:
+        """Take the text box's text now (what a pause in typing does)."""
+        if self._text.value != self.recipe_text:
+            self.recipe_text = self._text.value
+        self._cancel_pending()
+
     def _on_recipe_text_change(self, change: dict[str, Any]) -> None:
         try:
             self._recipe = Recipe.from_text(change["new"])
@@ -370,6 +463,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         self._preview.value = (
             "<i>no preview while the recipe text has an error (see above)</i>"
         )
+        self._gutter.value = ""
 
     def _on_search_value(self, change: dict[str, Any]) -> None:
         needle = change["new"].casefold()
@@ -398,6 +492,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             self._status.value = error_html(str(exc))
 
     def _on_preview_button_click(self, button: widgets.Button) -> None:
+        self.flush()
         self.refresh()
 
     def _on_save_click(self, button: widgets.Button) -> None:
@@ -452,8 +547,8 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         try:
             problems: list[str] = []
             run = self._compute_run(recipe, problems)
-            self._show_preview()
             self._compute_line_hits(run)
+            self._show_preview()
             self._compute_lint(recipe, run, problems)
             self._compute_coverage(run, problems)
             if self.preview is not None:
@@ -474,6 +569,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         """Run the recipe once; set the preview (None if it cannot run)."""
         self._run = None
         self.preview = None
+        self.runs += 1
         try:
             run = recipe.run(self._df, errors="collect")
         except DeidscopeError as exc:
@@ -492,13 +588,8 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         if self.preview is None:
             self._preview.value = "<i>no preview</i>"
             return
-        files = self.preview["file"].astype("category")
-        names = np.array(
-            [os.path.basename(str(f)) for f in files.cat.categories], dtype=object
-        )
-        shown = self.preview.assign(file=names[files.cat.codes.to_numpy()])
-        self._preview.value = f"<b>{len(self.preview):,} rows touched</b>" + frame_html(
-            shown, max_rows=_PREVIEW_ROWS
+        self._preview.value = preview_html(
+            self.preview, self.line_hits, rows_per_line=ROWS_PER_LINE
         )
 
     def _compute_line_hits(self, run: RecipeRun | None) -> None:
@@ -514,6 +605,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             self.shown_line = 0
         self._lines.options = options
         self._show_line_rows()
+        self._gutter.value = gutter_html(self.recipe_text, self.line_hits, self.preview)
 
     def _show_line_rows(self) -> None:
         line = self.shown_line
@@ -525,14 +617,22 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         if self._run is not None and len(known) and known["matched"].notna().all():
             matched = self._run.matches(line)
             parts.append(
-                f"<b>line {line} matches {len(matched):,} rows</b>"
-                + frame_html(matched, max_rows=_PREVIEW_ROWS)
+                table_html(
+                    matched,
+                    title=f"line {line} matches {len(matched):,} rows",
+                    filename=f"line-{line}-matches.csv",
+                    max_rows=_PREVIEW_ROWS,
+                )
             )
         if self.preview is not None:
             decided = self.preview[self.preview["line"] == line]
             parts.append(
-                f"<b>line {line} decides {len(decided):,} rows</b>"
-                + frame_html(decided, max_rows=_PREVIEW_ROWS)
+                table_html(
+                    decided,
+                    title=f"line {line} decides {len(decided):,} rows",
+                    filename=f"line-{line}-decides.csv",
+                    max_rows=_PREVIEW_ROWS,
+                )
             )
         self._line_rows.value = "".join(parts)
 
@@ -548,8 +648,11 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             self._lint.value = "<i>no warnings</i>"
         else:
             n = len(self.warnings)
-            self._lint.value = f"<b>{n:,} warning{'s' if n > 1 else ''}</b>" + (
-                frame_html(self.warnings, max_rows=_PREVIEW_ROWS)
+            self._lint.value = table_html(
+                self.warnings,
+                title=f"{n:,} warning{'s' if n > 1 else ''}",
+                filename="recipe-lint.csv",
+                max_rows=_PREVIEW_ROWS,
             )
 
     def _compute_coverage(self, run: RecipeRun | None, problems: list[str]) -> None:
@@ -563,11 +666,138 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             problems.append(f"coverage: {exc}")
             return
         options = ", ".join(self.profile_options)
-        self._coverage.value = (
-            f"<b>{len(self.coverage):,} PS3.15 gaps</b>"
-            + (f" (options: {escape(options)})" if options else "")
-            + frame_html(self.coverage, max_rows=_PREVIEW_ROWS)
+        self._coverage.value = table_html(
+            self.coverage,
+            title=f"{len(self.coverage):,} PS3.15 gaps"
+            + (f" (options: {escape(options)})" if options else ""),
+            filename="ps315-gaps.csv",
+            max_rows=_PREVIEW_ROWS,
         )
+
+
+def diff_html(before: Any, after: Any) -> tuple[str, str]:
+    """Return `before` and `after` as HTML, what changed marked.
+
+    Characters only in `before` are wrapped in ``<del>``, characters only in
+    `after` in ``<ins>``; the rest is escaped as is. Values less than half
+    alike are marked whole (a replacement, not an edit).
+    """
+    old = "" if before is None or before is pd.NA else str(before)
+    new = "" if after is None or after is pd.NA else str(after)
+    if len(old) + len(new) > 4000:  # too long to diff by character
+        return escape(old), escape(new)
+    left: list[str] = []
+    right: list[str] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    if matcher.ratio() < 0.5:  # a new value, not an edit: mark it whole
+        return (
+            f"<del>{escape(old)}</del>" if old else "",
+            f"<ins>{escape(new)}</ins>" if new else "",
+        )
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            left.append(escape(old[i1:i2]))
+            right.append(escape(new[j1:j2]))
+            continue
+        if i2 > i1:
+            left.append(f"<del>{escape(old[i1:i2])}</del>")
+        if j2 > j1:
+            right.append(f"<ins>{escape(new[j1:j2])}</ins>")
+    return "".join(left), "".join(right)
+
+
+def _files_per_line(preview: pd.DataFrame) -> dict[int, int]:
+    if preview.empty:
+        return {}
+    counts = preview.groupby("line", observed=True)["file"].nunique()
+    return {
+        int(line): int(n)
+        for line, n in zip(counts.index.to_numpy(), counts.to_numpy(), strict=True)
+    }
+
+
+def preview_html(
+    preview: pd.DataFrame, line_hits: pd.DataFrame, *, rows_per_line: int
+) -> str:
+    """Return the preview grouped by recipe line, with what changes marked.
+
+    One block a ``%header`` line that decides rows, in line order: the
+    action (colour-coded), the line's text, how many rows and files it
+    decides, and its first `rows_per_line` rows with before and after
+    (:func:`diff_html`); a link downloads the whole preview as CSV.
+    """
+    n_files = preview["file"].nunique()
+    parts = [
+        f"<div><b>{len(preview):,} rows touched in {n_files:,} files</b>"
+        + download_html(preview, "recipe-preview.csv", label="download the preview")
+        + "</div>"
+    ]
+    texts = {int(r["line"]): str(r["text"]) for r in line_hits.to_dict("records")}
+    files = _files_per_line(preview)
+    lines = preview["line"].astype("Int64")
+    for line, rows in preview.groupby(lines, sort=True):
+        line = int(line)
+        action = str(rows["action"].iloc[0])
+        text = texts.get(line, "")
+        parts.append(
+            f'<div class="deidscope-line deidscope-act-{escape(action)}">'
+            f'<span class="deidscope-tag deidscope-act-{escape(action)}">'
+            f"{escape(action)}</span> line {line}: <code>{escape(text)}</code> · "
+            f"<b>{len(rows):,} rows</b> in {files.get(line, 0):,} files</div>"
+        )
+        shown = rows.head(rows_per_line)
+        body = []
+        for file, uid, before, after in zip(
+            shown["file"].astype(str),
+            shown["uid"].astype(str),
+            shown["before"].astype(object),
+            shown["after"].astype(object),
+            strict=True,
+        ):
+            old, new = diff_html(before, after)
+            body.append(
+                f"<tr><td>{escape(os.path.basename(file))}</td><td>{escape(uid)}</td>"
+                f"<td>{old}</td><td>{new}</td></tr>"
+            )
+        more = len(rows) - len(shown)
+        tail = f"<div><i>… {more:,} more rows of line {line}</i></div>" if more else ""
+        parts.append(
+            '<div class="deidscope-compact deidscope-diff"><table><thead><tr>'
+            "<th>file</th><th>uid</th><th>before</th><th>after</th></tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>{tail}"
+        )
+    return "".join(parts)
+
+
+def gutter_html(
+    text: str, line_hits: pd.DataFrame, preview: pd.DataFrame | None
+) -> str:
+    """Return one line of counts per line of `text`, to stand beside it.
+
+    A ``%header`` line shows the rows it decides and their files
+    (``7 rows · 7 files``), and the rows and files its field names when
+    that differs (a later line decides some of them); other lines are blank.
+    """
+    decided_files = {} if preview is None else _files_per_line(preview)
+    hits = {int(r["line"]): r for r in line_hits.to_dict("records")}
+    out = []
+    for number in range(1, text.count("\n") + 2):
+        r = hits.get(number)
+        if r is None:
+            out.append("")
+            continue
+        rows = int(r["rows"])
+        matched = r["matched"]
+        files = r["files"]
+        note = f"{rows:,} rows · {decided_files.get(number, 0):,} files"
+        if not pd.isna(matched) and int(matched) != rows:
+            note += f" (matches {int(matched):,}"
+            note += f" in {int(files):,} files)" if not pd.isna(files) else ")"
+        if pd.isna(matched):
+            note = "not run: see the status"
+        out.append(f"← {escape(note)}")
+    # a newline right after <pre> is dropped by HTML parsers: give one to drop
+    return "<pre>\n" + "\n".join(out) + "</pre>"
 
 
 def _line_hits(run: RecipeRun | None) -> pd.DataFrame:
