@@ -46,6 +46,7 @@ CORPUS := benchmarks/corpus/10k
 
 # every benchmark of the README's "Speed and memory", on the seeded 10k corpus (~20 min)
 bench: $(VENV)/.test-installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	test -f $(CORPUS)/manifest.csv || $(BIN)/python benchmarks/make_corpus.py --files 10000 --seed 0 --out $(CORPUS)
 	$(BIN)/python benchmarks/bench_core.py --corpus $(CORPUS) --sizes 1000,10000
 	$(BIN)/python benchmarks/bench_audit.py --corpus $(CORPUS)
@@ -53,6 +54,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/bench_pixels.py
 	$(BIN)/python benchmarks/bench_widgets.py
 	$(BIN)/python benchmarks/bench_scale.py --corpus $(CORPUS)
+	$(BIN)/python benchmarks/bench_cli.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

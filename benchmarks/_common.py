@@ -360,7 +360,15 @@ def machine_info() -> dict[str, Any]:
         "mem_available_gib": round(info.get("MemAvailable", 0) / GIB, 2),
         "versions": {
             name: _version(name)
-            for name in ("deidscope", "deid", "pydicom", "pandas", "pyarrow", "numpy")
+            for name in (
+                "deidscope",
+                "deid",
+                "pydicom",
+                "pandas",
+                "pyarrow",
+                "numpy",
+                "dicomsdl",
+            )
         },
     }
 

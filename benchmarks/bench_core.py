@@ -12,7 +12,27 @@ each measurement in a fresh Python process:
 - ``deid``: ``deid.dicom.get_identifiers(files)``;
 - ``get_identifiers``: ``deidscope.dicom.get_identifiers(files)``;
 - ``read_identifiers``: ``deidscope.read_identifiers(files, progress=False)``;
-- ``read_identifiers_w2``: the same with ``workers=2``.
+- ``read_identifiers_w2``: the same with ``workers=2``;
+
+and reference rows, the floors to compare with (not contenders):
+
+- ``pydicom_parse``: ``pydicom.dcmread(path, defer_size=4096)`` of every
+  file and nothing else (pydicom's parse, values left raw, no walk: the
+  floor of a reader built on pydicom);
+- ``dicomsdl_parse``: ``dicomsdl.open(path)`` of every file (a C++ parser);
+- ``dicomsdl_walk``: the same, then a Python walk over every element,
+  sequence items included, making the row's key (nested tag path, VR,
+  keyword) and value text (``\\``-joined values, ``<N bytes>``, ``<N items>``)
+  much as ``read_identifiers`` does. dicomsdl is a benchmark-only
+  dependency (``pip install -e '.[bench]'``); without it these rows say
+  "skipped".
+
+The machine is shared, so every size also measures a CPU-bound reference
+(``cpu_reference``: a fixed pure-Python loop timed in one process, then in
+two processes at once, in fresh processes between the contenders): the
+speed-up two processes can get on this machine at that moment. The
+``workers=2`` scaling (its files/s over one process's) is reported against
+it, with the load average before and after the run.
 
 Before each measurement every file of the size is read once (the page cache
 is warmed the same way for everyone; the read is not timed). The measuring
@@ -42,11 +62,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import gc
+import importlib.util
 import io
 import json
 import os
 import pstats
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,20 +95,35 @@ from _common import (
     write_json,
 )
 
-METHODS = ("deid", "get_identifiers", "read_identifiers", "read_identifiers_w2")
+#: The contenders: they make the same fields (rows).
+CONTENDERS = ("deid", "get_identifiers", "read_identifiers", "read_identifiers_w2")
+#: Reference rows: floors to compare with.
+REFERENCES = ("pydicom_parse", "dicomsdl_parse", "dicomsdl_walk")
+METHODS = CONTENDERS + REFERENCES
 LABELS = {
     "deid": "deid get_identifiers",
     "get_identifiers": "deidscope get_identifiers",
     "read_identifiers": "read_identifiers",
     "read_identifiers_w2": "read_identifiers(workers=2)",
+    "pydicom_parse": "ref: pydicom dcmread only, no walk",
+    "dicomsdl_parse": "ref: dicomsdl (C++) parse only",
+    "dicomsdl_walk": "ref: dicomsdl + Python walk",
 }
-#: Targets of issue 2, as ratios to deid measured side by side.
+#: The Python packages each method needs (a missing one skips the method).
+NEEDS = {"deid": "deid", "dicomsdl_parse": "dicomsdl", "dicomsdl_walk": "dicomsdl"}
+#: Targets of issue 14, as ratios to deid measured side by side.
 TARGET_RATIO = {
-    "read_identifiers": 13.0,
-    "read_identifiers_w2": 18.0,
-    "get_identifiers": 5.0,
+    "read_identifiers": 40.0,
+    "read_identifiers_w2": 65.0,
+    "get_identifiers": 12.0,
 }
+#: workers=2 over one process, on 10,000 files.
+TARGET_W2_SCALING = 1.7
 TARGET_PEAK_MIB = 500.0
+#: get_identifiers' peak on the biggest size (issue 14: 10,000 files).
+TARGET_GET_PEAK_MIB = 600.0
+#: Iterations of the CPU-bound reference loop (about 0.2 s on one core).
+CPU_LOOP = 3_000_000
 TARGET_FRAME_MB_PER_MROWS = 40.0
 MB = 1e6
 
@@ -122,6 +160,25 @@ def measure(method: str, files: list[str]) -> dict[str, Any]:
 
         def call() -> Any:
             return read_identifiers(files, workers=workers, progress=False)
+    elif method == "pydicom_parse":
+        import pydicom
+
+        def call() -> Any:
+            for path in files:
+                pydicom.dcmread(path, defer_size=4096)
+            return None
+    elif method == "dicomsdl_parse":
+        import dicomsdl
+
+        def call() -> Any:
+            for path in files:
+                dicomsdl.open(path)
+            return None
+    elif method == "dicomsdl_walk":
+        import dicomsdl
+
+        def call() -> Any:
+            return [_sdl_rows(dicomsdl, dicomsdl.open(path)) for path in files]
     else:
         raise ValueError(
             f"measure: unknown method {method!r}; expected one of {METHODS}"
@@ -138,7 +195,15 @@ def measure(method: str, files: list[str]) -> dict[str, Any]:
         "baseline_rss": baseline,
         "children_peak_rss": peak_rss_bytes(__import__("resource").RUSAGE_CHILDREN),
     }
-    if method.startswith("read_identifiers"):
+    if result is None:  # parse only
+        info["rows"] = None
+        info["files_in_frame"] = len(files)
+        info["errors"] = 0
+    elif method == "dicomsdl_walk":
+        info["rows"] = sum(len(rows) for rows in result)
+        info["files_in_frame"] = len(result)
+        info["errors"] = 0
+    elif method.startswith("read_identifiers"):
         info["rows"] = len(result)
         info["files_in_frame"] = int(result["file"].nunique())
         info["errors"] = len(result.attrs["errors"])
@@ -150,15 +215,105 @@ def measure(method: str, files: list[str]) -> dict[str, Any]:
     return info
 
 
+def _sdl_rows(sdl: Any, ds: Any, prefix: str = "") -> list[tuple[Any, ...]]:
+    """The rows of a dicomsdl data set: key (tag path, VR, keyword) and value text.
+
+    The Python walk of the ``dicomsdl_walk`` reference: every element, items
+    of sequences included, with a value formatted much as deidscope does.
+    VRs are compared as ints (dicomsdl's enum objects are slow to compare).
+    """
+    from pydicom.datadict import keyword_for_tag
+
+    names, binaries, sq = _sdl_vrs(sdl)
+    rows: list[tuple[Any, ...]] = []
+    for element in ds:
+        tag = element.tag()
+        vr = int(element.vr())
+        uid = f"{prefix}({tag >> 16:04X}, {tag & 0xFFFF:04X})"
+        if vr == sq:
+            items = element.toSequence()
+            rows.append((uid, "SQ", keyword_for_tag(tag), f"<{len(items)} items>"))
+            for i, item in enumerate(items):
+                rows.extend(_sdl_rows(sdl, item, f"{uid}__{i}__"))
+            continue
+        if vr in binaries:
+            value = f"<{element.length()} bytes>"
+        else:
+            raw = element.value()
+            if isinstance(raw, list):
+                value = "\\".join(str(v).strip() for v in raw)
+            elif raw is None:
+                value = ""
+            else:
+                value = str(raw).strip()
+        rows.append((uid, names[vr], keyword_for_tag(tag), value))
+    return rows
+
+
+@functools.cache
+def _sdl_vrs(sdl: Any) -> tuple[dict[int, str], frozenset[int], int]:
+    """dicomsdl's VRs as ints: their names, the binary ones, SQ."""
+    vrs = {name: int(getattr(sdl.VR, name)) for name in dir(sdl.VR) if name.isupper()}
+    binary = ("OB", "OD", "OF", "OL", "OV", "OW", "UN", "PIXSEQ")
+    return (
+        {code: name for name, code in vrs.items()},
+        frozenset(vrs[name] for name in binary if name in vrs),
+        vrs["SQ"],
+    )
+
+
+def _cpu_loop(n: int = CPU_LOOP) -> float:
+    """Seconds of a fixed pure-Python loop (the CPU-bound reference)."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return time.perf_counter() - start
+
+
+def cpu_reference() -> dict[str, float]:
+    """Time the reference loop in one process, then in two at once.
+
+    Each loop runs in a fresh process (like the contenders). ``scaling`` is
+    how much faster two processes do two loops than one process would
+    (2 * one / the slower of the two): 2.0 on an idle machine with two free
+    cores, 1.0 when the second process gains nothing.
+    """
+    command = [sys.executable, "-c", "import bench_core; print(bench_core._cpu_loop())"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent)}
+
+    def run(count: int) -> list[float]:
+        procs = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+            for _ in range(count)
+        ]
+        return [float(proc.communicate()[0]) for proc in procs]
+
+    one = run(1)[0]
+    two = max(run(2))
+    return {"one_s": one, "two_s": two, "scaling": 2 * one / two}
+
+
 # --------------------------------------------------------------------- driver
 
 
 def _plan(size: int, args: argparse.Namespace) -> dict[str, int]:
     big = size > args.big
-    return {
+    plan = {
         method: (args.deid_repeat_big if big and method == "deid" else args.repeat)
         for method in METHODS
     }
+    if args.skip_references:
+        plan.update(dict.fromkeys(REFERENCES, 0))
+    return plan
+
+
+def _missing(method: str) -> str | None:
+    """Why `method` cannot run here (its package is not installed), or None."""
+    package = NEEDS.get(method)
+    if package is None or importlib.util.find_spec(package) is not None:
+        return None
+    return f"skipped: {package} is not installed (pip install -e '.[bench]')"
 
 
 def _deid_estimate(size_bytes: int, calibration: tuple[int, int, int] | None) -> int:
@@ -232,10 +387,80 @@ def _summarise(
     return summary
 
 
-def _targets(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _scaling(
+    measurements: list[dict[str, Any]], summary: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Per size: workers=2 over one process, against the CPU-bound reference."""
+    by = {(s["size"], s["method"]): s for s in summary if s.get("reps")}
+    rows = []
+    for size in sorted({s["size"] for s in summary}):
+        refs = [
+            m
+            for m in measurements
+            if m["size"] == size and m["method"] == "cpu_reference"
+        ]
+        one, two = (
+            by.get((size, "read_identifiers")),
+            by.get((size, "read_identifiers_w2")),
+        )
+        row: dict[str, Any] = {
+            "size": size,
+            "cpu_reference_runs": len(refs),
+            "cpu_scaling": median(m["scaling"] for m in refs) if refs else None,
+            "cpu_scaling_min": min((m["scaling"] for m in refs), default=None),
+            "cpu_scaling_max": max((m["scaling"] for m in refs), default=None),
+            "cpu_one_s": median(m["one_s"] for m in refs) if refs else None,
+            "w2_over_w1": (
+                two["files_per_s"] / one["files_per_s"] if one and two else None
+            ),
+        }
+        row["w2_share_of_machine"] = (
+            row["w2_over_w1"] / row["cpu_scaling"]
+            if row["w2_over_w1"] and row["cpu_scaling"]
+            else None
+        )
+        rows.append(row)
+    return rows
+
+
+def _targets(
+    summary: list[dict[str, Any]], scaling: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, Any]]:
     checks: list[dict[str, Any]] = []
     by = {(s["size"], s["method"]): s for s in summary if s.get("reps")}
     sizes = sorted({s["size"] for s in summary})
+    for row in scaling:
+        if row["w2_over_w1"] is None:
+            continue
+        checks.append(
+            {
+                "target": f"workers=2 >= {TARGET_W2_SCALING:g}x one process "
+                f"({row['size']} files; the CPU reference gave "
+                f"{row['cpu_scaling'] or 0:.2f}x)",
+                "measured": f"{row['w2_over_w1']:.2f}x",
+                "met": row["w2_over_w1"] >= TARGET_W2_SCALING,
+            }
+        )
+    for size in sizes:
+        ours, walk = by.get((size, "read_identifiers")), by.get((size, "dicomsdl_walk"))
+        if ours and walk:
+            checks.append(
+                {
+                    "target": f"read_identifiers faster than dicomsdl + Python walk "
+                    f"({size} files)",
+                    "measured": f"{ours['files_per_s'] / walk['files_per_s']:.2f}x",
+                    "met": ours["files_per_s"] > walk["files_per_s"],
+                }
+            )
+    if sizes and (row := by.get((sizes[-1], "get_identifiers"))):
+        checks.append(
+            {
+                "target": f"get_identifiers peak < {TARGET_GET_PEAK_MIB:g} MiB "
+                f"({sizes[-1]} files)",
+                "measured": f"{row['peak_rss_mib']:.0f} MiB",
+                "met": row["peak_rss_mib"] < TARGET_GET_PEAK_MIB,
+            }
+        )
     for size in sizes:
         for method, goal in TARGET_RATIO.items():
             row = by.get((size, method))
@@ -302,7 +527,7 @@ def _report(result: dict[str, Any]) -> str:
                 _fmt(s["peak_rss_mib"], 0),
                 _fmt(s["baseline_rss_mib"], 0),
                 _fmt(s["tree_peak_pss_mib"], 0),
-                f"{s['rows']:,}",
+                "-" if s["rows"] is None else f"{s['rows']:,}",
                 _fmt(s["frame_mb_per_million_rows"]) if "frame_mb" in s else "-",
             ]
         )
@@ -334,9 +559,32 @@ def _report(result: dict[str, Any]) -> str:
         for s in result["summary"]
         if s.get("note")
     ]
+    scaling = markdown_table(
+        [
+            "files",
+            "workers=2 / one process",
+            "CPU reference: 2 processes / 1 (median, min-max)",
+            "share of what the machine gave",
+        ],
+        [
+            [
+                row["size"],
+                "-" if row["w2_over_w1"] is None else f"{row['w2_over_w1']:.2f}x",
+                "-"
+                if row["cpu_scaling"] is None
+                else f"{row['cpu_scaling']:.2f}x ({row['cpu_scaling_min']:.2f}-"
+                f"{row['cpu_scaling_max']:.2f}, {row['cpu_reference_runs']} runs)",
+                "-"
+                if row["w2_share_of_machine"] is None
+                else f"{row['w2_share_of_machine'] * 100:.0f}%",
+            ]
+            for row in result.get("scaling", [])
+        ],
+    )
     corpus = result["corpus"]
     loads = [m["loadavg_1min"] for m in result["measurements"]]
     machine = result["machine_before"]
+    after = result["machine_after"]
     lines = [
         f"Corpus: {corpus['path']} ({corpus['files']} files, "
         f"{corpus['bytes'] / 1e9:.2f} GB); sizes: "
@@ -347,9 +595,16 @@ def _report(result: dict[str, Any]) -> str:
         f"Machine: {machine['cpu_count']} CPUs, {machine['mem_total_gib']} GiB; "
         f"load average (1 min) during the run {min(loads):.2f}-{max(loads):.2f}; "
         f"MemAvailable at start {machine['mem_available_gib']} GiB.",
+        "Load average (1, 5, 15 min): before "
+        + ", ".join(f"{x:.2f}" for x in machine["loadavg"])
+        + "; after "
+        + ", ".join(f"{x:.2f}" for x in after["loadavg"])
+        + ".",
         f"Versions: {json.dumps(machine['versions'])}",
         "",
         table,
+        "",
+        scaling,
         "",
         targets,
     ]
@@ -408,7 +663,37 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     }
                 )
                 _log(f"[{size}] deid: {deid_note}")
+            for method in METHODS:
+                why = _missing(method) if plan[method] else None
+                if why is not None:
+                    plan[method] = 0
+                    measurements.append(
+                        {
+                            "size": size,
+                            "method": method,
+                            "ok": False,
+                            "note": why,
+                            "loadavg_1min": os.getloadavg()[0],
+                        }
+                    )
+                    _log(f"[{size}] {method}: {why}")
             for rep in range(max(plan.values())):
+                if not args.skip_cpu_reference:
+                    reference = cpu_reference()
+                    measurements.append(
+                        {
+                            "size": size,
+                            "method": "cpu_reference",
+                            "rep": rep,
+                            "loadavg_1min": os.getloadavg()[0],
+                            **reference,
+                        }
+                    )
+                    _log(
+                        f"[{size}] cpu reference rep {rep + 1}: one process "
+                        f"{reference['one_s']:.3f} s, two give "
+                        f"{reference['scaling']:.2f}x"
+                    )
                 for method in METHODS:
                     if rep >= plan[method]:
                         continue
@@ -451,7 +736,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "measurements": measurements,
     }
     result["summary"] = _summarise(measurements, sizes)
-    result["targets"] = _targets(result["summary"])
+    result["scaling"] = _scaling(measurements, result["summary"])
+    result["targets"] = _targets(result["summary"], result["scaling"])
     return result
 
 
@@ -609,6 +895,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         default=1800.0,
         help="seconds before a measurement is killed",
+    )
+    parser.add_argument(
+        "--skip-references",
+        action="store_true",
+        help="leave out the reference rows (pydicom and dicomsdl floors)",
+    )
+    parser.add_argument(
+        "--skip-cpu-reference",
+        action="store_true",
+        help="leave out the CPU-bound reference (two processes' scaling)",
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_ROOT)
     parser.add_argument(

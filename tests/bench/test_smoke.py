@@ -28,6 +28,7 @@ SMALL_CORPUS = [
     "0.6,0.25,0.15",
 ]
 METHODS = ("deid", "get_identifiers", "read_identifiers", "read_identifiers_w2")
+REFERENCES = ("pydicom_parse", "dicomsdl_parse", "dicomsdl_walk")
 
 
 def _load_common() -> ModuleType:
@@ -179,24 +180,44 @@ def test_bench_core_quick_writes_results(corpus: Path, tmp_path: Path) -> None:
     assert "| files | contender |" in proc.stdout
     [json_path] = results.glob("bench_core-*.json")
     [md_path] = results.glob("bench_core-*.md")
-    assert "read_identifiers(workers=2)" in md_path.read_text()
+    report = md_path.read_text()
+    assert "read_identifiers(workers=2)" in report
+    assert "ref: pydicom dcmread only, no walk" in report
+    assert "Load average (1, 5, 15 min): before" in report
     result = json.loads(json_path.read_text())
     summary = {row["method"]: row for row in result["summary"]}
-    assert set(summary) == set(METHODS)
-    for method, row in summary.items():
+    assert set(summary) == set(METHODS) | set(REFERENCES)
+    for method in METHODS:
+        row = summary[method]
         assert row["size"] == 20, method
         assert row["reps"] == 1, method
         assert row["files_per_s"] > 0, method
         assert row["peak_rss_mib"] > row["baseline_rss_mib"] * 0.5, method
         assert row["errors"] == 0, method
     # deid and ours find the same number of fields in the same files
-    assert len({row["rows"] for row in summary.values()}) == 1
+    assert len({summary[method]["rows"] for method in METHODS}) == 1
     assert summary["deid"]["ratio_vs_deid"] == pytest.approx(1.0)
     assert summary["read_identifiers"]["frame_mb_per_million_rows"] > 0
+    # the floors: pydicom always, dicomsdl when installed (else a note says so)
+    assert summary["pydicom_parse"]["files_per_s"] > 0
+    assert summary["pydicom_parse"]["rows"] is None
+    if importlib.util.find_spec("dicomsdl") is None:
+        assert "not installed" in summary["dicomsdl_walk"]["note"]
+    else:
+        assert summary["dicomsdl_parse"]["files_per_s"] > 0
+        # the walk sees every element, the file meta and the skipped ones too
+        assert summary["dicomsdl_walk"]["rows"] > summary["read_identifiers"]["rows"]
+    [scaling] = result["scaling"]
+    assert scaling["cpu_reference_runs"] == 1
+    assert 0 < scaling["cpu_scaling"] < 3
+    assert scaling["w2_over_w1"] > 0
     assert {t["target"].split(" (")[0] for t in result["targets"]} >= {
-        "read_identifiers >= 13x deid",
+        "read_identifiers >= 40x deid",
         "read_identifiers peak < 500 MiB",
+        "workers=2 >= 1.7x one process",
+        "get_identifiers peak < 600 MiB",
     }
+    assert len(result["machine_before"]["loadavg"]) == 3
     assert result["machine_before"]["cpu_count"] >= 1
 
 
