@@ -48,7 +48,7 @@ def test_report_lists_unreadable_files_and_escapes_values(
     # a field the cookies lack, so its one value is among the most common
     write_dicom(folder / "a.dcm", PatientComments="<script>alert(1)</script>")
     (folder / "broken.dcm").write_bytes(b"")
-    n_copies = CHUNK_FILES + 6  # more than one chunk: the pool is used
+    n_copies = CHUNK_FILES + 6  # more than one chunk
     for i in range(n_copies):
         shutil.copy(cookie_files[i % len(cookie_files)], folder / f"copy{i:03d}.dcm")
     pooled: list[int] = []
@@ -59,6 +59,9 @@ def test_report_lists_unreadable_files_and_escapes_values(
         return read_pooled(files, workers, *args)
 
     monkeypatch.setattr(_read, "_read_pooled", spy)
+    monkeypatch.setattr(
+        _read, "MIN_POOL_FILES", 0
+    )  # a small batch, pooled all the same
     out = tmp_path / "audit.html"
     assert main(["audit", str(folder), "-o", str(out), "--workers", "2"]) == EXIT_OK
     assert pooled == [2]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from deidscope.frame import COLUMNS, read_identifiers
-from deidscope.frame._read import CHUNK_FILES
+from deidscope.frame._read import CHUNK_FILES, pool_context
 from samples import write_dicom
 
 
@@ -65,3 +66,22 @@ def test_folders_give_the_same_order_with_workers(
     assert ids[:3] == ["P0", "P3", "P6"]
     assert len(set(ids[:-1])) == CHUNK_FILES * 2 + 5
     assert ids[-1] == "cookie-47"
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("pool_always")
+def test_workers_from_the_forkserver_give_the_same_rows(
+    scale_mixed_files: list[str], scale_reference: pd.DataFrame
+) -> None:
+    # another thread, as in a Jupyter kernel: the workers come from the server
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert pool_context().get_start_method() == "forkserver"
+        df = read_identifiers(scale_mixed_files, workers=2, errors="ignore")
+    finally:
+        stop.set()
+        thread.join()
+    pd.testing.assert_frame_equal(df, scale_reference)
+    pd.testing.assert_frame_equal(df.attrs["errors"], scale_reference.attrs["errors"])
