@@ -34,6 +34,11 @@ outlives its computations), warms up both paths once, then alternates
 and reports the medians and their ratio. The target: Dask within 1.5 times
 the pool. The page cache is warmed first.
 
+With ``--memory-source corpus`` the memory part reads the benchmark corpus
+instead: its first ``--small-files``/10 files, then the same list repeated
+``--repeat-listing`` times (default 10: 100,000 paths, each file read ten
+times), so that real headers, big files included, are streamed at both sizes.
+
 Results: a Markdown table on stdout and
 ``benchmarks/results/bench_scale-<time>.json`` and ``.md``.
 """
@@ -324,12 +329,29 @@ def _measure_in_subprocess(spec: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- the parts
 
 
-def part_memory(args: argparse.Namespace, report: dict[str, Any]) -> list[str]:
+def _memory_inputs(args: argparse.Namespace) -> tuple[list[Path], list[Path], str]:
+    """The small and big inputs of the memory part, and where they come from."""
+    if args.memory_source == "corpus":
+        corpus = Path(args.corpus)
+        small = [Path(f) for f in corpus_files(corpus, args.small_files // 10)]
+        big = small * args.repeat_listing
+        source = (
+            f"{corpus}: its first {len(small):,} files, then that list repeated "
+            f"{args.repeat_listing} times ({len(big):,} paths, each file read "
+            f"{args.repeat_listing} times)"
+        )
+        return small, big, source
     n_big = args.small_files
     n_small = max(1, n_big // 10)
     root = CORPUS_ROOT / f"scale-small-{n_big}"
     folders = make_small_corpus(n_big, args.seed, root)
     small = folders[: max(1, n_small // FILES_PER_FOLDER)]
+    return small, folders, f"{root} (synthetic, {FILES_PER_FOLDER:,} files a folder)"
+
+
+def part_memory(args: argparse.Namespace, report: dict[str, Any]) -> list[str]:
+    small, folders, source = _memory_inputs(args)
+    report["memory_source"] = source
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(dir=RESULTS_ROOT) as tmp:
         plan = [("write", small, 1), ("write", folders, 1)]
@@ -386,7 +408,7 @@ def part_memory(args: argparse.Namespace, report: dict[str, Any]) -> list[str]:
         ],
         rows,
     )
-    lines = [table, ""]
+    lines = [f"inputs: {source}", "", table, ""]
     for workers in (1, 2) if args.with_workers else (1,):
         small_run, big_run = (
             r for r in runs if r["kind"] == "write" and r["workers"] == workers
@@ -468,6 +490,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files-per-partition", type=int, default=250)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--with-workers", action="store_true")
+    parser.add_argument(
+        "--memory-source",
+        choices=["synthetic", "corpus"],
+        default="synthetic",
+        help="memory part: the synthetic small files (default), or --corpus's "
+        "first --small-files/10 files, listed once and --repeat-listing times",
+    )
+    parser.add_argument("--repeat-listing", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="a smoke test")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -494,6 +524,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.part in ("dask", "all"):
         lines += ["## Dask on a 2-worker LocalCluster vs a 2-process pool", ""]
         lines += part_dask(args, report)
+    report["machine_after"] = machine_info()
+    lines.append(
+        "load average (1, 5, 15 min): before "
+        + ", ".join(f"{x:.2f}" for x in report["machine"]["loadavg"])
+        + "; after "
+        + ", ".join(f"{x:.2f}" for x in report["machine_after"]["loadavg"])
+    )
     text = "\n".join(lines) + "\n"
     print(text)
     stamp = time.strftime("%Y%m%d-%H%M%S")
