@@ -326,11 +326,49 @@ def _check_dask(nb: nbformat.NotebookNode) -> None:
     assert shown == ["True"], f"the Dask frame differs from read_identifiers': {shown}"
 
 
+def _check_burned_in(nb: nbformat.NotebookNode) -> None:
+    """06: OCR found header values, the cleaned copies show none, the grid drew.
+
+    The cell counting the header values ``verify`` still finds must show
+    ``0``; the find_text table must name header fields; the grid's tiles
+    are real pictures with dashed boxes drawn.
+    """
+    shown = [
+        output["data"].get("text/plain")
+        for cell in nb.cells
+        if cell.cell_type == "code" and 'left["header_match"]' in cell.source
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "execute_result"
+    ]
+    assert "0" in shown, f"header values left in the cleaned pixels: {shown}"
+    tables = [
+        output["data"].get("text/plain", "")
+        for cell in nb.cells
+        if cell.cell_type == "code" and "pixels.find_text(" in cell.source
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "execute_result"
+    ]
+    assert any("PatientBirthDate" in t and "PatientName" in t for t in tables), tables
+    models = models_by_id(nb)
+    grids = find_models(models.values(), "GridBoxModel", "deidscope-grid")
+    tiles = [
+        m for grid in grids for m in descendants(models, grid["id"]) if is_picture(m)
+    ]
+    assert len(tiles) >= 4, f"only {len(tiles)} thumbnails"
+    dashed = 0
+    for tile in tiles:
+        (blob,) = tile["buffers"].values()
+        rgb = np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"))
+        dashed += bool(np.all(rgb == (255, 0, 220), axis=2).any())
+    assert dashed >= 2, "no proposed box drawn on the thumbnails"
+
+
 CHECKS: dict[str, Callable[[nbformat.NotebookNode], None]] = {
     "02": _check_audit,
     "03": _check_recipe,
     "04": _check_pixels,
     "05": _check_dask,
+    "06": _check_burned_in,
 }
 CHECKED = [path for path in NOTEBOOKS if path.stem[:2] in CHECKS]
 

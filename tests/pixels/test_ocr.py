@@ -434,3 +434,30 @@ def test_rapidocr_finds_every_header_value_and_verify_passes_after_clean(corpus)
     assert left.attrs["checked"] == len(images)
     assert left["header_match"].isna().all(), left
     assert set(HEADER) >= set(text["header_match"].dropna())
+
+
+def test_only_values_that_may_identify_count():
+    from deidscope.pixels._text_match import header_triples
+
+    triples = header_triples(
+        [
+            "TransducerData",
+            "Manufacturer",
+            "AccessionNumber",
+            "(0033,1013)",
+            "ViewName",
+        ],
+        ["LO", "LO", "SH", "LO", "SH"],
+        ["L12_5", "SIEMENS", "A7734219", "E20202020202", "Sag Liver"],
+        [
+            "(0018, 5010)",
+            "(0008, 0070)",
+            "(0008, 0050)",
+            "(0033, 1013)",
+            "(0018, 5104)",
+        ],
+    )
+    assert [t[0] for t in triples] == ["AccessionNumber", "(0033,1013)"]
+    matcher = HeaderMatcher(triples)
+    assert matcher.match("L12-5") is None
+    assert matcher.match("ACC A7734219") == "AccessionNumber"

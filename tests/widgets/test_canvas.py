@@ -22,7 +22,7 @@ from PIL import Image
 
 from deidscope.widgets import ThumbnailGrid
 from deidscope.widgets._canvas import _CSS, _ESM, PictureCanvas
-from deidscope.widgets.box_editor import DRAFT_COLOUR, ZOOM
+from deidscope.widgets.box_editor import DISPLAY, DRAFT_COLOUR
 from samples import deid_data_files
 
 COOKIES = [f for f in deid_data_files() if "dicom-cookies" in f]
@@ -127,7 +127,10 @@ def test_widgets_editor_canvas_draws_and_scales(grid: ThumbnailGrid) -> None:
     assert canvas.png == grid.editor.preview_png()
     ds = pydicom.dcmread(CAT, stop_before_pixels=True)
     rows, columns = _rgb(canvas.png).shape[:2]
-    assert rows == ZOOM * grid.editor._thumb.shape[0]
+    assert max(rows, columns) == DISPLAY  # the whole image, at zoom 1
+    assert canvas.offset == (0, 0)
+    # the picture behind it is the image at full resolution (at most 2048)
+    assert max(grid.editor._picture.shape[:2]) == 2048
     row_scale, column_scale = canvas.scale
     assert row_scale == pytest.approx(ds.Rows / rows)
     assert column_scale == pytest.approx(ds.Columns / columns)
@@ -156,6 +159,42 @@ def test_widgets_editor_box_from_the_canvas_sets_the_draft(
     assert right == pytest.approx(150 / column_scale, abs=3)
     assert top == pytest.approx(34 / row_scale, abs=2)
     assert bottom == pytest.approx(90 / row_scale, abs=3)
+
+
+def test_widgets_editor_zooms_and_pans_in_image_pixels(grid: ThumbnailGrid) -> None:
+    grid.show(CAT)
+    editor = grid.editor
+    ds = pydicom.dcmread(CAT, stop_before_pixels=True)
+    editor.zoom = 4
+    x0, y0, x1, y1 = editor.view()
+    assert (x1 - x0, y1 - y0) == (-(-ds.Columns // 4), -(-ds.Rows // 4))
+    assert (x0 + x1) // 2 == pytest.approx(ds.Columns // 2, abs=1)  # centred
+    canvas = editor._canvas
+    assert canvas.offset == (x0, y0)
+    rows, columns = _rgb(canvas.png).shape[:2]
+    assert max(rows, columns) == DISPLAY
+    assert canvas.scale == pytest.approx(((y1 - y0) / rows, (x1 - x0) / columns))
+    editor._pan_x.value = 0  # pan to the left edge
+    editor._pan_y.value = ds.Rows  # and the bottom
+    assert editor.view()[0] == 0
+    assert editor.view()[3] == ds.Rows
+    assert canvas.offset == (0, editor.view()[1])
+    # a box the front end reports (offset added) is the draft, in image pixels
+    canvas.box = (10, ds.Rows - 100, 60, ds.Rows - 50)
+    assert editor.draft_box == (10, ds.Rows - 100, 60, ds.Rows - 50)
+    (top, _), (left, _) = _yellow(canvas.png)
+    row_scale, column_scale = canvas.scale
+    assert left == pytest.approx(10 / column_scale, abs=2)
+    assert top == pytest.approx((ds.Rows - 100 - canvas.offset[1]) / row_scale, abs=2)
+    with pytest.raises(traitlets.TraitError, match="zoom"):
+        editor.zoom = 0
+
+
+def test_widgets_canvas_offset_is_checked() -> None:
+    canvas = PictureCanvas()
+    with pytest.raises(traitlets.TraitError, match="offset"):
+        canvas.offset = (-1, 0)
+    assert "offset" in _ESM
 
 
 def _yellow(data: bytes) -> tuple[tuple[int, int], tuple[int, int]]:

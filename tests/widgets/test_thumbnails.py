@@ -361,3 +361,114 @@ def test_widgets_grid_caches_are_bounded(
         assert grid.png(grid.files[-1]) is not None
     finally:
         grid.close()
+
+
+# -- text boxes found by OCR: drawn, accepted, rejected ---------------------------
+
+
+class _Engine:
+    """A stand-in OCR engine: the same two texts on every picture."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, picture: np.ndarray) -> list[Any]:
+        self.calls += 1
+        rows, columns = picture.shape[:2]
+        return [
+            ((0, 0, columns / 4, rows / 8), "DOE JANE", 0.99),
+            ((columns / 2, rows / 2, columns * 0.9, rows * 0.6), "LOGO", 0.9),
+        ]
+
+
+def _text(df: pd.DataFrame, files: list[str], engine: Any) -> pd.DataFrame:
+    from deidscope.pixels import find_text
+
+    return find_text(df[df["file"].isin(files)], engine=engine, progress=False)
+
+
+def test_widgets_grid_without_text_runs_no_ocr(
+    df: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("OCR was run")
+
+    monkeypatch.setattr(thumbnails_module, "ocr_find_text", never)
+    import deidscope.pixels.ocr as ocr
+
+    monkeypatch.setattr(ocr, "resolve_engine", never)
+    grid = ThumbnailGrid(df, page_size=4, size=64)
+    try:
+        assert grid.wait(timeout=60)
+        assert grid.text is None
+        grid.show(CAT)
+        assert grid._text_box.children == ()
+    finally:
+        grid.close()
+
+
+def test_widgets_grid_draws_accepts_and_rejects_text_boxes(
+    df: pd.DataFrame,
+) -> None:
+    from deidscope.pixels.plots import HEADER_MATCH_COLOUR, PROPOSED_COLOUR
+    from deidscope.recipe import Recipe
+
+    engine = _Engine()
+    frame = df.copy()
+    name = frame["name"].astype(str) == "PatientName"
+    frame["value"] = frame["value"].astype(object)
+    frame.loc[name & (frame["file"] == CAT), "value"] = "DOE^JANE"
+    text = _text(frame, [CAT], engine)
+    assert text["header_match"].tolist() == ["PatientName", None]
+    grid = ThumbnailGrid(frame, text=text, page_size=8, size=64)
+    try:
+        assert grid.wait(timeout=60)
+        cat = _rgb(grid.png(CAT))
+        assert np.all(cat == HEADER_MATCH_COLOUR, axis=2).any()
+        assert np.all(cat == PROPOSED_COLOUR, axis=2).any()
+        other = _rgb(grid.png(COOKIES[0]))
+        assert not np.all(other == PROPOSED_COLOUR, axis=2).any()
+        grid.show(CAT)
+        rows = grid._text_box.children[1:]
+        assert len(rows) == 2
+        accept, reject, label = rows[0].children
+        assert "DOE JANE" in label.value
+        assert "shows PatientName" in label.value
+        accept.click()  # as a click in the browser
+        assert grid.text["decision"].tolist() == ["accepted", ""]
+        recipe = Recipe.from_text(grid.recipe_text)
+        (added,) = recipe.filters[0].labels
+        assert added.criteria  # the device's criteria
+        box = text["box"].iloc[0]
+        padded = f"{max(0, box[0] - 4)},{max(0, box[1] - 4)},{box[2] + 4},{box[3] + 4}"
+        assert [c.value for c in added.coordinates] == [padded]
+        assert grid.flagged(CAT)
+        assert grid.wait(timeout=60)  # the page is drawn again in the background
+        cat = _rgb(grid.png(CAT))
+        assert not np.all(cat == HEADER_MATCH_COLOUR, axis=2).any()  # now red
+        assert np.all(cat == (230, 25, 25), axis=2).any()
+        _, reject, _ = grid._text_box.children[2].children
+        reject.click()
+        assert grid.allow == ["LOGO"]
+        assert grid.text["decision"].tolist() == ["accepted", "rejected"]
+        assert grid.wait(timeout=60)
+        assert not np.all(_rgb(grid.png(CAT)) == PROPOSED_COLOUR, axis=2).any()
+        with pytest.raises(InputError, match="no text box"):
+            grid.accept(99)
+    finally:
+        grid.close()
+
+
+def test_widgets_grid_find_text_runs_ocr_on_its_files(df: pd.DataFrame) -> None:
+    engine = _Engine()
+    grid = ThumbnailGrid(df[df["file"] == CAT], page_size=4, size=64)
+    try:
+        result = grid.find_text(engine=engine, progress=False)
+        assert engine.calls == 1
+        assert len(result) == 2
+        assert grid.text is not None
+        assert grid.text["decision"].tolist() == ["", ""]
+        grid.show(CAT)
+        assert len(grid.editor._proposed) == 2
+    finally:
+        grid.close()

@@ -16,6 +16,7 @@ match the whole text, ignoring case; users add their own.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,8 @@ _MONTHS = (
     "DEC",
 )
 _WORD = re.compile(r"[A-Z0-9]+")
+# Value representations whose values always count (names, dates, times).
+_ALWAYS = frozenset({"PN", "DA", "DT", "TM"})
 # Priority when one text matches several fields: names, dates, IDs, the rest.
 _PRIORITY = {"PN": 0, "DA": 1, "DT": 1, "TM": 3}
 
@@ -261,13 +264,41 @@ def allowed(text: str, pattern: re.Pattern[str]) -> bool:
     return pattern.fullmatch(text.strip()) is not None
 
 
+@functools.cache
+def identifying(tag: str) -> bool:
+    """Whether a tag (``"(gggg, eeee)"``) may hold an identifier.
+
+    A private element, or one PS3.15 Table E.1-1 lists (any action): a
+    probe name (TransducerData), the manufacturer or a view name on the
+    screen is no identifier, a date, a name or an ID is.
+    """
+    digits = re.sub(r"[^0-9A-Fa-f]", "", tag)
+    if len(digits) != 8:
+        return True  # unknown: look for it
+    number = int(digits, 16)
+    if (number >> 16) % 2:
+        return True
+    from deidscope.ps315 import lookup
+
+    return lookup(number) is not None
+
+
 def header_triples(
-    names: Sequence[str], vrs: Sequence[str], values: Sequence[object]
+    names: Sequence[str],
+    vrs: Sequence[str],
+    values: Sequence[object],
+    tags: Sequence[str] | None = None,
 ) -> list[tuple[str, str, str]]:
-    """Zip a file's frame rows into ``(field, VR, value)`` for the matcher."""
+    """Zip a file's frame rows into ``(field, VR, value)`` for the matcher.
+
+    Names, dates and times always count; other values only when their tag
+    may hold an identifier (:func:`identifying`), when `tags` are given.
+    """
     out = []
-    for name, vr, value in zip(names, vrs, values, strict=True):
+    for i, (name, vr, value) in enumerate(zip(names, vrs, values, strict=True)):
         if value is None or vr not in MATCH_VRS:
+            continue
+        if tags is not None and vr not in _ALWAYS and not identifying(tags[i]):
             continue
         text = str(value)
         if text and text != "<NA>":

@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 from deidscope._progress import progress_bar
-from deidscope.audit import pair_files
 from deidscope.errors import BatchErrors, DeidscopeError, Errors, InputError
 from deidscope.files import PathLike, as_input_list, iter_dicom_files
 from deidscope.frame import check_frame, read_identifiers
@@ -73,6 +72,7 @@ __all__ = [
     "TEXT_COLUMNS",
     "VERIFY_COLUMNS",
     "find_text",
+    "label_blocks",
     "propose_filters",
     "verify",
 ]
@@ -318,7 +318,12 @@ def _scaled_corners(
 
 
 def _file_triples(frame: pd.DataFrame, files: Sequence[str]) -> dict[str, list[Any]]:
-    """Each file's ``(field, VR, value)`` header values, every depth."""
+    """Return each file's ``(field, VR, value)`` header values, every depth.
+
+    Names, dates and times, and the values of elements PS3.15 Table E.1-1
+    lists or that are private: a probe or a manufacturer's name on the
+    screen is not counted as showing a header value.
+    """
     mask = frame["file"].isin(list(files)).to_numpy(bool)
     rows = frame[mask]
     out: dict[str, list[Any]] = {f: [] for f in files}
@@ -331,6 +336,7 @@ def _file_triples(frame: pd.DataFrame, files: Sequence[str]) -> dict[str, list[A
             group["name"].astype(str).tolist(),
             group["VR"].astype(str).tolist(),
             group["value"].astype(object).tolist(),
+            group["tag"].astype(str).tolist() if "tag" in group.columns else None,
         )
     return out
 
@@ -592,7 +598,7 @@ def propose_filters(
     across the samples (the smallest box holding every overlapping one)
     and padded by `pad` pixels. A box that shows a header value is proposed
     even when seen in fewer images. Allow-listed text is left out unless
-    `include_allowed`. An ultrasound whose header has
+    `include_allowed`. An ultrasound (Modality US) whose header has
     SequenceOfUltrasoundRegions also gets ``keepcoordinates
     from:SequenceOfUltrasoundRegions``: text inside the imaging regions is
     kept (deidscope's :func:`~deidscope.pixels.clean` lets keep boxes win),
@@ -631,6 +637,32 @@ def propose_filters(
     InputError
         If `text` lacks find_text's columns or an option is bad.
     """
+    out = recipe if recipe is not None else "FORMAT dicom\n"
+    if not isinstance(out, str):
+        raise InputError(
+            f"propose_filters: recipe must be recipe text, got {type(out).__name__}"
+        )
+    for block in label_blocks(
+        df, text, pad=pad, share=share, include_allowed=include_allowed
+    ):
+        out = add_filter_label(out, block, group=group)
+    Recipe.from_text(out)  # what we write must read back
+    return out
+
+
+def label_blocks(
+    df: pd.DataFrame | PathLike | Iterable[PathLike],
+    text: pd.DataFrame,
+    *,
+    pad: int = 4,
+    share: float = 0.5,
+    include_allowed: bool = False,
+) -> list[str]:
+    """Return the LABEL blocks :func:`propose_filters` adds, one per signature.
+
+    The parameters are :func:`propose_filters`'; the widgets add one block
+    per box a person accepts.
+    """
     if not isinstance(text, pd.DataFrame) or not set(TEXT_COLUMNS) <= set(text.columns):
         raise InputError(
             "propose_filters: expected find_text's result as text, with the "
@@ -640,17 +672,13 @@ def propose_filters(
         raise InputError(f"propose_filters: pad must be an int >= 0, got {pad!r}")
     if not isinstance(share, int | float) or not 0 <= share < 1:
         raise InputError(f"propose_filters: share must be in [0, 1), got {share!r}")
-    out = recipe if recipe is not None else "FORMAT dicom\n"
-    if not isinstance(out, str):
-        raise InputError(
-            f"propose_filters: recipe must be recipe text, got {type(out).__name__}"
-        )
     sampled = text.attrs.get("sampled")
     if not isinstance(sampled, pd.DataFrame) or not len(sampled):
         sampled = text[["file", "frame", "signature"]].drop_duplicates()
+    sampled = sampled[sampled["signature"].isin(set(text["signature"]))]
     files = list(dict.fromkeys(str(f) for f in sampled["file"]))
     if not files:
-        return out
+        return []
     frame = (
         df
         if isinstance(df, pd.DataFrame)
@@ -664,6 +692,7 @@ def propose_filters(
     fields = list(dict.fromkeys((*SIGNATURE, "SequenceOfUltrasoundRegions")))
     values = _top_values(frame, fields, files)
     regions = _has_regions(frame, files)
+    blocks = []
     for signature, images in sampled.groupby("signature", sort=False):
         block = _label_block(
             str(signature),
@@ -676,9 +705,8 @@ def propose_filters(
             include_allowed=include_allowed,
         )
         if block:
-            out = add_filter_label(out, block, group=group)
-    Recipe.from_text(out)  # what we write must read back
-    return out
+            blocks.append(block)
+    return blocks
 
 
 def _has_regions(frame: pd.DataFrame, files: Sequence[str]) -> set[str]:
@@ -742,7 +770,8 @@ def _label_block(
         if fields:
             note += "; shows " + ", ".join(fields)
         lines += [note, f"  coordinates {format_box(box)}"]
-    if any(str(f) in regions for f in images["file"]):
+    is_ultrasound = str(known.get("Modality") or "").upper() == "US"
+    if is_ultrasound and any(str(f) in regions for f in images["file"]):
         lines += [
             "  # the imaging regions of the ultrasound are kept",
             "  keepcoordinates from:SequenceOfUltrasoundRegions",
@@ -820,6 +849,8 @@ def verify(
     MissingDependencyError
         Without the ``ocr`` extra.
     """
+    from deidscope.audit import pair_files  # only verify needs it
+
     batch = BatchErrors("verify", errors, listed_in="result.attrs['errors']")
     choice = _check_frames(frames, caller="verify")
     pattern = _allow_pattern(allow, caller="verify")

@@ -29,10 +29,23 @@ from deidscope.pixels.boxes import (
 )
 from deidscope.pixels.thumbnails import thumbnail, to_png
 
-__all__ = ["DRAFT_COLOUR", "boxes_png", "plot_boxes", "plot_montage"]
+__all__ = [
+    "DRAFT_COLOUR",
+    "HEADER_MATCH_COLOUR",
+    "PROPOSED_COLOUR",
+    "boxes_png",
+    "plot_boxes",
+    "plot_montage",
+]
 
 #: The colour :func:`boxes_png` draws a box being drafted in.
 DRAFT_COLOUR = (255, 200, 0)
+#: The dashed outline of a box OCR proposes (find_text), and of one whose
+#: text shows a header value.
+PROPOSED_COLOUR = (0, 190, 255)
+HEADER_MATCH_COLOUR = (255, 0, 220)
+#: The length of a dash (and of a gap) in picture pixels.
+DASH = 4
 
 
 def plot_boxes(
@@ -234,6 +247,7 @@ def boxes_png(
     *,
     keep: Iterable[Box] = (),
     draft: Box | None = None,
+    proposed: Iterable[tuple[Box, bool]] = (),
     image_shape: tuple[int, int],
 ) -> bytes:
     """Draw boxes given in full-image pixels on a thumbnail; return PNG bytes.
@@ -247,6 +261,10 @@ def boxes_png(
         :func:`deidscope.pixels.draw_boxes` draws them.
     draft : (xmin, ymin, xmax, ymax) or None
         A box being drafted, drawn in :data:`DRAFT_COLOUR`.
+    proposed : iterable of (box, bool)
+        Boxes OCR proposes (:func:`deidscope.pixels.find_text`), drawn
+        dashed: in :data:`HEADER_MATCH_COLOUR` when the bool says the text
+        shows a header value, otherwise in :data:`PROPOSED_COLOUR`.
     image_shape : tuple of int
         ``(rows, columns)`` of the full image, to scale the boxes.
 
@@ -258,8 +276,14 @@ def boxes_png(
     arr = np.asarray(image)
     width = max(1, round(min(arr.shape[:2]) / 64))
     rgb = draw_boxes(arr, boxes, keep=keep, image_shape=image_shape, width=width)
+    blank = np.zeros(arr.shape[:2], np.uint8)
+    rows, columns = np.indices(arr.shape[:2])
+    dashes = ((rows + columns) // DASH) % 2 == 0
+    for box, header in proposed:
+        outline = draw_boxes(blank, [box], image_shape=image_shape, width=width)
+        colour = HEADER_MATCH_COLOUR if header else PROPOSED_COLOUR
+        rgb[outline.any(axis=2) & dashes] = colour
     if draft is not None:
-        blank = np.zeros(arr.shape[:2], np.uint8)
         outline = draw_boxes(blank, [draft], image_shape=image_shape, width=width)
         rgb[outline.any(axis=2)] = DRAFT_COLOUR
     return to_png(rgb)

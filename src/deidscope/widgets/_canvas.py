@@ -5,7 +5,10 @@ URL fetched): the front end shows :attr:`PictureCanvas.png` as an ``<img>``
 made from a Blob URL, counts clicks in :attr:`~PictureCanvas.clicks` and,
 when :attr:`~PictureCanvas.drawing` is on, draws a rubber-band rectangle
 while the mouse is dragged and sets :attr:`~PictureCanvas.box` (in the full
-image's pixels) when it is released. The picture is made by Python
+image's pixels) when it is released. When the picture is a window of a
+zoomed image, :attr:`~PictureCanvas.offset` (the window's top-left corner in
+the image) is added, so the box is still in the full image's pixels. The
+picture is made by Python
 (:func:`deidscope.widgets.box_editor.boxes_png`); the canvas only shows it.
 """
 
@@ -115,7 +118,8 @@ function render({ model, el }) {
     if (xmax <= xmin) { if (xmin >= width) xmin = width - 1; xmax = xmin + 1; }
     if (ymax <= ymin) { if (ymin >= height) ymin = height - 1; ymax = ymin + 1; }
     if (xmin < 0 || ymin < 0) return;  // an empty picture
-    model.set("box", [xmin, ymin, xmax, ymax]);
+    const [dx, dy] = model.get("offset");  // the picture shows a zoomed window
+    model.set("box", [xmin + dx, ymin + dy, xmax + dx, ymax + dy]);
     model.save_changes();
   }
   function onCancel() { start = null; band.style.display = "none"; }
@@ -200,9 +204,12 @@ class PictureCanvas(anywidget.AnyWidget):
         image's pixels.
     drawing : bool
         Whether dragging the mouse draws a box.
+    offset : tuple of int
+        ``(x, y)``: the full-image pixel at the picture's top-left corner
+        (non-zero when the picture is a zoomed window of the image).
     box : tuple of int
         ``(xmin, ymin, xmax, ymax)`` in the full image's pixels, set by the
-        front end when a drag ends, clipped to the image.
+        front end when a drag ends, clipped to the picture shown.
     clicks : int
         How many times the picture was clicked (without a drag).
     """
@@ -215,6 +222,9 @@ class PictureCanvas(anywidget.AnyWidget):
         traitlets.Float(), traitlets.Float(), default_value=(1.0, 1.0)
     ).tag(sync=True)
     drawing = traitlets.Bool(False).tag(sync=True)
+    offset = traitlets.Tuple(
+        traitlets.Int(), traitlets.Int(), default_value=(0, 0)
+    ).tag(sync=True)
     box = traitlets.Tuple(
         traitlets.Int(),
         traitlets.Int(),
@@ -234,6 +244,16 @@ class PictureCanvas(anywidget.AnyWidget):
                 f"PictureCanvas: box must be four ints, got {value!r}"
             )
         return check_box(tuple(value), what="PictureCanvas: box")
+
+    @traitlets.validate("offset")
+    def _valid_offset(self, proposal: dict[str, Any]) -> tuple[int, int]:
+        x, y = proposal["value"]
+        if x < 0 or y < 0:
+            raise traitlets.TraitError(
+                "PictureCanvas: offset must be two ints >= 0, "
+                f"got {proposal['value']!r}"
+            )
+        return int(x), int(y)
 
     @traitlets.validate("scale")
     def _valid_scale(self, proposal: dict[str, Any]) -> tuple[float, float]:

@@ -10,13 +10,23 @@ connected RecipeBuilder's recipe). Each file's thumbnail array and
 PNG bytes share one cache entry, the least recently used evicted past
 :data:`CACHE_SIZE`.
 A click on a file's thumbnail or its name shows its header fields and a
-:class:`~deidscope.widgets.box_editor.BoxEditor` to draft a LABEL.
+:class:`~deidscope.widgets.box_editor.BoxEditor` to draft a LABEL, on the
+picture at full resolution.
+
+Burned-in text found by OCR (:func:`deidscope.pixels.find_text`, given as
+``text=`` or run by :meth:`ThumbnailGrid.find_text`) is drawn as dashed
+boxes, in another colour where the text shows a header value; under a shown
+file each box has *Accept* (its ``coordinates`` line goes to the recipe, in
+a LABEL for the file's device) and *Reject* (its text goes to the
+allow-list, :attr:`ThumbnailGrid.allow`). Without text nothing is read by
+OCR, and the first page costs what it did.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -33,6 +43,8 @@ from deidscope.errors import DeidscopeError, InputError
 from deidscope.files import read_dataset
 from deidscope.frame import check_frame, read_identifiers
 from deidscope.pixels import Box, boxes_png, detect, thumbnail, to_png
+from deidscope.pixels import find_text as ocr_find_text
+from deidscope.pixels.ocr import MAX_SIDE, TEXT_COLUMNS, label_blocks
 from deidscope.recipe import Recipe, add_filter_label, header_values
 from deidscope.widgets._canvas import PictureCanvas
 from deidscope.widgets._common import (
@@ -60,7 +72,7 @@ class _Cached:
 
     image: np.ndarray
     png: bytes | None = None
-    boxes: tuple[list[Box], list[Box]] | None = None
+    boxes: tuple[list[Box], list[Box], list[tuple[Box, bool]]] | None = None
     shape: tuple[int, int] | None = None
 
 
@@ -123,6 +135,13 @@ class ThumbnailGrid(PagedBox):
         The recipe flagging the files: set it (or :meth:`set_recipe`) to
         flag again. The labels added here go to it when no builder is
         connected; with one, it follows the builder's ``recipe_text``.
+    text : pandas.DataFrame or None
+        The text boxes shown (:func:`deidscope.pixels.find_text`'s rows),
+        with a ``decision`` column: ``""``, ``"accepted"`` or ``"rejected"``.
+    allow : list of str
+        Allow-list entries added by *Reject* (escaped texts), for
+        :func:`~deidscope.pixels.find_text` and
+        :func:`~deidscope.pixels.verify`'s ``allow``.
     """
 
     shown_file = traitlets.Unicode("", read_only=True)
@@ -134,6 +153,7 @@ class ThumbnailGrid(PagedBox):
         df_or_paths: Any,
         *,
         recipe: Any = None,
+        text: pd.DataFrame | None = None,
         size: int = 128,
         page_size: int = 24,
         workers: int | None = None,
@@ -164,6 +184,9 @@ class ThumbnailGrid(PagedBox):
         self.flags: pd.DataFrame | None = None
         self.header: pd.DataFrame = pd.DataFrame()
         self.label_hits: pd.DataFrame | None = None
+        self.text: pd.DataFrame | None = None
+        self.allow: list[str] = []
+        self._proposals: dict[str, list[tuple[int, Box, bool]]] = {}
         self._status_note = ""
         self._placeholder = placeholder_png(size)
         self.page_size = page_size
@@ -184,7 +207,9 @@ class ThumbnailGrid(PagedBox):
         self._header_html = widgets.HTML()
         self.editor = BoxEditor()
         self.editor.on_add(self._on_editor_add)
-        self._detail = widgets.VBox([self.editor, self._header_html])
+        self._text_box = widgets.VBox()
+        self._text_box.add_class("deidscope-text-boxes")
+        self._detail = widgets.VBox([self.editor, self._text_box, self._header_html])
         self._detail.layout.display = "none"
         self.children = [
             widgets.HTML(STYLE),
@@ -194,6 +219,8 @@ class ThumbnailGrid(PagedBox):
             self._detail,
         ]
         self._detect()
+        if text is not None:
+            self._set_text(text)
         self.observe(self._on_page_change, ["page", "page_size"])
         self.observe(self._on_recipe_text_change, "recipe_text")
         self._show_page()
@@ -261,6 +288,11 @@ class ThumbnailGrid(PagedBox):
             self.editor.clear(note=error_html(f"no picture for this file: {exc}"))
             return
         remove, keep = self._boxes(path)
+        try:
+            picture = thumbnail(path, size=min(max(shape), MAX_SIDE))
+        except Exception as exc:  # the thumbnail was made: show that instead
+            logger.info("ThumbnailGrid: no full picture of %s: %s", path, exc)
+            picture = thumb
         self.editor.load(
             path,
             thumb,
@@ -268,7 +300,10 @@ class ThumbnailGrid(PagedBox):
             values=self._criteria_values(path),
             boxes=remove,
             keep=keep,
+            picture=picture,
+            proposed=self._proposed(path),
         )
+        self._show_text_boxes(path)
 
     def add_label(self) -> str:
         """Add a LABEL for the drafted box on the shown file to the recipe.
@@ -301,6 +336,97 @@ class ThumbnailGrid(PagedBox):
             self.recipe_text = add_filter_label(self.recipe_text, block, group=group)
         self._show_label_hits(block, group)
         return block
+
+    def find_text(self, **kwargs: Any) -> pd.DataFrame:
+        """Read the text in the files with OCR and draw the boxes found.
+
+        Calls :func:`deidscope.pixels.find_text` on the grid's files (its
+        frame when it has one) with :attr:`allow` and `kwargs` (``sample``,
+        ``by``, ``cache_dir``...), then shows the result as :meth:`set_text`
+        does.
+
+        Returns
+        -------
+        pandas.DataFrame
+            find_text's result.
+        """
+        kwargs.setdefault("allow", list(self.allow))
+        kwargs.setdefault("errors", "ignore")
+        source = self._df if self._df is not None else self.files
+        result = ocr_find_text(source, **kwargs)
+        self.set_text(result)
+        return result
+
+    def set_text(self, text: pd.DataFrame | None) -> None:
+        """Draw the text boxes of a :func:`deidscope.pixels.find_text` result.
+
+        Boxes of allow-listed text are not drawn; the others are dashed,
+        in another colour where the text shows a header value.
+        """
+        self._set_text(text)
+        self._redraw()
+
+    def accept(self, index: int) -> str:
+        """Accept a text box: add its ``coordinates`` line to the recipe.
+
+        The line goes in a LABEL for the file's device signature
+        (:func:`deidscope.pixels.propose_filters`' criteria), padded by 4
+        pixels, in the editor's ``label_group``; with a connected builder,
+        to its recipe.
+
+        Parameters
+        ----------
+        index : int
+            The box's row in :attr:`text`.
+
+        Returns
+        -------
+        str
+            The LABEL block added.
+        """
+        rows = self._text_row(index, caller="accept")
+        source = self._df if self._df is not None else [str(rows["file"].iloc[0])]
+        blocks = label_blocks(source, rows, share=0.0, include_allowed=True)
+        if not blocks:
+            raise InputError(
+                "ThumbnailGrid.accept: no LABEL can be written for this box "
+                "(the file has no Manufacturer, model or modality to match)"
+            )
+        group = self.editor.label_group
+        for block in blocks:
+            if self._builder is not None:
+                self._builder.add_filter_label(block, group=group)
+            else:
+                self.recipe_text = add_filter_label(
+                    self.recipe_text, block, group=group
+                )
+        if self._builder is not None:
+            self.recipe_text = self._builder.recipe_text
+        self._decide(index, "accepted")
+        return "".join(blocks)
+
+    def reject(self, index: int) -> str:
+        """Reject a text box: its text is safe; add it to :attr:`allow`.
+
+        Every box with the same text is no longer drawn.
+
+        Returns
+        -------
+        str
+            The allow-list entry added (the text, escaped).
+        """
+        rows = self._text_row(index, caller="reject")
+        entry = re.escape(str(rows["text"].iloc[0]).strip())
+        if entry not in self.allow:
+            self.allow.append(entry)
+        assert self.text is not None
+        same = (
+            self.text["text"].astype(str).str.strip()
+            == str(rows["text"].iloc[0]).strip()
+        )
+        for i in self.text.index[same & (self.text["decision"] == "")]:
+            self._decide(int(i), "rejected")
+        return entry
 
     def connect_builder(self, builder: Any) -> None:
         """Send drafted labels to a RecipeBuilder and flag with its recipe.
@@ -400,15 +526,146 @@ class ThumbnailGrid(PagedBox):
         """Flag with `recipe`; forget the PNGs whose boxes it changes."""
         self._recipe = recipe
         self._detect()
+        self._redraw()
+
+    def _redraw(self) -> None:
+        """Forget the PNGs whose boxes changed; redraw the editor and the page."""
         with self._lock:
             for path, entry in self._cache.items():
-                if entry.boxes != self._boxes(path):
+                if entry.boxes != self._drawn(path):
                     entry.png = None
                     entry.boxes = None
         if self.shown_file and self.editor.path == self.shown_file:
             remove, keep = self._boxes(self.shown_file)
-            self.editor.set_boxes(remove, keep=keep)
+            self.editor.set_boxes(
+                remove, keep=keep, proposed=self._proposed(self.shown_file)
+            )
+            self._show_text_boxes(self.shown_file)
         self._show_page()
+
+    # -- OCR text boxes ----------------------------------------------------------
+
+    def _set_text(self, text: pd.DataFrame | None) -> None:
+        if text is None:
+            self.text = None
+            self._proposals = {}
+            return
+        if not isinstance(text, pd.DataFrame) or not set(TEXT_COLUMNS) <= set(
+            text.columns
+        ):
+            raise InputError(
+                "ThumbnailGrid: text must be find_text's result, with the columns "
+                f"{list(TEXT_COLUMNS)}"
+            )
+        table = text.reset_index(drop=True).copy()
+        table.attrs = dict(text.attrs)
+        if "decision" not in table.columns:
+            table["decision"] = ""
+        self.text = table
+        self._index_proposals()
+
+    def _index_proposals(self) -> None:
+        proposals: dict[str, list[tuple[int, Box, bool]]] = {}
+        if self.text is not None:
+            table = self.text
+            for i, file, box, match, safe, decision in zip(
+                table.index,
+                table["file"].astype(str),
+                table["box"],
+                table["header_match"],
+                table["allowed"].astype(bool),
+                table["decision"],
+                strict=True,
+            ):
+                if safe or decision:
+                    continue
+                header = isinstance(match, str) and bool(match)
+                proposals.setdefault(file, []).append(
+                    (int(i), tuple(int(v) for v in box), header)  # type: ignore[arg-type]
+                )
+        with self._lock:
+            self._proposals = proposals
+
+    def _proposed(self, path: str) -> list[tuple[Box, bool]]:
+        return [(box, header) for _, box, header in self._proposals.get(path, [])]
+
+    def _drawn(self, path: str) -> tuple[list[Box], list[Box], list[tuple[Box, bool]]]:
+        remove, keep = self._boxes(path)
+        return remove, keep, self._proposed(path)
+
+    def _text_row(self, index: int, *, caller: str) -> pd.DataFrame:
+        if self.text is None or index not in self.text.index:
+            raise InputError(
+                f"ThumbnailGrid.{caller}: no text box {index!r}; call find_text "
+                "or set_text first"
+            )
+        rows = self.text.loc[[index], list(TEXT_COLUMNS)]
+        sampled = self.text.attrs.get("sampled")
+        if isinstance(sampled, pd.DataFrame):
+            rows.attrs["sampled"] = sampled
+        return rows
+
+    def _decide(self, index: int, decision: str) -> None:
+        assert self.text is not None
+        self.text.loc[index, "decision"] = decision
+        self._index_proposals()
+        self._redraw()
+
+    def _show_text_boxes(self, path: str) -> None:
+        """List the shown file's proposed boxes with Accept and Reject buttons."""
+        items: list[widgets.Widget] = []
+        if self.text is not None:
+            rows = self.text[
+                (self.text["file"].astype(str) == path)
+                & ~self.text["allowed"].astype(bool)
+            ]
+            for position, row in zip(rows.index, rows.to_dict("records"), strict=True):
+                i = int(position)
+                match = row["header_match"]
+                what = (
+                    f' <span class="deidscope-error">shows {escape(match)}</span>'
+                    if isinstance(match, str) and match
+                    else ""
+                )
+                label = widgets.HTML(
+                    f"<code>{escape(row['text'])}</code> at "
+                    f"{','.join(map(str, row['box']))}{what}"
+                    + (
+                        f" · <i>{escape(row['decision'])}</i>"
+                        if row["decision"]
+                        else ""
+                    )
+                )
+                accept = widgets.Button(
+                    description="Accept",
+                    tooltip="blank it: add its coordinates to the recipe",
+                    button_style="danger" if what else "",
+                    disabled=bool(row["decision"]),
+                    layout={"width": "80px"},
+                )
+                reject = widgets.Button(
+                    description="Reject",
+                    tooltip="it is safe: add its text to the allow-list",
+                    disabled=bool(row["decision"]),
+                    layout={"width": "80px"},
+                )
+                accept.on_click(lambda _b, i=i: self._on_accept(i))
+                reject.on_click(lambda _b, i=i: self._on_reject(i))
+                items.append(widgets.HBox([accept, reject, label]))
+            if not len(rows):
+                items.append(widgets.HTML("<i>OCR found no text to review here</i>"))
+            else:
+                items.insert(0, widgets.HTML("<b>Text found by OCR</b>"))
+        self._text_box.children = items
+
+    def _on_accept(self, index: int) -> None:
+        try:
+            self.accept(index)
+        except DeidscopeError as exc:
+            self.editor.note = error_html(str(exc))
+
+    def _on_reject(self, index: int) -> None:
+        self.reject(index)
 
     def _detect(self) -> None:
         flags: pd.DataFrame | None = None
@@ -460,19 +717,21 @@ class ThumbnailGrid(PagedBox):
         """Return a file's PNG bytes, boxes drawn, making what is not cached."""
         with self._lock:
             entry = self._cached(path)
-            boxes = self._boxes(path)
+            boxes = self._drawn(path)
             if entry is not None and entry.png is not None and entry.boxes == boxes:
                 return entry.png
         if entry is None:
             entry = _Cached(thumbnail(path, size=self._size))
-        remove, keep = boxes
-        if remove or keep:
+        remove, keep, proposed = boxes
+        if remove or keep or proposed:
             shape = self._image_shape(path, entry)
-            data = boxes_png(entry.image, remove, keep=keep, image_shape=shape)
+            data = boxes_png(
+                entry.image, remove, keep=keep, proposed=proposed, image_shape=shape
+            )
         else:
             data = to_png(entry.image)
         with self._lock:
-            if self._boxes(path) == boxes:  # the recipe did not change meanwhile
+            if self._drawn(path) == boxes:  # the recipe did not change meanwhile
                 entry.png = data
                 entry.boxes = boxes
             self._store(path, entry)
