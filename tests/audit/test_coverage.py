@@ -57,6 +57,24 @@ def test_coverage_notices_a_line_that_changes_nothing(cookies: pd.DataFrame) -> 
     assert row["line"] == 3
 
 
+def test_coverage_of_the_profile_recipe_is_complete(cookies: pd.DataFrame) -> None:
+    """AccessionNumber, PatientBirthDate and StudyID are empty in the cookies:
+    the profile's BLANK leaves them as they were, which is what Z asks."""
+    assert coverage(cookies, Recipe.from_profile()).empty
+
+
+def test_an_empty_value_emptied_is_done_only_where_z_allows(tmp_path: Path) -> None:
+    path = write_dicom(tmp_path / "a.dcm", AccessionNumber="", ImageComments="")
+    df = deidscope.read_identifiers([path])
+    recipe = _recipe("BLANK AccessionNumber", "BLANK ImageComments")
+    gaps = coverage(df, recipe).set_index("name")
+    assert "AccessionNumber" not in gaps.index  # Z: zero length is what it asks
+    row = gaps.loc["ImageComments"]  # X: removal, not an empty value
+    assert (row["basic_profile"], row["decision"]) == ("X", "unchanged")
+    untouched = coverage(df, _recipe("BLANK ImageComments")).set_index("name")
+    assert untouched.loc["AccessionNumber", "decision"] == "none"
+
+
 def test_coverage_options_change_what_is_asked(cookies: pd.DataFrame) -> None:
     recipe = _recipe("REMOVE PatientName")
     plain = set(coverage(cookies, recipe)["name"])

@@ -9,6 +9,7 @@ that is unique, or as the caller says.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -27,7 +28,7 @@ from deidscope.audit._identifying import (
 )
 from deidscope.audit._pairs import files_of, pair_files
 from deidscope.audit._rules import KINDS, WELL_KNOWN_UID_ROOTS
-from deidscope.audit._scan import backgrounds, binary_label, binary_values, scan
+from deidscope.audit._scan import backgrounds, binary_label, raw_values, scan
 from deidscope.errors import InputError
 from deidscope.files import PathLike, check_paths
 
@@ -80,25 +81,6 @@ _CODES_AND_NUMBERS = frozenset(
 _NUMBER = re.compile(r"^[+-]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?$")
 
 
-def _pattern(sources: pd.DataFrame) -> re.Pattern[str] | None:
-    """One regular expression that finds any source value in a text."""
-    alternatives = []
-    for value, kind, part in sorted(
-        set(zip(sources["value"], sources["kind"], sources["part"], strict=True)),
-        key=lambda item: (-len(item[0]), item[0]),
-    ):
-        escaped = re.escape(value)
-        if part:
-            alternatives.append(rf"\b{escaped}\b")
-        elif kind == "uid" or re.fullmatch(r"[0-9.]+", value):
-            alternatives.append(rf"(?<![0-9]){escaped}(?![0-9])")
-        else:
-            alternatives.append(escaped)
-    if not alternatives:
-        return None
-    return re.compile("|".join(alternatives), re.IGNORECASE)
-
-
 def _searchable(
     sources: pd.DataFrame, min_length: int, background: Mapping[str, str]
 ) -> pd.DataFrame:
@@ -139,6 +121,7 @@ def leaks(
     pairs: Mapping[str, str] | None = None,
     scan_bytes: bool | Iterable[PathLike] = False,
     min_bytes: int = 6,
+    full_pixels: bool = False,
 ) -> pd.DataFrame:
     """Find identifying values of the original that survive in the result.
 
@@ -198,6 +181,9 @@ def leaks(
         True for the files of `after_df`, or the paths to search.
     min_bytes : int, optional
         The shortest form looked for by the byte scan.
+    full_pixels : bool, optional
+        Let the byte scan read pixel data left as it was in full (see
+        :func:`scan_files`).
 
     Returns
     -------
@@ -259,6 +245,7 @@ def leaks(
             sources,
             pairs={k: v for k, v in all_pairs.items() if k in paths},
             min_bytes=min_bytes,
+            full_pixels=full_pixels,
         )
         found.append(_byte_rows(scanned, found))
     found = [frame for frame in found if len(frame)]
@@ -382,8 +369,8 @@ def _kept_bytes(
         ["file", "source_file"], sort=False
     ):
         uids = list(group["uid"])
-        old = binary_values(str(source_file), uids)
-        new = binary_values(str(file), uids)
+        old = raw_values(str(source_file), uids)
+        new = raw_values(str(file), uids)
         for row in group.to_dict("records"):
             data = old.get(row["uid"])
             if data is not None and data == new.get(row["uid"]):
@@ -406,25 +393,60 @@ def _contained(
         mine = by_file.get(source_file) if source_file is not None else None
         if mine is None:
             continue
-        pattern = _pattern(mine)
-        if pattern is None:
+        values = [str(v) for v in group["value"]]
+        # which sources are anywhere in the file at all: one search each in
+        # the file's values joined, then the elements that hold them
+        text = "\x00".join(values).casefold()
+        candidates = [
+            (uid, name, value, kind, part)
+            for uid, name, value, kind, part in zip(
+                mine["uid"],
+                mine["name"],
+                mine["value"],
+                mine["kind"],
+                mine["part"],
+                strict=True,
+            )
+            if str(value).casefold() in text
+        ]
+        if not candidates:
             continue
-        lookup: dict[str, tuple[str, str, str, str]] = {}
-        for uid, name, value, kind in zip(
-            mine["uid"], mine["name"], mine["value"], mine["kind"], strict=True
-        ):
-            lookup.setdefault(str(value).casefold(), (uid, name, value, kind))
-        for uid, name, value in zip(
-            group["uid"], group["name"], group["value"], strict=True
-        ):
-            if not value:
-                continue
-            for match in pattern.finditer(value):
-                source = lookup.get(match.group().casefold())
-                if source is not None:
-                    rows.append((file, uid, name, value, source_file, *source))
+        uids = group["uid"].to_numpy(dtype=object)
+        names = group["name"].to_numpy(dtype=object)
+        # per element, the longest match at each place, none overlapping (a
+        # name found whole is not found again word by word)
+        spans: dict[int, list[tuple[int, int, tuple[Any, ...]]]] = {}
+        for source in candidates:
+            uid, name, value, kind, part = source
+            pattern = _one_pattern(str(value), str(kind), bool(part))
+            for i, text_value in enumerate(values):
+                if text_value:
+                    for match in pattern.finditer(text_value):
+                        spans.setdefault(i, []).append(
+                            (match.start(), match.end(), (uid, name, value, kind))
+                        )
+        for i, found in spans.items():
+            found.sort(key=lambda span: (span[0], span[0] - span[1]))
+            reach = -1
+            for start, end, source_row in found:
+                if start < reach:
+                    continue
+                reach = end
+                where = (file, uids[i], names[i], values[i], source_file)
+                rows.append((*where, *source_row))
     columns = [column for column in LEAK_COLUMNS if column != "match"]
     return pd.DataFrame(rows, columns=columns).assign(match="contained")
+
+
+@functools.lru_cache(maxsize=65536)
+def _one_pattern(value: str, kind: str, part: bool) -> re.Pattern[str]:
+    """Compile the regular expression that finds one source value in a text."""
+    escaped = re.escape(value)
+    if part:
+        return re.compile(rf"\b{escaped}\b", re.IGNORECASE)
+    if kind == "uid" or re.fullmatch(r"[0-9.]+", value):
+        return re.compile(rf"(?<![0-9]){escaped}(?![0-9])", re.IGNORECASE)
+    return re.compile(escaped, re.IGNORECASE)
 
 
 def _copied(searchable: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:

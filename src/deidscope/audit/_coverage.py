@@ -72,7 +72,9 @@ def coverage(
     An element is a gap when the table asks for anything but keeping it
     (remove, blank, dummy, clean, new UID) while no line of the recipe
     touches it, a ``KEEP`` line protects it, or the line that decides leaves
-    its value as it was. Private elements are the table's ``private`` row:
+    its value as it was (but a line that empties a value already empty,
+    where the table allows a zero-length value, ``Z``, has done its job).
+    Private elements are the table's ``private`` row:
     one without a decision is always listed.
 
     Parameters
@@ -189,6 +191,10 @@ def coverage(
     kept = merged["action"] == "KEEP"
     same = merged["after"].notna() & (merged["after"] == merged["value"])
     same &= ~untouched & ~kept
+    # a line that empties a value already empty, where the table allows a
+    # zero-length value (Z, Z/D, X/Z, X/Z/D...), has done what was asked
+    allows_empty = merged["basic_profile"].astype(str).str.contains("Z", regex=False)
+    same &= ~(allows_empty & (merged["value"] == "") & (merged["after"] == ""))
     gaps = merged[untouched | kept | same].copy()
     gaps["decision"] = np.select(
         [untouched[gaps.index], kept[gaps.index]], ["none", "KEEP"], "unchanged"

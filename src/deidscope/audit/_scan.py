@@ -18,10 +18,16 @@ every identifying value of the file it came from (see
   `min_bytes` characters).
 
 A form shorter than `min_bytes` bytes is not looked for (too short to tell
-from chance in pixel data). A value of kind ``profile``, ``private`` or
-``meta`` is not looked for when it also appears in a non-identifying element
-of the original (``ORIGINAL`` in both a private element and ImageType, say):
-finding it then says nothing.
+from chance in pixel data). Pixel data the de-identification left byte for
+byte as it was is searched only where encapsulated frames keep their
+metadata (the first 64 KiB of each item), unless ``full_pixels=True``: a
+header value in native samples would be chance, and reading every sample of
+every file would make the scan slower than the de-identification itself.
+
+A value of kind ``profile``, ``private``, ``meta`` or ``uid`` is not looked
+for when it also appears in a non-identifying element of the original
+(``ORIGINAL`` in both a private element and ImageType, say): finding it then
+says nothing.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from deidscope.audit._pairs import files_of, pair_files
 from deidscope.errors import InputError
 from deidscope.files import PathLike, check_paths
 
-__all__ = ["SCAN_COLUMNS", "binary_values", "scan_bytes", "scan_files"]
+__all__ = ["SCAN_COLUMNS", "binary_values", "raw_values", "scan_bytes", "scan_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +74,9 @@ SCAN_COLUMNS: tuple[str, ...] = (
 )
 
 _HEAD = 1024  # bytes of a long binary value looked for
+#: Of pixel data the original's byte for byte, the bytes of each encapsulated
+#: item searched (unless ``full_pixels=True``).
+PIXEL_HEAD = 65536
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]+")
 _BACKGROUND_KINDS = frozenset({"profile", "private", "meta", "uid"})
 
@@ -183,6 +192,85 @@ def binary_values(path: str, uids: Iterable[str]) -> dict[str, bytes]:
     return found
 
 
+def _fragments_end(data: bytes, offset: int) -> int:
+    """Return the offset after the delimiter of encapsulated pixel data."""
+    while offset + 8 <= len(data):
+        group, element, length = struct.unpack_from("<HHL", data, offset)
+        offset += 8
+        if (group, element) == (0xFFFE, 0xE0DD):
+            return offset
+        if (group, element) != (0xFFFE, 0xE000) or length == 0xFFFFFFFF:
+            break
+        offset += length
+    return len(data)
+
+
+def raw_values(
+    path: str, uids: Iterable[str], data: bytes | None = None
+) -> dict[str, bytes]:
+    """Read the bytes of the elements `uids` of one file (those it can find).
+
+    The quick reader (:mod:`deidscope.files._quick`) finds where each value
+    lies, and the bytes are read from `data` (the file's bytes, read here if
+    not given); a file it cannot read goes to pydicom
+    (:func:`binary_values`). Encapsulated pixel data gives its items, from
+    the first item tag to the sequence delimiter.
+    """
+    from deidscope.files._quick import read_raw_file
+
+    wanted = list(dict.fromkeys(uids))
+    if not wanted:
+        return {}
+    try:
+        ds = read_raw_file(path)
+    except Exception:
+        ds = None
+    if ds is None:
+        return binary_values(path, wanted)
+    if data is None:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return {}
+    raw: bytes = data
+    found: dict[str, bytes] = {}
+    for uid in wanted:
+        parts = uid.split("__")
+        current: Any = ds
+        element: Any = None
+        for position in range(0, len(parts), 2):
+            tag = path_tags(parts[position])[0]
+            if tag == -1 or current is None:
+                element = None
+                break
+            if tag >> 16 == 0x0002 and position == 0:
+                current = getattr(ds, "file_meta", None)
+                if current is None:
+                    break
+            element = current.get_item(tag)
+            if element is None or position + 1 >= len(parts):
+                break
+            items: Any = getattr(element, "value", None)
+            try:
+                current = items[int(parts[position + 1])]
+            except (IndexError, ValueError, TypeError):
+                element = None
+                break
+        if element is None:
+            continue
+        value = element.value
+        if isinstance(value, bytes | bytearray):
+            found[uid] = bytes(value)
+        elif value is None and getattr(element, "value_tell", None) is not None:
+            start, length = int(element.value_tell), int(element.length)
+            end = (
+                _fragments_end(data, start) if length == 0xFFFFFFFF else start + length
+            )
+            found[uid] = raw[start:end]
+    return found
+
+
 def binary_label(data: bytes) -> str:
     """``<N bytes>``, with the printable text it holds (runs of 8 or more)."""
     runs = [r.decode("ascii") for r in _PRINTABLE_RUN.findall(data) if len(r) >= 8]
@@ -219,7 +307,7 @@ def _needles(
 ) -> _Needles:
     needles = _Needles()
     binary_uids = sources.loc[sources["binary"], "uid"].tolist()
-    raw = binary_values(source_file, binary_uids) if binary_uids else {}
+    raw = raw_values(source_file, binary_uids) if binary_uids else {}
     for uid, name, value, kind, part, binary in zip(
         sources["uid"],
         sources["name"],
@@ -256,32 +344,81 @@ def _needles(
     return needles
 
 
-def _find(data: bytes, needles: _Needles) -> list[tuple[int, int, bytes]]:
-    """(start, end, needle) of every occurrence of a needle in `data`."""
+def _find(
+    data: bytes, needles: _Needles, segments: list[tuple[int, int]] | None = None
+) -> list[tuple[int, int, bytes]]:
+    """Return (start, end, needle) of every needle in `data` (or its segments)."""
     hits: list[tuple[int, int, bytes]] = []
     if not needles.forms:
         return hits
+    spans = [(0, len(data))] if segments is None else segments
     if _aho is not None:
         automaton = _aho.Automaton()
         for needle in needles.forms:
-            key = needle.decode("latin-1")
-            automaton.add_word(key, needle)
+            automaton.add_word(needle.decode("latin-1"), needle)
         automaton.make_automaton()
-        for end, needle in automaton.iter(data.decode("latin-1")):
-            hits.append((end - len(needle) + 1, end + 1, needle))
+        for base, stop in spans:
+            text = data[base:stop].decode("latin-1")
+            for end, needle in automaton.iter(text):
+                hits.append((base + end - len(needle) + 1, base + end + 1, needle))
         return hits
-    for needle in needles.forms:
-        start = data.find(needle)
-        while start != -1:
-            hits.append((start, start + len(needle), needle))
-            start = data.find(needle, start + 1)
+    for base, stop in spans:
+        for needle in needles.forms:
+            start = data.find(needle, base, stop)
+            while start != -1:
+                hits.append((start, start + len(needle), needle))
+                start = data.find(needle, start + 1, stop)
     return hits
+
+
+def _pixel_segments(
+    path: str, data: bytes, source_file: str
+) -> list[tuple[int, int]] | None:
+    """List the parts of a written file to search, given its pixel data.
+
+    None (search everything) unless the pixel data is byte for byte the
+    original's; then everything but the pixel data, and of encapsulated
+    pixel data the first :data:`PIXEL_HEAD` bytes of each item (where JPEG
+    and JPEG 2000 code streams keep their comments and metadata).
+    """
+    from deidscope.files._quick import read_raw_file
+
+    try:
+        ds = read_raw_file(path)
+    except Exception:
+        return None
+    element: Any = None if ds is None else ds.get_item(0x7FE00010)
+    if element is None or element.value is not None:
+        return None
+    if getattr(element, "value_tell", None) is None:
+        return None
+    start, length = int(element.value_tell), int(element.length)
+    undefined = length == 0xFFFFFFFF
+    end = _fragments_end(data, start) if undefined else start + length
+    original = raw_values(source_file, ["(7fe0, 0010)"]).get("(7fe0, 0010)")
+    if original is None or original != data[start:end]:
+        return None
+    segments = [(0, start)]
+    if undefined:
+        offset = start
+        while offset + 8 <= end:
+            group, elem, item_length = struct.unpack_from("<HHL", data, offset)
+            if (group, elem) != (0xFFFE, 0xE000) or item_length == 0xFFFFFFFF:
+                break
+            segments.append(
+                (offset, min(offset + 8 + item_length, offset + 8 + PIXEL_HEAD))
+            )
+            offset += 8 + item_length
+    segments.append((end, len(data)))
+    return segments
 
 
 def scan_bytes(
     path: str,
     needles: _Needles,
     source_file: str,
+    *,
+    full_pixels: bool = False,
 ) -> list[tuple[Any, ...]]:
     """Search one written file; return rows of :data:`SCAN_COLUMNS`."""
     try:
@@ -290,7 +427,10 @@ def scan_bytes(
     except OSError as exc:
         logger.info("scan_files: cannot read %s: %s", path, exc)
         return []
-    hits = _find(data, needles)
+    segments = None
+    if not full_pixels and needles.forms:
+        segments = _pixel_segments(path, data, source_file)
+    hits = _find(data, needles, segments)
     if not hits:
         return []
     meta_end = _meta_end(data)
@@ -326,10 +466,16 @@ def scan_bytes(
 
 def backgrounds(before: pd.DataFrame, sources: pd.DataFrame) -> dict[str, str]:
     """Per file, the casefolded text of its non-identifying values."""
-    flagged = set(zip(sources["file"], sources["uid"], strict=True))
-    files = before["file"].astype(str).to_numpy()
-    uids = before["uid"].astype(str).to_numpy()
-    values = before["value"].astype(str).fillna("").to_numpy()
+    flagged = set(
+        zip(
+            sources["file"].to_numpy(dtype=object),
+            sources["uid"].to_numpy(dtype=object),
+            strict=True,
+        )
+    )
+    files = before["file"].astype(str).to_numpy(dtype=object)
+    uids = before["uid"].astype(str).to_numpy(dtype=object)
+    values = before["value"].astype(str).fillna("").to_numpy(dtype=object)
     keep = np.array(
         [(f, u) not in flagged for f, u in zip(files, uids, strict=True)], dtype=bool
     )
@@ -347,6 +493,7 @@ def scan(
     *,
     pairs: Mapping[str, str] | None,
     min_bytes: int,
+    full_pixels: bool = False,
 ) -> pd.DataFrame:
     """Implement :func:`scan_files` on checked arguments."""
     paired = pair_files(files_of(before), paths, pairs=pairs)
@@ -365,7 +512,7 @@ def scan(
             found.get(source_file, ""),
             min_bytes,
         )
-        rows += scan_bytes(path, needles, source_file)
+        rows += scan_bytes(path, needles, source_file, full_pixels=full_pixels)
     out = pd.DataFrame(rows, columns=list(SCAN_COLUMNS))
     return out.astype({"offset": np.int64})
 
@@ -378,6 +525,7 @@ def scan_files(
     options: Iterable[str] = (),
     pairs: Mapping[str, str] | None = None,
     min_bytes: int = 6,
+    full_pixels: bool = False,
 ) -> pd.DataFrame:
     """Search the raw bytes of written files for their originals' identifiers.
 
@@ -406,6 +554,13 @@ def scan_files(
         ``{written_file: original_file}`` where paths alone cannot pair them.
     min_bytes : int, optional
         The shortest form, in bytes, looked for (default 6).
+    full_pixels : bool, optional
+        Search pixel data that is byte for byte the original's in full. By
+        default such pixel data (left alone by the de-identification) is
+        searched only in the first :data:`PIXEL_HEAD` bytes of each
+        encapsulated item, where JPEG and JPEG 2000 keep comments and
+        metadata; native samples are not searched. Pixel data that differs
+        from the original's is always searched in full.
 
     Returns
     -------
@@ -432,4 +587,11 @@ def scan_files(
             f"scan_files: min_bytes must be a positive int, got {min_bytes!r}"
         )
     sources = identifying(before, chosen_kinds, chosen_options)
-    return scan(checked, before, sources, pairs=pairs, min_bytes=min_bytes)
+    return scan(
+        checked,
+        before,
+        sources,
+        pairs=pairs,
+        min_bytes=min_bytes,
+        full_pixels=full_pixels,
+    )

@@ -69,7 +69,7 @@ from deidscope.audit._identifying import (
 from deidscope.audit._pairs import files_of, pair_files
 from deidscope.audit._report import _esc, _page, _table, _value, _write
 from deidscope.audit._rules import KINDS, WELL_KNOWN_UID_ROOTS
-from deidscope.audit._scan import binary_values
+from deidscope.audit._scan import raw_values
 from deidscope.errors import InputError
 from deidscope.files import check_output
 
@@ -398,8 +398,8 @@ def _pixels(
     for after_file, before_file in paired.items():
         given = boxes.get(after_file, boxes.get(before_file))
         if not given:
-            old = binary_values(before_file, [_PIXEL_DATA]).get(_PIXEL_DATA)
-            new = binary_values(after_file, [_PIXEL_DATA]).get(_PIXEL_DATA)
+            old = raw_values(before_file, [_PIXEL_DATA]).get(_PIXEL_DATA)
+            new = raw_values(after_file, [_PIXEL_DATA]).get(_PIXEL_DATA)
             if old is None and new is None:
                 continue
             if old == new:
@@ -573,13 +573,19 @@ def scorecard(
     )
     safe = _safe_private_uids(before, chosen)
     if safe:
-        keep = [(f, u) in safe for f, u in zip(both["file"], uid, strict=True)]
+        keep = [(f, u) in safe for f, u in zip(file_of, uid, strict=True)]
         categories[np.asarray(keep, dtype=bool)] = "kept"
     # identifying values (heuristics) are left to leaks, not required kept
     heuristic = identifying(before, KINDS, chosen)
-    flagged = set(zip(heuristic["file"], heuristic["uid"], strict=True))
+    flagged = set(
+        zip(
+            heuristic["file"].to_numpy(dtype=object),
+            heuristic["uid"].to_numpy(dtype=object),
+            strict=True,
+        )
+    )
     is_flagged = np.array(
-        [(f, u) in flagged for f, u in zip(both["file"], uid, strict=True)], dtype=bool
+        [(f, u) in flagged for f, u in zip(file_of, uid, strict=True)], dtype=bool
     )
     by_file = {
         f: [v for v in g["value"] if len(v) >= 4]
@@ -606,7 +612,12 @@ def scorecard(
     shifts: dict[str, list[tuple[int, int]]] = {}
     patient_of = {
         f: v
-        for f, u, v in zip(left["file"], left["uid"], left["value"], strict=True)
+        for f, u, v in zip(
+            left["file"].to_numpy(dtype=object),
+            left["uid"].to_numpy(dtype=object),
+            left["value"].to_numpy(dtype=object),
+            strict=True,
+        )
         if u == "(0010, 0020)"
     }
     for i in range(len(both)):
