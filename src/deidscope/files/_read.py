@@ -17,13 +17,14 @@ from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from pydicom import dcmread
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import FileDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from deidscope.errors import ReadError
 from deidscope.files._discover import PathLike, open_error, why_not_dicom
-from deidscope.files._scan import data_set_start, find_damage, inflate
+from deidscope.files._scan import data_set_start, find_damage, inflate, too_deep
 
 __all__ = [
     "DEFER_SIZE",
@@ -104,7 +105,10 @@ def read_checked(
         As :func:`read_dataset`.
     """
     ds, messages = _read(path, defer_size, force)
-    return ds, find_truncation(path, ds, messages=messages)
+    reason = find_truncation(path, ds, messages=messages)
+    if reason == too_deep():
+        raise ReadError(path, reason)  # as the quick reader refuses it
+    return ds, reason
 
 
 _EOF_MESSAGE = "End of file reached before delimiter"
@@ -137,7 +141,10 @@ def _read(
             raise ReadError(path, reason)
         _check_inflated_size(path, fp)
         fp.seek(0)
-        ds, messages = _dcmread(path, fp, defer_size=defer_size)
+        try:
+            ds, messages = _dcmread(path, fp, defer_size=defer_size)
+        except RecursionError:
+            raise ReadError(path, _why_too_deep(fp)) from None
         if any(message.startswith(_EOF_MESSAGE) for message in messages):
             fp.seek(0)
             header, again = _dcmread(
@@ -148,6 +155,7 @@ def _read(
             ):
                 ds = header
                 messages.append(_CUT_IN_PIXELS)
+        _clip_to_file(ds, fp)
     for message in messages:
         logger.debug("%s: %s", os.fspath(path), message)
     if len(ds) == 0 and len(getattr(ds, "file_meta", ())) == 0:
@@ -162,6 +170,58 @@ def _read(
             "bytes, such as zeros)",
         )
     return ds, messages
+
+
+def _why_too_deep(fp: BinaryIO) -> str:
+    """Say why pydicom ran out of stack: items nested past MAX_DEPTH, if so."""
+    with mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        size = len(buf)
+        layout = data_set_start(buf, size)
+        if layout is not None:
+            start, syntax = layout
+            uid = _syntax_of(syntax)
+            if syntax and uid.is_transfer_syntax and not uid.is_deflated:
+                implicit, little = uid.is_implicit_VR, uid.is_little_endian
+            else:  # no file meta: pydicom's guess, from the first VR
+                implicit = not (b"AA" <= buf[start + 4 : start + 6] <= b"ZZ")
+                little = True
+            reason = find_damage(buf, start, size, implicit=implicit, little=little)
+            if reason == too_deep():
+                return reason
+    return "cannot be parsed: sequences nested too deeply for pydicom"
+
+
+def _clip_to_file(ds: FileDataset, fp: BinaryIO) -> None:
+    """Cut every top-level value that runs past the end of the file to what is there.
+
+    A declared length is a claim, not a size: pydicom would read a deferred
+    value by asking for its whole declared length (a buffer of that size,
+    gigabytes from four damaged bytes). Such an element gets the bytes the
+    file holds and their length instead, so no reader, now or later,
+    allocates past the file's size, and both readers show the same value.
+    The file is listed as truncated by :func:`find_truncation`.
+    """
+    meta = getattr(ds, "file_meta", None)
+    syntax = getattr(meta, "TransferSyntaxUID", None)
+    if syntax == DeflatedExplicitVRLittleEndian:
+        return  # offsets are in the inflated data set, held in memory
+    size = os.fstat(fp.fileno()).st_size
+    for dataset in (ds, meta):
+        if dataset is None:
+            continue
+        for key, stored in list(dataset.items()):
+            if not isinstance(stored, RawDataElement):
+                continue
+            length = stored.length
+            if length == 0xFFFFFFFF:
+                continue
+            past_end = stored.value_tell + length > size
+            short = stored.value is not None and len(stored.value) < length
+            if not (past_end or short):
+                continue
+            fp.seek(stored.value_tell)
+            value = fp.read(max(0, min(length, size - stored.value_tell)))
+            dataset._dict[key] = stored._replace(value=value, length=len(value))
 
 
 def _syntax_of(raw: bytes) -> UID:
@@ -193,9 +253,7 @@ def _dcmread(
         except EOFError as exc:
             raise ReadError(path, f"truncated: {exc}") from None
         except RecursionError:
-            raise ReadError(
-                path, "cannot be parsed: sequences nested too deeply for pydicom"
-            ) from None
+            raise  # _read says why
         except Exception as exc:  # pydicom raises many kinds on corrupt input
             raise ReadError(
                 path, f"cannot be parsed: {type(exc).__name__}: {exc}"

@@ -24,6 +24,7 @@ import struct
 import zlib
 from typing import Final
 
+from pydicom._dicom_dict import DicomDictionary
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR
 
 __all__ = [
@@ -157,22 +158,25 @@ def find_damage(
     """Say where a data set's bytes end too early, or None if they hold whole elements.
 
     Walks the element headers from `start` to `end` with an explicit stack
-    (no recursion, any depth): sequences and items of undefined length are
-    followed to their delimiters, values of defined length are only checked
-    to fit in the file (never read). Claims only what the bytes prove:
+    (no recursion, any depth), into sequences and items of either length;
+    values are only checked to fit in the file (never read). Claims only
+    what the bytes prove:
 
     - a value that runs past the end of the file;
     - stray bytes after the last element, too few for an element header;
     - an undefined-length sequence, item or pixel data not closed before
-      the end of the file.
+      the end of the file;
+    - items nested deeper than :data:`MAX_DEPTH` (the reason is
+      :func:`too_deep`'s; the caller refuses the file).
 
-    Anything else unusual (an unknown tag where an item should be...) ends
-    the walk without a claim: it is not a sign of truncation.
+    Anything else unusual (an unknown tag where an item should be, an
+    element running past its item) ends the walk without a claim: it is not
+    a sign of truncation.
 
     Parameters
     ----------
-    buf : bytes or memoryview
-        The bytes (a memory map works).
+    buf : bytes or mmap.mmap
+        The bytes.
     start, end : int
         Where the data set starts and where the bytes end.
     implicit, little : bool
@@ -187,20 +191,29 @@ def find_damage(
     header_of = _HEADER_LE if little else _HEADER_BE
     tag_length_of = _TAG_LENGTH_LE if little else _TAG_LENGTH_BE
     long_of = _LONG_LE if little else _LONG_BE
-    # the stack of open containers: (in_sequence, is_implicit); the top level
-    # is an element list, and each undefined-length element opens a list of
-    # items, each undefined-length item an element list
-    stack: list[tuple[bool, bool]] = [(False, implicit)]
+    sequences = _sequence_tags()
+    # the open containers: (holds items, implicit VR, end or -1 if it ends
+    # with a delimiter); the top level is an element list, a sequence holds
+    # items, an item holds elements
+    stack: list[tuple[bool, bool, int, int]] = [(False, implicit, end, end)]
+    depth = 0  # items open
     offset = start
     while True:
-        in_sequence, is_implicit = stack[-1]
-        if offset >= end:
+        # bound: the end of the innermost container of defined length
+        in_sequence, is_implicit, limit, bound = stack[-1]
+        if limit >= 0 and offset >= limit:
+            if offset > limit:
+                return None  # ran past its container: not a cut, not claimed
             if len(stack) == 1:
                 return None
+            stack.pop()
+            depth -= not in_sequence
+            continue
+        if offset >= end:
             what = "a sequence or pixel data" if in_sequence else "a sequence item"
             return (
                 f"truncated: the file ends inside {what} of undefined length "
-                f"(nesting level {len(stack) - 1}) at offset {offset}"
+                f"(nesting level {depth}) at offset {offset}"
             )
         if end - offset < 8:
             return (
@@ -211,19 +224,25 @@ def find_damage(
             group, element, length = tag_length_of(buf, offset)
             tag = group << 16 | element
             offset += 8
-            if tag == _SEQUENCE_END:
+            if tag == _SEQUENCE_END and limit < 0:
                 stack.pop()
-            elif tag != _ITEM:
+                continue
+            if tag != _ITEM:
                 return None  # not an item: damage of another kind, not claimed
-            elif length == _UNDEFINED:
-                stack.append((False, is_implicit))
+            if length != _UNDEFINED and offset + length > bound:
+                if bound < end:
+                    return None  # past its sequence's end: not a cut
+                return (
+                    f"truncated: an item needs {length} bytes from offset "
+                    f"{offset}, but the file ends at {end} bytes"
+                )
+            if depth >= MAX_DEPTH:
+                return too_deep()
+            depth += 1
+            if length == _UNDEFINED:
+                stack.append((False, is_implicit, -1, bound))
             else:
-                offset += length  # an item (or fragment) of defined length
-                if offset > end:
-                    return (
-                        f"truncated: an item needs {length} bytes from offset "
-                        f"{offset - length}, but the file ends at {end} bytes"
-                    )
+                stack.append((False, is_implicit, offset + length, offset + length))
             continue
         if is_implicit:
             group, element, length = tag_length_of(buf, offset)
@@ -244,21 +263,39 @@ def find_damage(
                 value_tell = offset + 12
         tag = group << 16 | element
         if group == 0xFFFE:
-            if tag == _ITEM_END and len(stack) > 1:
+            if tag == _ITEM_END and len(stack) > 1 and limit < 0:
                 stack.pop()
+                depth -= 1
                 offset += 8
                 continue
             return None  # a delimiter out of place: not claimed
         if length == _UNDEFINED:
             # a sequence, or encapsulated pixel data: items up to a delimiter;
             # inside an explicit UN of undefined length, items are implicit VR
-            stack.append((True, is_implicit or vr == b"UN"))
+            stack.append((True, is_implicit or vr == b"UN", -1, bound))
             offset = value_tell
             continue
         offset = value_tell + length
-        if offset > end:
+        if offset > bound:
+            if bound < end:
+                return None  # past its item's end: not a cut, not claimed
             return (
                 f"truncated: element ({group:04x}, {element:04x}) needs "
                 f"{length} bytes from offset {value_tell}, but the file ends "
                 f"at {end} bytes"
             )
+        if length and (vr == b"SQ" or (is_implicit and tag in sequences)):
+            stack.append((True, is_implicit, offset, offset))  # its items, walked
+            offset = value_tell
+
+
+_SEQUENCES: set[int] = set()
+
+
+def _sequence_tags() -> set[int]:
+    """Return the tags the DICOM dictionary gives the VR ``SQ`` (built once)."""
+    if not _SEQUENCES:
+        _SEQUENCES.update(
+            tag for tag, entry in DicomDictionary.items() if entry[0] == "SQ"
+        )
+    return _SEQUENCES
