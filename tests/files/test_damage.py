@@ -7,6 +7,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
@@ -14,7 +15,8 @@ from pydicom.dataelem import RawDataElement
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
 import deidscope.files._scan as scan_module
-from deidscope import read_identifiers
+from deidscope import read_identifiers, to_frame
+from deidscope.dicom import get_identifiers
 from deidscope.errors import ReadError
 from deidscope.files import MAX_DEPTH, read_checked, read_header
 from samples import write_dicom
@@ -236,3 +238,33 @@ def test_deeper_nesting_is_an_error_not_a_crash(
     errors = df.attrs["errors"]
     assert errors.file.tolist() == [str(path)]
     assert f"nested deeper than {MAX_DEPTH}" in errors.error.iloc[0]
+
+
+@pytest.mark.parametrize("vr", [b"LO", b"UN", b"OB"])
+def test_a_length_past_the_end_never_allocates_it(tmp_path: Path, vr: bytes) -> None:
+    good = write_dicom(tmp_path / "good.dcm", PatientName="Good^One")
+    # a last element that claims 768 MiB, with 40 bytes there
+    if vr == b"LO":
+        header = b"\x09\x00\x10\x10LO" + (0xFFFF).to_bytes(2, "little")
+    else:
+        header = b"\x09\x00\x10\x10" + vr + b"\0\0" + (768 << 20).to_bytes(4, "little")
+    damaged = tmp_path / "claims.dcm"
+    damaged.write_bytes(good.read_bytes() + header + b"x" * 40)
+    tracemalloc.start()
+    try:
+        _, reason = read_checked(damaged)
+        df = read_identifiers([good, damaged], errors="ignore")
+        ids = get_identifiers([damaged], errors="ignore")
+        via_ids = to_frame(ids)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20
+    assert reason is not None
+    assert reason.startswith("truncated: element (0009, 1010)")
+    assert df.attrs["errors"].file.tolist() == [str(damaged)]
+    mine = df[df.file == str(damaged)].drop(columns="file").reset_index(drop=True)
+    theirs = via_ids.drop(columns="file").reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, theirs, check_categorical=False)
+    value = mine.loc[mine.tag == "(0009, 1010)", "value"].tolist()
+    assert value == ["x" * 40]  # what the file holds (OB: printable, shown)
