@@ -28,7 +28,14 @@ from deidscope.files._items import (
 )
 from deidscope.files._scan import MAX_DEPTH, too_deep
 
-__all__ = ["DEFAULT_SKIP", "ItemList", "WalkedField", "iter_fields", "resolve_vr"]
+__all__ = [
+    "DEFAULT_SKIP",
+    "ItemList",
+    "WalkedField",
+    "element_vr",
+    "iter_fields",
+    "resolve_vr",
+]
 
 #: Elements deid leaves out of ``get_identifiers`` (its ``config.json``):
 #: pixel and palette data, and file-meta bookkeeping. Matched by keyword at
@@ -207,6 +214,42 @@ def _in_tag_order(
     return [items[position[tag]] for tag in ordered]
 
 
+def element_vr(
+    dataset: Dataset | RawItem,
+    key: BaseTag,
+    stored: DataElement | RawDataElement,
+    creator: str | None,
+    encoding: Encoding,
+    fast_items: bool,
+) -> tuple[str, DataElement | RawDataElement | ItemList]:
+    """Return an element's VR, and what the walk gives as its ``raw``.
+
+    The VR is pydicom's once converted; a sequence read without pydicom
+    (by the quick reader, or by :func:`read_items` with `fast_items`) is an
+    :class:`ItemList`; other sequences and ambiguous VRs are converted by
+    pydicom (in `dataset`, as any access would).
+    """
+    if isinstance(stored, DataElement):
+        return stored.VR, stored
+    vr = (
+        resolve_vr(stored, creator)
+        if stored.VR is None or stored.VR == "UN"
+        else str(stored.VR)
+    )
+    items: list[RawItem] | None = None
+    value: object = stored.value
+    if vr == "SQ" and type(value) is ItemList:
+        items = value  # read with the file (quick reader)
+    elif vr == "SQ" and fast_items:
+        items = read_items(stored, encoding)
+    if items is not None:
+        return vr, items if isinstance(items, ItemList) else ItemList(items)
+    if vr == "SQ" or " or " in vr:
+        converted = dataset[key]
+        return converted.VR, converted
+    return vr, stored
+
+
 def iter_fields(
     ds: Dataset,
     *,
@@ -291,25 +334,9 @@ def iter_fields(
                 else:
                     label = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
             name = label if name_prefix is None else f"{name_prefix}__{label}"
-            if isinstance(stored, DataElement):
-                vr = stored.VR
-            else:
-                vr = (
-                    resolve_vr(stored, creator)
-                    if stored.VR is None or stored.VR == "UN"
-                    else stored.VR
-                )
-                items: list[RawItem] | None = None
-                value: object = stored.value
-                if vr == "SQ" and type(value) is ItemList:
-                    items = value  # read with the file (quick reader)
-                elif vr == "SQ" and fast_items and expand_sequences:
-                    items = read_items(stored, encoding)
-                if items is not None:
-                    raw = items if isinstance(items, ItemList) else ItemList(items)
-                elif vr == "SQ" or " or " in vr:
-                    converted = dataset[key]
-                    raw, vr = converted, converted.VR
+            vr, raw = element_vr(
+                dataset, key, stored, creator, encoding, fast_items and expand_sequences
+            )
             # tuple.__new__ skips the NamedTuple's Python-level __new__ (hot path)
             yield new_field(
                 WalkedField,

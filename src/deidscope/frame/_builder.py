@@ -4,18 +4,44 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pydicom.charset import default_encoding
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
 
 from deidscope.errors import InputError
-from deidscope.fields import DEFAULT_SKIP, format_tag, iter_fields, normalize_uid
-from deidscope.files import PathLike
+from deidscope.fields import (
+    DEFAULT_SKIP,
+    WalkedField,
+    format_tag,
+    normalize_uid,
+    private_name,
+)
+from deidscope.fields._walk import (
+    _TAG_INFO,
+    ItemList,
+    _creator_of,
+    _encoding_of,
+    _in_tag_order,
+    _skip_sets,
+    _tag_info,
+    element_vr,
+)
+from deidscope.files import MAX_DEPTH, PathLike, RawItem
+from deidscope.files._items import Encoding
+from deidscope.files._scan import too_deep
 from deidscope.frame._columns import COLUMNS, STRING, errors_frame
-from deidscope.frame._values import format_element, format_walked
+from deidscope.frame._values import (
+    _sequence_summary,
+    format_element,
+    format_raw,
+    format_walked,
+)
 
 __all__ = ["FrameBuilder", "to_frame"]
 
@@ -86,18 +112,7 @@ class FrameBuilder:
         saved_codes, saved_values = len(codes), len(values)
         new_keys: list[_FieldKey] = []  # keys first met in this file
         try:
-            for walked in iter_fields(ds, skip=DEFAULT_SKIP, fast_items=True):
-                uid, name, _, keyword, vr, _, _, is_filemeta, depth, creator = walked
-                # the value first: if it cannot be formatted, nothing was added
-                value = format_walked(walked)
-                # uid[-12:] is the element's own tag, "(gggg, eeee)"
-                key = (uid, name, vr, uid[-12:], keyword, creator, depth, is_filemeta)
-                code = keys.get(key)
-                if code is None:
-                    code = keys[key] = len(keys)
-                    new_keys.append(key)
-                add_code(code)
-                add_value(value)
+            _add_rows(ds, keys, add_code, add_value, new_keys)
         except BaseException:
             # a file never spans a flush: its rows are all at the end
             del codes[saved_codes:]
@@ -159,6 +174,108 @@ class FrameBuilder:
         df = pd.DataFrame(data, columns=list(COLUMNS))
         df.attrs["errors"] = errors_frame(self.errors)
         return df
+
+
+_SKIP_TAGS, _SKIP_KEYWORDS = _skip_sets(DEFAULT_SKIP)
+
+
+def _add_rows(
+    ds: Any,
+    keys: dict[_FieldKey, int],
+    add_code: Callable[[int], None],
+    add_value: Callable[[str], None],
+    new_keys: list[_FieldKey],
+) -> None:
+    """Walk `ds` and add its rows, in one pass: the walk and the formatting fused.
+
+    The rows of ``iter_fields(ds, skip=DEFAULT_SKIP, fast_items=True)``
+    with ``format_walked`` values (the test suite checks both ways agree on
+    every sample file), without a :class:`~deidscope.fields.WalkedField` per
+    element: raw values of an explicit VR are formatted from their bytes
+    (:func:`format_raw`), anything else goes the walk's way.
+    """
+    skip_tags = _SKIP_TAGS
+    skip_keywords = _SKIP_KEYWORDS
+    tag_info = _TAG_INFO.get
+    raw_type = RawDataElement
+    item_list = ItemList
+    fast = format_raw
+    seen: set[str] = set()
+    queue: list[tuple[Any, str | None, str | None, bool, int, Encoding]]
+    queue = [(ds, None, None, False, 0, default_encoding)]
+    file_meta = getattr(ds, "file_meta", None)
+    if file_meta is not None and len(file_meta):
+        queue.append((file_meta, None, None, True, 0, default_encoding))
+    position = 0
+    while position < len(queue):
+        dataset, name_prefix, uid_prefix, is_filemeta, depth, encoding = queue[position]
+        position += 1
+        encoding = _encoding_of(dataset, encoding)
+        creators: dict[int, str | None] = {}
+        for key, stored in _in_tag_order(dataset):
+            tag = int(key)
+            own_uid, keyword = tag_info(tag) or _tag_info(tag)
+            if tag in skip_tags or keyword in skip_keywords:
+                continue
+            uid = own_uid if uid_prefix is None else f"{uid_prefix}__{own_uid}"
+            if uid in seen:
+                continue
+            seen.add(uid)
+            creator: str | None = None
+            label = keyword
+            if tag >> 16 & 1:
+                creator = _creator_of(dataset, tag, creators)
+                if creator is not None:
+                    label = private_name(tag, creator)
+                else:
+                    label = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+            name = label if name_prefix is None else f"{name_prefix}__{label}"
+            text: str | None = None
+            children: Any = None
+            element: Any = stored  # raw, mostly: its explicit VR is the VR
+            vr: str = element.VR
+            if type(element) is raw_type and vr is not None and vr != "UN":
+                value: Any = element.value
+                if vr == "SQ":
+                    if type(value) is item_list:
+                        text = _sequence_summary(len(value))
+                        children = value
+                else:
+                    text = fast(vr, value, element.length, element.is_little_endian)
+            if text is None:  # the walk's way: pydicom converts what it must
+                vr, raw = element_vr(dataset, key, stored, creator, encoding, True)
+                text = format_walked(
+                    WalkedField(
+                        uid,
+                        name,
+                        tag,
+                        keyword,
+                        vr,
+                        dataset,
+                        raw,
+                        is_filemeta,
+                        depth,
+                        creator,
+                    )
+                )
+                if vr == "SQ":
+                    children = raw if isinstance(raw, ItemList) else raw.value
+            # uid[-12:] is the element's own tag, "(gggg, eeee)"
+            row_key = (uid, name, vr, uid[-12:], keyword, creator, depth, is_filemeta)
+            code = keys.get(row_key)
+            if code is None:
+                code = keys[row_key] = len(keys)
+                new_keys.append(row_key)
+            add_code(code)
+            add_value(text)
+            if children:
+                if depth >= MAX_DEPTH:
+                    raise ValueError(too_deep(f" at {uid}"[:80]))
+                for index, item in enumerate(children):
+                    if isinstance(item, Dataset | RawItem):
+                        queue.append(
+                            (item, name, f"{uid}__{index}", False, depth + 1, encoding)
+                        )
 
 
 def to_frame(ids: Mapping[PathLike, Mapping[str, Any]]) -> pd.DataFrame:

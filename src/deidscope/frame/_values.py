@@ -20,7 +20,7 @@ from pydicom.multival import MultiValue
 from deidscope.fields import BULK_VRS, WalkedField, format_tag
 from deidscope.fields._walk import ItemList
 
-__all__ = ["MAX_TEXT_BYTES", "format_element", "format_walked"]
+__all__ = ["MAX_TEXT_BYTES", "format_element", "format_raw", "format_walked"]
 
 #: VRs whose values are bytes rather than text or numbers.
 #: Binary values of these VRs are shown as text when they are short printable text
@@ -160,3 +160,69 @@ def format_walked(field: WalkedField) -> str:
             format_tag(pairs[i] << 16 | pairs[i + 1]) for i in range(0, len(pairs), 2)
         )
     return format_element(field.dataset[field.tag])
+
+
+#: The text VRs read straight from ASCII bytes, and whether each holds one value.
+_TEXT_VRS: dict[str, bool] = dict.fromkeys(_MULTI_TEXT_VRS, False) | dict.fromkeys(
+    _SINGLE_TEXT_VRS, True
+)
+_NUMBER_STRUCTS = {
+    vr: (struct.Struct("<" + code), struct.Struct(">" + code))
+    for vr, code in _NUMBER_FORMATS.items()
+}
+
+
+def format_raw(vr: str, value: bytes | None, length: int, little: bool) -> str | None:
+    """Return the frame's text for a raw value, or None if pydicom must convert it.
+
+    The one-pass builder's way in: the same text as :func:`format_walked`
+    for an element stored raw with `vr` (its explicit VR, not ``SQ``), from
+    its bytes (`value`, None when deferred) alone.
+
+    Parameters
+    ----------
+    vr : str
+        The element's VR.
+    value : bytes or None
+        Its raw value, None if it was left on disk.
+    length : int
+        Its length in the file.
+    little : bool
+        Whether numbers are little endian.
+
+    Returns
+    -------
+    str or None
+        The text, or None when only pydicom can say (non-ASCII text, a
+        deferred value that is shown, a malformed number, an odd VR).
+    """
+    if value is None:
+        if length == 0:
+            return ""
+        if vr in BULK_VRS and not (
+            vr in _TEXTLIKE_BULK_VRS and length <= MAX_TEXT_BYTES
+        ):
+            return _bytes_summary(length)
+        return None
+    if not value:
+        return ""
+    single = _TEXT_VRS.get(vr)
+    if single is not None:
+        if not value.isascii():
+            return None
+        if single:
+            return value.decode("ascii").strip(_PADDING)
+        return _join_text(value.decode("ascii"))
+    if vr in BULK_VRS:
+        if vr in _TEXTLIKE_BULK_VRS:
+            return _bulk_text(value)
+        return _bytes_summary(len(value))
+    structs = _NUMBER_STRUCTS.get(vr)
+    if structs is not None:
+        item = structs[0] if little else structs[1]
+        if len(value) % item.size:
+            return None
+        if len(value) == item.size:
+            return str(item.unpack(value)[0])
+        return "\\".join(str(number) for (number,) in item.iter_unpack(value))
+    return None
