@@ -29,6 +29,12 @@ def three_files(tmp_path: Path) -> list[str]:
             PatientName=patient,
             PatientID=f"id-{name}",
             StudyDescription=f"study {name}",
+            # numbers: formatted by format_raw (text is formatted inline)
+            Rows=512,
+            Columns=256,
+            BitsAllocated=16,
+            SamplesPerPixel=1,
+            PixelRepresentation=0,
             # a tag only file b has: its key must not survive b's failure
             **({"ImageComments": "only in b"} if name == "b" else {}),
         )

@@ -37,6 +37,7 @@ from deidscope.files._items import Encoding
 from deidscope.files._scan import too_deep
 from deidscope.frame._columns import COLUMNS, STRING, errors_frame
 from deidscope.frame._values import (
+    TEXT_VRS,
     _sequence_summary,
     format_element,
     format_raw,
@@ -200,6 +201,8 @@ def _add_rows(
     raw_type = RawDataElement
     item_list = ItemList
     fast = format_raw
+    text_vrs = TEXT_VRS
+    padding = " \x00"
     seen: set[str] = set()
     queue: list[tuple[Any, str | None, str | None, bool, int, Encoding]]
     queue = [(ds, None, None, False, 0, default_encoding)]
@@ -240,6 +243,15 @@ def _add_rows(
                     if type(value) is item_list:
                         text = _sequence_summary(len(value))
                         children = value
+                elif value and vr in text_vrs and value.isascii():
+                    # the commonest field, inline: ASCII text (format_raw's rule)
+                    decoded = value.decode("ascii")
+                    if text_vrs[vr] or "\\" not in decoded:
+                        text = decoded.strip(padding)
+                    else:
+                        text = "\\".join(
+                            part.strip(padding) for part in decoded.split("\\")
+                        )
                 else:
                     text = fast(vr, value, element.length, element.is_little_endian)
             if text is None:  # the walk's way: pydicom converts what it must

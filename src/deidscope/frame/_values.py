@@ -162,8 +162,9 @@ def format_walked(field: WalkedField) -> str:
     return format_element(field.dataset[field.tag])
 
 
-#: The text VRs read straight from ASCII bytes, and whether each holds one value.
-_TEXT_VRS: dict[str, bool] = dict.fromkeys(_MULTI_TEXT_VRS, False) | dict.fromkeys(
+#: The text VRs read straight from ASCII bytes, and whether each holds one value
+#: (ST, LT, UT: a backslash is text there, not a separator).
+TEXT_VRS: dict[str, bool] = dict.fromkeys(_MULTI_TEXT_VRS, False) | dict.fromkeys(
     _SINGLE_TEXT_VRS, True
 )
 _NUMBER_STRUCTS = {
@@ -206,7 +207,7 @@ def format_raw(vr: str, value: bytes | None, length: int, little: bool) -> str |
         return None
     if not value:
         return ""
-    single = _TEXT_VRS.get(vr)
+    single = TEXT_VRS.get(vr)
     if single is not None:
         if not value.isascii():
             return None
