@@ -177,7 +177,7 @@ def test_warns_with_the_count_by_default(
     scale_mixed_files: list[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "ids.parquet"
-    with pytest.warns(ReadErrorsWarning, match=r"5 of 182 files could not be read"):
+    with pytest.warns(ReadErrorsWarning, match=r"6 of 182 files could not be read"):
         write_identifiers(scale_mixed_files, out)
     assert out.exists()
 
@@ -272,7 +272,7 @@ def test_missing_sidecar_warns_when_errors_were_recorded(
     out = tmp_path / "ids.parquet"
     write_identifiers(scale_mixed_files, out, errors="ignore")
     errors_path(out).unlink()
-    with pytest.warns(UserWarning, match="records 5 files that could not be read"):
+    with pytest.warns(UserWarning, match="records 6 files that could not be read"):
         back = read_identifiers_parquet(out)
     assert back.attrs["errors"].empty
 
