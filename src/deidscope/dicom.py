@@ -38,13 +38,21 @@ from deidscope.errors import (
     ReadErrorsWarning,
     ReplaceErrorsWarning,
 )
-from deidscope.fields import DEFAULT_SKIP, DicomField, FieldMap, iter_fields
+from deidscope.fields import (
+    BULK_VRS,
+    DEFAULT_SKIP,
+    DicomField,
+    FieldMap,
+    format_tag,
+    iter_fields,
+)
 from deidscope.files import (
     PathLike,
     RawItem,
     as_input_list,
     check_paths,
     iter_dicom_files,
+    not_a_regular_file,
     read_checked,
 )
 from deidscope.recipe._apply import ReplaceResult
@@ -128,22 +136,93 @@ def _is_private_path(uid: str) -> bool:
     return any(int(part[1:5], 16) % 2 for part in uid.split("__")[::2])
 
 
+#: The longest reason an unconvertible element's stand-in carries.
+_MAX_REASON = 900
+
+
+def _unconvertible_element(tag: int, reason: str) -> DataElement:
+    """Return a stand-in for an element pydicom cannot convert, saying why.
+
+    An ``UN`` element whose bytes are the reason as text, so that
+    ``str(field)``, ``to_frame`` and every other use show the reason
+    instead of raising.
+
+    Parameters
+    ----------
+    tag : int
+        The element's tag.
+    reason : str
+        Why it cannot be converted.
+
+    Returns
+    -------
+    pydicom.dataelem.DataElement
+        The stand-in.
+    """
+    text = f"<cannot be converted: {reason}>"[:_MAX_REASON]
+    data = text.encode("ascii", "backslashreplace")
+    return DataElement(tag, "UN", data + b" " * (len(data) % 2))
+
+
 class _ElementLoader:
-    """Converts a raw element on first use, logging pydicom's warnings."""
+    """Converts a raw element on first use, logging pydicom's warnings.
 
-    __slots__ = ("dataset", "tag")
+    It never raises: an element pydicom cannot convert becomes
+    :func:`_unconvertible_element`, and :attr:`error` says why.
+    """
 
-    def __init__(self, dataset: Dataset | RawItem, tag: int) -> None:
+    __slots__ = ("dataset", "error", "tag")
+
+    def __init__(
+        self, dataset: Dataset | RawItem, tag: int, error: str | None = None
+    ) -> None:
         self.dataset = dataset
         self.tag = tag
+        self.error = error
 
     def __call__(self) -> DataElement:
+        if self.error is not None:  # known before reading: never read
+            return _unconvertible_element(self.tag, self.error)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            elem = self.dataset[self.tag]
+            try:
+                elem = self.dataset[self.tag]
+            except Exception as exc:  # pydicom raises many kinds on bad values
+                self.error = f"cannot be read: {type(exc).__name__}: {exc}"
+                logger.info("(%08x): %s", self.tag, self.error)
+                elem = _unconvertible_element(self.tag, self.error)
         for warning in caught:
             logger.debug("(%08x): %s", self.tag, warning.message)
         return elem
+
+
+def _past_the_end(dataset: Any, raw: Any) -> str | None:
+    """Why a value left on disk cannot be read: it runs past the file's end.
+
+    Reading it would allocate its declared length (up to 4 GiB) for bytes
+    that are not there.
+    """
+    if getattr(raw, "value", b"") is not None:
+        return None
+    name = getattr(dataset, "filename", None)
+    if not isinstance(name, str):
+        return None
+    try:
+        size = os.path.getsize(name)
+    except OSError as exc:
+        return f"cannot be read: {type(exc).__name__}: {exc}"
+    end = raw.value_tell + raw.length
+    if end <= size:
+        return None
+    return (
+        f"truncated: element {format_tag(raw.tag)} needs {raw.length} bytes from "
+        f"offset {raw.value_tell}, but the file ends at {size} bytes"
+    )
+
+
+def _read_now(raw: Any, vr: str) -> bool:
+    """Whether an element is converted with its file's read (not left on disk)."""
+    return not (getattr(raw, "value", b"") is None and vr in BULK_VRS)
 
 
 def fields_of(
@@ -184,9 +263,34 @@ def fields_of(
     Exception
         Whatever pydicom raises converting a sequence or an element with an
         ambiguous VR that it cannot read (such as ``BytesLengthException``);
-        :func:`get_identifiers` reports it as the file's error.
+        :func:`get_identifiers` reports it as the file's error. An element
+        that cannot be converted later never raises: its field's element
+        is :func:`_unconvertible_element`, which says why.
+    """
+    return _fields(
+        ds,
+        expand_sequences=expand_sequences,
+        skip=skip,
+        strip_sequences=strip_sequences,
+        remove_private=remove_private,
+    )[0]
+
+
+def _fields(
+    ds: Dataset,
+    *,
+    expand_sequences: bool,
+    skip: Collection[str | int],
+    strip_sequences: bool,
+    remove_private: bool,
+) -> tuple[FieldMap, list[tuple[DicomField, _ElementLoader]]]:
+    """:func:`fields_of`, and the fields converted with the file's read.
+
+    Those are every field not yet converted but values left on disk (bulk
+    data over the deferral size), as ``read_identifiers`` reads them.
     """
     fields = FieldMap()
+    pending: list[tuple[DicomField, _ElementLoader]] = []
     walk = iter_fields(
         ds, expand_sequences=expand_sequences and not strip_sequences, skip=skip
     )
@@ -205,11 +309,14 @@ def fields_of(
                 element = copy.copy(raw)
                 element.private_creator = walked.private_creator
         else:
-            element = _ElementLoader(walked.dataset, walked.tag)
-        fields[walked.uid] = DicomField(
-            element, walked.name, walked.uid, walked.is_filemeta
-        )
-    return fields
+            element = _ElementLoader(
+                walked.dataset, walked.tag, _past_the_end(walked.dataset, raw)
+            )
+        field = DicomField(element, walked.name, walked.uid, walked.is_filemeta)
+        fields[walked.uid] = field
+        if isinstance(element, _ElementLoader) and _read_now(raw, walked.vr):
+            pending.append((field, element))
+    return fields, pending
 
 
 def get_identifiers(
@@ -300,7 +407,7 @@ def get_identifiers(
     )
     check_paths([p for p in inputs if not isinstance(p, Dataset)], caller=caller)
     walk = functools.partial(
-        fields_of,
+        _fields,
         expand_sequences=expand_sequences,
         skip=skip,
         strip_sequences=strip_sequences,
@@ -316,11 +423,17 @@ def get_identifiers(
                 key = name if isinstance(name, str) else f"<dataset {position}>"
                 ds = item
             else:
-                ds, truncation = read_checked(item, force=force)
+                ds, truncation = _read(item, force)
                 if truncation is not None and batch.raises:
                     raise ReadError(item, truncation)
             try:
-                fields = walk(ds)
+                fields, pending = walk(ds)
+                for field, loader in pending:  # as read_identifiers reads them
+                    field.element  # noqa: B018 - converts, never raises
+                    if loader.error is not None:
+                        raise ReadError(key, loader.error)
+            except ReadError:
+                raise
             except Exception as exc:  # a sequence pydicom cannot convert, say
                 raise ReadError(
                     key, f"cannot be read: {type(exc).__name__}: {exc}"
@@ -336,6 +449,25 @@ def get_identifiers(
         result[key] = fields
     batch.finish(total=len(inputs))
     return result
+
+
+def _read(path: PathLike, force: bool) -> tuple[Dataset, str | None]:
+    """Read a file for :func:`get_identifiers`: every failure a ReadError.
+
+    Anything but a regular file is refused unopened (a named pipe would
+    block, ``/dev/zero`` never ends); a file that vanished since it was
+    named, a reader that runs out of memory or recursion, is that file's
+    error, not the batch's.
+    """
+    special = not_a_regular_file(path)
+    if special is not None:
+        raise ReadError(path, special)
+    try:
+        return read_checked(path, force=force)
+    except ReadError:
+        raise
+    except Exception as exc:
+        raise ReadError(path, f"cannot be read: {type(exc).__name__}: {exc}") from exc
 
 
 def _config_skip(config: PathLike) -> tuple[str, ...]:

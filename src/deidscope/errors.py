@@ -269,6 +269,17 @@ def _errors_frame_class() -> type[ErrorsFrame]:
     return ErrorsFrame  # type: ignore[return-value]
 
 
+def _storable(text: str) -> str:
+    """`text`, the bytes of a non-UTF-8 file name escaped (``backslashreplace``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode(
+            "utf-8", "backslashreplace"
+        )
+    return text
+
+
 def errors_frame(errors: Iterable[tuple[str, str]] = ()) -> ErrorsFrame:
     """Return an :class:`ErrorsFrame` of ``(file, reason)`` pairs.
 
@@ -292,7 +303,9 @@ def errors_frame(errors: Iterable[tuple[str, str]] = ()) -> ErrorsFrame:
     """
     import pandas as pd
 
-    pairs = [(os.fspath(file), str(reason)) for file, reason in errors]
+    pairs = [
+        (_storable(os.fspath(file)), _storable(str(reason))) for file, reason in errors
+    ]
     string = pd.StringDtype("pyarrow")
     return _errors_frame_class()(
         {

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import struct
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pydicom
 import pytest
 from pydicom.uid import ImplicitVRLittleEndian
 
-from deidscope import read_identifiers
+from deidscope import read_identifiers, to_frame
 from deidscope.dicom import get_identifiers
 from deidscope.errors import InputError, ReadError, ReadErrorsWarning
+from fuzz_corpus import element_bytes, part10, run_isolated
 from samples import write_dicom
 
 
@@ -242,3 +245,150 @@ def test_write_dicom_helper_makes_readable_files(tmp_path: Path) -> None:
         read_identifiers(path).set_index("name").loc["StudyDescription", "value"]
         == "Synthetic"
     )
+
+
+# --- the two readers agree; fields never raise late --------------------------
+
+
+def _unconvertible_file(path: Path) -> Path:
+    """A file whose Rows (US) has 3 bytes: pydicom cannot convert it."""
+    body = (
+        element_bytes(0x00080060, b"CS", b"OT")
+        + element_bytes(0x00100010, b"PN", b"Doe^Jane")
+        + struct.pack("<HH2sH", 0x0028, 0x0010, b"US", 3)
+        + b"\x01\x02\x03\x00"  # 3 bytes of value, then a stray pad byte
+        + element_bytes(0x00280011, b"US", b"\x04\x00")
+    )
+    path.write_bytes(part10(b"1.2.840.10008.1.2.1", body))
+    return path
+
+
+def test_an_unconvertible_element_is_the_files_error_in_both_readers(
+    tmp_path: Path, cookie_files: list[str]
+) -> None:
+    bad = str(_unconvertible_file(tmp_path / "bad.dcm"))
+    files = [cookie_files[0], bad, cookie_files[1]]
+    df = read_identifiers(files, errors="ignore")
+    ids = get_identifiers(files, errors="ignore")
+    assert ids[bad].error is not None
+    assert ids[bad].error.startswith("cannot be read: ")
+    assert dict(df.attrs["errors"].itertuples(index=False)) == {bad: ids[bad].error}
+    assert [ids[f].error for f in cookie_files[:2]] == [None, None]
+    via_ids = to_frame(ids)  # never raises
+    pd.testing.assert_frame_equal(df, via_ids, check_categorical=False)
+    pd.testing.assert_frame_equal(df.attrs["errors"], via_ids.attrs["errors"])
+
+
+def test_a_field_whose_value_cannot_be_read_later_says_why(tmp_path: Path) -> None:
+    # a private OB longer than the deferral size stays on disk; the file is
+    # then cut short before anyone asks for it
+    big = b"\x07" * 10_000
+    body = element_bytes(0x00100010, b"PN", b"Doe^Jane") + element_bytes(
+        0x00290010, b"LO", b"DEIDSCOPE TEST"
+    )
+    body += element_bytes(0x00291001, b"OB", big)
+    path = tmp_path / "late.dcm"
+    data = part10(b"1.2.840.10008.1.2.1", body)
+    path.write_bytes(data)
+    ids = get_identifiers(path, disable_skip=True)
+    assert ids[path].error is None
+    path.write_bytes(b"")  # gone before the value is read
+    field = ids[path]["(0029, 1001)"]
+    assert "(0029, 1001)" in str(field)  # never raises
+    assert field.element.value.decode().startswith("<cannot be converted: ")
+    assert field.element.VR == "UN"
+    frame = to_frame(ids)
+    value = frame.loc[frame.uid == "(0029, 1001)", "value"].iloc[0]
+    assert value.startswith("<cannot be converted: ")
+    assert ids[path]["PatientName"].element.value == "Doe^Jane"
+
+
+def _read_pipe(pipe: str, good: str) -> tuple[Any, ...]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = read_identifiers([good, pipe], errors="ignore")
+        ids = get_identifiers([good, pipe], errors="ignore")
+    return (
+        dict(df.attrs["errors"].itertuples(index=False)),
+        df.file.nunique(),
+        ids[pipe].error,
+        len(ids[good]),
+    )
+
+
+def test_a_named_pipe_is_listed_by_both_readers_never_opened(
+    tmp_path: Path, cookie_files: list[str]
+) -> None:
+    pipe = str(tmp_path / "pipe.dcm")
+    os.mkfifo(pipe)
+    out = run_isolated(_read_pipe, pipe, cookie_files[0], timeout=30)
+    assert out.status == "ok", out.value  # a timeout here is the hang
+    errors, files, ids_error, fields = out.value
+    reason = "a named pipe (FIFO), not a regular file: not opened"
+    assert errors == {pipe: reason}
+    assert ids_error == reason
+    assert files == 1
+    assert fields > 0
+
+
+def test_a_folder_with_a_dangling_link_and_a_loop_is_read(
+    tmp_path: Path, cookie_files: list[str]
+) -> None:
+    shutil.copy(cookie_files[0], tmp_path / "good.dcm")
+    (tmp_path / "dangling.dcm").symlink_to(tmp_path / "gone.dcm")
+    (tmp_path / "loop.dcm").symlink_to(tmp_path / "loop.dcm")
+    df = read_identifiers(tmp_path, errors="ignore")
+    errors = dict(df.attrs["errors"].itertuples(index=False))
+    assert errors[str(tmp_path / "dangling.dcm")].startswith("a dangling symbolic link")
+    assert errors[str(tmp_path / "loop.dcm")].startswith("a symbolic link loop")
+    assert list(df.file.unique()) == [str(tmp_path / "good.dcm")]
+    with pytest.raises(FileNotFoundError, match=r"dangling\.dcm"):
+        read_identifiers(tmp_path / "dangling.dcm")  # named: the contract
+    with pytest.raises(FileNotFoundError, match=r"dangling\.dcm"):
+        get_identifiers(tmp_path / "dangling.dcm")
+
+
+def test_file_names_that_are_not_utf8_are_read_and_shown_escaped(
+    tmp_path: Path, cookie_files: list[str]
+) -> None:
+    folder = tmp_path / "names"
+    folder.mkdir()
+    good = os.fsdecode(os.path.join(os.fsencode(folder), b"caf\xe9.dcm"))
+    bad = os.fsdecode(os.path.join(os.fsencode(folder), b"bad\xff.dcm"))
+    shutil.copy(cookie_files[0], good)
+    Path(bad).write_bytes(b"not dicom at all" * 20)
+    df = read_identifiers(folder, errors="ignore")
+    assert list(df.file.unique()) == [str(folder / "caf\\xe9.dcm")]
+    assert df.attrs["errors"].to_dict("records") == [
+        {
+            "file": str(folder / "bad\\xff.dcm"),
+            "error": df.attrs["errors"]["error"].iloc[0],
+        }
+    ]
+    alone = read_identifiers(cookie_files[0]).drop(columns="file")
+    pd.testing.assert_frame_equal(
+        df.drop(columns="file"), alone, check_categorical=False
+    )
+    ids = get_identifiers([good, bad], errors="ignore")
+    assert list(ids) == [good, bad]  # keyed as given
+    assert ids[good].error is None
+    assert (
+        ids[good]["PatientID"].element.value
+        == alone.loc[alone.keyword == "PatientID", "value"].iloc[0]
+    )
+    assert ids[bad].error is not None
+
+
+def test_a_value_left_on_disk_past_the_end_is_never_allocated(tmp_path: Path) -> None:
+    body = element_bytes(0x00100010, b"PN", b"Doe^Jane")
+    body += struct.pack("<HH2sHI", 0x0029, 0x1001, b"OB", 0, 0xFFFFFFF0)
+    body += b"\x00" * 6000  # far fewer bytes than the ~4 GiB declared
+    path = tmp_path / "huge.dcm"
+    path.write_bytes(part10(b"1.2.840.10008.1.2.1", body))
+    ids = get_identifiers(path, disable_skip=True, errors="ignore")
+    assert ids[path].error is not None
+    assert ids[path].error.startswith("truncated")
+    field = ids[path]["(0029, 1001)"]
+    text = field.element.value.decode()
+    assert text.startswith("<cannot be converted: truncated: element (0029, 1001)")
+    assert ids[path]["PatientName"].element.value == "Doe^Jane"

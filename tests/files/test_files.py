@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import socket
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deidscope.data import DATASETS, get_dataset
 from deidscope.dicom import get_files
 from deidscope.errors import InputError
-from deidscope.files import sniff_dicom
+from deidscope.files import (
+    expand_paths,
+    iter_dicom_files,
+    not_a_regular_file,
+    shown_path,
+    sniff_dicom,
+)
+from fuzz_corpus import run_isolated
 from samples import write_dicom
 
 
@@ -165,3 +175,122 @@ def test_files_are_read_not_written(tree: Path) -> None:
     }
     list(get_files(tree))
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in stat} == stat
+
+
+# --- what a folder walk finds that is not a regular file --------------------
+
+
+@pytest.fixture
+def odd_tree(tmp_path: Path) -> Path:
+    """A folder with one DICOM file and every kind of thing that is not a file."""
+    write_dicom(tmp_path / "good.dcm")
+    os.mkfifo(tmp_path / "pipe.dcm")
+    (tmp_path / "zero.dcm").symlink_to("/dev/zero")
+    (tmp_path / "dangling.dcm").symlink_to(tmp_path / "gone.dcm")
+    (tmp_path / "loop.dcm").symlink_to(tmp_path / "loop.dcm")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "sock.dcm"))
+    sock.close()
+    return tmp_path
+
+
+ODD_REASONS = {
+    "dangling.dcm": "a dangling symbolic link",
+    "loop.dcm": "a symbolic link loop",
+    "pipe.dcm": "a named pipe (FIFO), not a regular file: not opened",
+    "sock.dcm": "a socket, not a regular file: not opened",
+    "zero.dcm": "a character device, not a regular file: not opened",
+}
+
+
+def _in_child(func: Any, *args: Any) -> Any:
+    """Run `func` in a child with a timeout, so that a hang fails the test."""
+    out = run_isolated(func, *args, timeout=30)
+    assert out.status == "ok", out.value
+    return out.value
+
+
+def _get_files_skipped(folder: str, check: bool) -> tuple[list[str], list]:
+    skipped: list[tuple[str, str]] = []
+    found = list(iter_dicom_files(folder, check=check, skipped=skipped))
+    return found, skipped
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_pipes_devices_sockets_and_bad_links_are_listed_never_opened(
+    odd_tree: Path, check: bool
+) -> None:
+    found, skipped = _in_child(_get_files_skipped, str(odd_tree), check)
+    assert found == [str(odd_tree / "good.dcm")]
+    reasons = {os.path.basename(path): reason for path, reason in skipped}
+    assert set(reasons) == set(ODD_REASONS)
+    for name, reason in ODD_REASONS.items():
+        assert reasons[name].startswith(reason)
+
+
+def _get_files_logged(folder: str) -> tuple[list[str], str]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("deidscope.files")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return list(get_files(folder)), stream.getvalue()
+
+
+def test_get_files_logs_them(odd_tree: Path) -> None:
+    found, log = _in_child(_get_files_logged, str(odd_tree))
+    assert found == [str(odd_tree / "good.dcm")]
+    for name, reason in ODD_REASONS.items():
+        assert f"{name}: {reason}" in log
+        assert (not_a_regular_file(odd_tree / name) or "").startswith(reason)
+    assert not_a_regular_file(odd_tree / "good.dcm") is None
+
+
+def test_a_named_pipe_named_directly_is_not_opened(odd_tree: Path) -> None:
+    pipe = str(odd_tree / "pipe.dcm")
+    found, skipped = _in_child(_get_files_skipped, pipe, True)
+    assert found == []
+    assert skipped == [(pipe, ODD_REASONS["pipe.dcm"])]
+    assert sniff_dicom(pipe) == ODD_REASONS["pipe.dcm"]
+    files, listed = expand_paths([pipe, odd_tree / "good.dcm"])
+    assert files == [str(odd_tree / "good.dcm")]
+    assert listed == [(pipe, ODD_REASONS["pipe.dcm"])]
+
+
+def test_a_named_dangling_link_still_raises_file_not_found(odd_tree: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"dangling\.dcm"):
+        list(get_files(odd_tree / "dangling.dcm"))
+
+
+def test_a_folder_that_cannot_be_listed_is_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_dicom(tmp_path / "a" / "one.dcm")
+    write_dicom(tmp_path / "locked" / "two.dcm")
+    locked = str(tmp_path / "locked")
+    real_scandir = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if os.fspath(path) == locked:  # tests run as root: chmod would not do
+            raise PermissionError(13, "Permission denied", locked)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    skipped: list[tuple[str, str]] = []
+    found = list(iter_dicom_files(tmp_path, skipped=skipped))
+    assert found == [str(tmp_path / "a" / "one.dcm")]
+    assert skipped == [(locked, "folder cannot be listed: permission denied")]
+    files, listed = expand_paths([tmp_path])
+    assert files == found
+    assert listed == skipped
+
+
+def test_file_names_that_are_not_utf8_are_kept_as_given(tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path)
+    name = os.path.join(folder, b"caf\xe9.dcm")
+    write_dicom(Path(os.fsdecode(name)))
+    found = list(get_files(tmp_path))
+    assert found == [os.fsdecode(name)]  # str, the bytes kept (surrogateescape)
+    assert os.fsencode(found[0]) == name
+    assert shown_path(found[0]) == str(tmp_path / "caf\\xe9.dcm")
+    assert shown_path(tmp_path / "café.dcm") == str(tmp_path / "café.dcm")

@@ -47,8 +47,10 @@ __all__ = [
     "Case",
     "Element",
     "IsolatedResult",
+    "element_bytes",
     "make_corpus",
     "nested_sequences",
+    "part10",
     "run_isolated",
     "sources",
     "structure",
@@ -273,7 +275,7 @@ def nested_sequences(
     delimiters unless `closed` is False) unless `defined`.
     """
     ts = _EXPLICIT_LE if explicit else _IMPLICIT_LE
-    leaf = _element(0x00100020, b"LO", b"NESTED01", explicit)
+    leaf = element_bytes(0x00100020, b"LO", b"NESTED01", explicit)
     body = leaf
     for _ in range(depth):
         if defined:
@@ -286,7 +288,7 @@ def nested_sequences(
             body = _sq_header(explicit, _UNDEFINED) + item
             if closed:
                 body += struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
-    return _part10(ts, _element(0x00080060, b"CS", b"OT", explicit) + body)
+    return part10(ts, element_bytes(0x00080060, b"CS", b"OT", explicit) + body)
 
 
 def _sq_header(explicit: bool, length: int) -> bytes:
@@ -295,7 +297,8 @@ def _sq_header(explicit: bool, length: int) -> bytes:
     return struct.pack("<HHI", 0x0008, 0x1140, length)
 
 
-def _element(tag: int, vr: bytes, value: bytes, explicit: bool) -> bytes:
+def element_bytes(tag: int, vr: bytes, value: bytes, explicit: bool = True) -> bytes:
+    """One element, as written in explicit (or implicit) VR little endian."""
     if len(value) % 2:
         value += b" "
     head = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
@@ -306,16 +309,16 @@ def _element(tag: int, vr: bytes, value: bytes, explicit: bool) -> bytes:
     return head + vr + struct.pack("<H", len(value)) + value
 
 
-def _part10(ts: bytes, dataset: bytes) -> bytes:
-    """A preamble, file meta for transfer syntax `ts`, and `dataset`."""
+def part10(ts: bytes, dataset: bytes) -> bytes:
+    """A preamble, file meta for transfer syntax `ts` (a UID), and `dataset`."""
     uid = b"1.2.826.0.1.3680043.8.498.1"
     meta = (
-        _element(0x00020001, b"OB", b"\x00\x01", True)
-        + _element(0x00020002, b"UI", b"1.2.840.10008.5.1.4.1.1.7\x00", True)
-        + _element(0x00020003, b"UI", uid + b"\x00", True)
-        + _element(0x00020010, b"UI", ts + (b"\x00" if len(ts) % 2 else b""), True)
+        element_bytes(0x00020001, b"OB", b"\x00\x01", True)
+        + element_bytes(0x00020002, b"UI", b"1.2.840.10008.5.1.4.1.1.7\x00", True)
+        + element_bytes(0x00020003, b"UI", uid + b"\x00", True)
+        + element_bytes(0x00020010, b"UI", ts + (b"\x00" if len(ts) % 2 else b""), True)
     )
-    group_length = _element(0x00020000, b"UL", struct.pack("<I", len(meta)), True)
+    group_length = element_bytes(0x00020000, b"UL", struct.pack("<I", len(meta)), True)
     return b"\x00" * 128 + b"DICM" + group_length + meta + dataset
 
 
@@ -330,13 +333,13 @@ def _bad_charsets() -> Iterator[tuple[str, bytes, str]]:
     ]
     for name, charset, person in cases:
         body = (
-            _element(0x00080005, b"CS", charset, True)
-            + _element(0x00080060, b"CS", b"OT", True)
-            + _element(0x00100010, b"PN", person, True)
-            + _element(0x00100020, b"LO", person, True)
-            + _element(0x00324000, b"LT", person * 3, True)
+            element_bytes(0x00080005, b"CS", charset, True)
+            + element_bytes(0x00080060, b"CS", b"OT", True)
+            + element_bytes(0x00100010, b"PN", person, True)
+            + element_bytes(0x00100020, b"LO", person, True)
+            + element_bytes(0x00324000, b"LT", person * 3, True)
         )
-        yield f"charset-{name}", _part10(_EXPLICIT_LE, body), "any"
+        yield f"charset-{name}", part10(_EXPLICIT_LE, body), "any"
 
 
 def _not_dicom(rng: random.Random) -> Iterator[tuple[str, bytes, str]]:

@@ -31,6 +31,8 @@ from deidscope.files._discover import (
     check_paths,
     expand_paths,
     iter_dicom_files,
+    not_a_regular_file,
+    shown_path,
     sniff_dicom,
 )
 from deidscope.files._items import RawItem
@@ -68,11 +70,13 @@ __all__ = [
     "find_truncation",
     "inputs_written_over",
     "iter_dicom_files",
+    "not_a_regular_file",
     "output_targets",
     "read_checked",
     "read_dataset",
     "read_header",
     "read_raw_file",
+    "shown_path",
     "sniff_dicom",
 ]
 

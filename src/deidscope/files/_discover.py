@@ -7,9 +7,11 @@ first bytes why it cannot be DICOM.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import logging
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from typing import Any, cast
 
@@ -24,7 +26,9 @@ __all__ = [
     "check_paths",
     "expand_paths",
     "iter_dicom_files",
+    "not_a_regular_file",
     "open_error",
+    "shown_path",
     "sniff_dicom",
     "why_not_dicom",
 ]
@@ -122,6 +126,87 @@ def check_paths(paths: PathLike | Iterable[PathLike], *, caller: str) -> list[Pa
     return items
 
 
+def shown_path(path: PathLike) -> str:
+    r"""Return a path as text that can always be shown and stored.
+
+    A file name that is not valid UTF-8 reaches Python with the bytes it
+    could not decode kept as lone surrogates (``surrogateescape``), which
+    cannot be written as UTF-8 (Arrow strings, CSV, a notebook). Those bytes
+    are shown escaped, ``\xe9``; any other path is returned unchanged.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The path, as given or found.
+
+    Returns
+    -------
+    str
+        The path, with undecodable bytes written as ``\xNN``.
+
+    Examples
+    --------
+    >>> shown_path("caf\udce9.dcm")
+    'caf\\xe9.dcm'
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        return raw.decode("utf-8", "backslashreplace")
+    return text
+
+
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def not_a_regular_file(path: PathLike) -> str | None:
+    """Tell, without opening it, why `path` is not a regular file to read.
+
+    Opening a named pipe blocks until someone writes to it, and reading a
+    device such as ``/dev/zero`` never ends, so only regular files (or
+    links to them) are opened.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The path.
+
+    Returns
+    -------
+    str or None
+        None for a regular file or a link to one; otherwise the reason: a
+        dangling link, a link loop, a folder, a named pipe, a device, a
+        socket, or why it cannot be looked at.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return "a dangling symbolic link (its target does not exist)"
+        return "no such file"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop (too many levels of links)"
+        return open_error(exc)
+    except ValueError as exc:  # a NUL in the name
+        return f"cannot be opened: {exc}"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    for test, kind in _SPECIAL_KINDS:
+        if test(mode):
+            return f"{kind}, not a regular file: not opened"
+    return "not a regular file: not opened"  # pragma: no cover - door, port
+
+
 def sniff_dicom(path: PathLike, *, force: bool = True) -> str | None:
     """Tell, from its first bytes only, why a file cannot be DICOM.
 
@@ -137,8 +222,12 @@ def sniff_dicom(path: PathLike, *, force: bool = True) -> str | None:
     str or None
         None if the file has the ``DICM`` marker at byte 128, or starts with
         a plausible DICOM element (a data set written without a preamble);
-        otherwise the reason it is not DICOM.
+        otherwise the reason it is not DICOM. Anything but a regular file
+        (:func:`not_a_regular_file`) is not opened.
     """
+    special = not_a_regular_file(path)
+    if special is not None:
+        return special
     try:
         with open(path, "rb") as fp:
             head = fp.read(132)
@@ -231,7 +320,10 @@ def iter_dicom_files(
     Folders are walked in sorted order, so the same tree always gives the
     same sequence; a file reached twice (a file and its folder, or
     overlapping folders) is yielded once. Zip archives are never opened:
-    they are skipped and reported through `skipped`.
+    they are skipped and reported through `skipped`; so is anything that is
+    not a regular file (named pipes, devices, sockets, dangling links, link
+    loops: never opened, see :func:`not_a_regular_file`), and every folder
+    the walk cannot list. Links to folders are not followed, as in deid.
 
     Parameters
     ----------
@@ -277,36 +369,59 @@ def _iter_files(
     """:func:`iter_dicom_files` over paths already checked."""
     seen: set[str] = set()
 
-    def candidates() -> Iterator[str]:
+    unlisted: list[tuple[str, str]] = []  # folders the walk could not list
+
+    def folder_error(exc: OSError) -> None:
+        folder = os.fspath(exc.filename) if exc.filename is not None else "?"
+        unlisted.append((folder, f"folder cannot be listed: {open_error(exc)}"))
+
+    def candidates() -> Iterator[str | tuple[str, str]]:
         for item in items:
             path = os.fspath(item)
             if not os.path.isdir(path):
                 yield path
                 continue
-            for root, dirs, names in os.walk(path):
+            for root, dirs, names in os.walk(path, onerror=folder_error):
+                yield from _flush(unlisted)
                 dirs.sort()
                 for name in sorted(names):
                     if pattern is None or fnmatch.fnmatch(name, pattern):
                         yield os.path.join(root, name)
+            yield from _flush(unlisted)
 
     for path in candidates():
+        if isinstance(path, tuple):  # a folder the walk could not list
+            _skip(path[0], path[1], skipped)
+            continue
         key = os.path.realpath(path)
         if key in seen:
             continue
         seen.add(key)
-        reason: str | None = None
-        if path.lower().endswith(_ARCHIVE_EXTENSIONS):
+        reason = not_a_regular_file(path)
+        if reason is not None:
+            pass
+        elif path.lower().endswith(_ARCHIVE_EXTENSIONS):
             reason = (
                 "a zip archive: deidscope does not read inside archives; unzip it first"
             )
         elif check:
             reason = sniff_dicom(path, force=force)
         if reason is not None:
-            logger.info("get_files: skipping %s: %s", path, reason)
-            if skipped is not None:
-                skipped.append((path, reason))
+            _skip(path, reason, skipped)
             continue
         yield path
+
+
+def _flush(pending: list[tuple[str, str]]) -> Iterator[Any]:
+    """Yield the folders the walk could not list so far, and forget them."""
+    while pending:
+        yield pending.pop(0)
+
+
+def _skip(path: str, reason: str, skipped: list[tuple[str, str]] | None) -> None:
+    logger.info("get_files: skipping %s: %s", shown_path(path), reason)
+    if skipped is not None:
+        skipped.append((path, reason))
 
 
 def expand_paths(
@@ -316,7 +431,10 @@ def expand_paths(
 
     The batch functions' listing: `paths` were checked by :func:`check_paths`
     already. Files found in folders are not sniffed (reading them says why
-    one is not DICOM) but zip archives are left out.
+    one is not DICOM) but zip archives are left out, and so is anything that
+    is not a regular file (:func:`not_a_regular_file`: a named pipe, a
+    device, a dangling link or a link loop), named or found, and folders
+    the walk cannot list; each is listed with the reason.
 
     Parameters
     ----------
@@ -334,6 +452,10 @@ def expand_paths(
         if os.path.isdir(path):
             found = _iter_files([path], check=False, pattern=None, skipped=skipped)
             files.extend(found)
+            continue
+        reason = not_a_regular_file(path)
+        if reason is not None:
+            skipped.append((os.fspath(path), reason))
         else:
             files.append(os.fspath(path))
     return files, skipped

@@ -14,7 +14,13 @@ import pandas as pd
 
 from deidscope._progress import progress_bar
 from deidscope.errors import BatchErrors, Errors, InputError, ReadError
-from deidscope.files import PathLike, check_paths, expand_paths, read_header
+from deidscope.files import (
+    PathLike,
+    check_paths,
+    expand_paths,
+    read_header,
+    shown_path,
+)
 from deidscope.frame._builder import FrameBuilder
 from deidscope.frame._merge import RawRows, merge_rows, take_rows
 
@@ -38,15 +44,17 @@ PARENT_STEP = 8
 MIN_POOL_FILES = 200
 
 
-def _add_file(builder: FrameBuilder, file: str, batch: BatchErrors) -> None:
+def _add_file(builder: FrameBuilder, path: str, batch: BatchErrors) -> None:
     """Add one file's rows to `builder`, or its error to `batch`.
 
     Nothing raised while reading one file escapes (but ``ReadError`` with
     ``errors="raise"``): the builder keeps all the file's rows or none, and
-    a file cut short keeps the rows read before the cut and is listed.
+    a file cut short keeps the rows read before the cut and is listed. The
+    frame shows the path as :func:`~deidscope.files.shown_path` writes it.
     """
+    file = shown_path(path)
     try:
-        ds, truncation = read_header(file)
+        ds, truncation = read_header(path)
     except ReadError as exc:
         batch.add(file, exc.reason)
         return
