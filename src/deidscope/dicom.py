@@ -287,7 +287,9 @@ def _fields(
     """:func:`fields_of`, and the fields converted with the file's read.
 
     Those are every field not yet converted but values left on disk (bulk
-    data over the deferral size), as ``read_identifiers`` reads them.
+    data over the deferral size), as ``read_identifiers`` reads them. A
+    value left on disk that runs past the end of its file sets the map's
+    ``error``.
     """
     fields = FieldMap()
     pending: list[tuple[DicomField, _ElementLoader]] = []
@@ -309,9 +311,10 @@ def _fields(
                 element = copy.copy(raw)
                 element.private_creator = walked.private_creator
         else:
-            element = _ElementLoader(
-                walked.dataset, walked.tag, _past_the_end(walked.dataset, raw)
-            )
+            past = _past_the_end(walked.dataset, raw)
+            element = _ElementLoader(walked.dataset, walked.tag, past)
+            if past is not None and fields.error is None:
+                fields.error = past  # the file is cut short: say so
         field = DicomField(element, walked.name, walked.uid, walked.is_filemeta)
         fields[walked.uid] = field
         if isinstance(element, _ElementLoader) and _read_now(raw, walked.vr):
@@ -443,6 +446,7 @@ def get_identifiers(
             batch.add(key, exc.reason)
             result[key] = FieldMap(error=exc.reason)
             continue
+        truncation = truncation or fields.error
         if truncation is not None:  # the header is there: keep it, say so
             fields.error = truncation
             batch.add(key, truncation)

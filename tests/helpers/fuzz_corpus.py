@@ -11,9 +11,10 @@ it (:attr:`Case.expect`):
 - ``"prefix_or_error"``: cut exactly between two top-level elements, which
   nothing in the file can tell: its rows are the first rows of the source's,
   or it is listed.
-- ``"error"``: not DICOM at all (all zeros, text, a sequence never closed).
+- ``"error"``: not DICOM at all (all zeros, text, a sequence never closed),
+  or nested deeper than ``deidscope.files.MAX_DEPTH``.
 - ``"readable"``: a well-formed data set (written without preamble or file
-  meta, deeply nested): it must read, without error.
+  meta, nested up to ``MAX_DEPTH`` levels): it must read, without error.
 - ``"any"``: the damage may leave a valid file that says something else (a
   flipped tag bit, a wrong VR): the reader may list it or read it, but must
   not crash, hang or blow up.
@@ -41,6 +42,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from deidscope.files import MAX_DEPTH
 from samples import deid_data_files, pydicom_test_files, short_id
 
 __all__ = [
@@ -362,15 +364,18 @@ def _not_dicom(rng: random.Random) -> Iterator[tuple[str, bytes, str]]:
 def _synthetic(rng: random.Random) -> Iterator[tuple[str, bytes, str]]:
     yield from _not_dicom(rng)
     yield from _bad_charsets()
-    for depth in (50, 300, 600, 2000):
-        yield f"nested-{depth}-closed", nested_sequences(depth), "readable"
+    for depth in (50, MAX_DEPTH, MAX_DEPTH + 1, 600, 2000):
+        # deeper than deidscope reads (MAX_DEPTH): refused, with a reason
+        expect = "readable" if depth <= MAX_DEPTH else "error"
+        yield f"nested-{depth}-closed", nested_sequences(depth), expect
         yield (
             f"nested-{depth}-never-closed",
             nested_sequences(depth, closed=False),
             "error",
         )
-    yield "nested-600-implicit", nested_sequences(600, explicit=False), "readable"
-    yield "nested-300-defined", nested_sequences(300, defined=True), "readable"
+    yield "nested-100-implicit", nested_sequences(100, explicit=False), "readable"
+    yield "nested-600-implicit", nested_sequences(600, explicit=False), "error"
+    yield "nested-300-defined", nested_sequences(300, defined=True), "error"
     yield (
         "nested-1-never-closed",
         nested_sequences(1, closed=False),
