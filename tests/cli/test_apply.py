@@ -44,12 +44,19 @@ def test_clean_recipe_exits_0_and_keeps_the_tree(
         main(["apply", "--recipe", str(recipe), str(inputs), "-o", str(out)]) == EXIT_OK
     )
     captured = capsys.readouterr()
-    assert captured.out.splitlines() == [
+    *lines, score = captured.out.splitlines()
+    assert lines == [
         f"7 of 7 files de-identified into {out}",
         "4 recipe lines skipped: func:/var: names not resolved (the warnings name "
         "them; --strict makes this an error)",
         "leak check: no identifying value of the originals survives",
     ]
+    # the scorecard beside it: deid's recipe keeps the UIDs its func: lines
+    # would have replaced, and adds what PS3.15 does not ask for
+    assert score.startswith("scorecard (PS3.15 Basic Profile, no options): ")
+    assert score.endswith(
+        "below 100 %: kept, uids_changed (deidscope verify lists them)"
+    )
     # deid.dicom's four ADD ... var: lines, one warning each
     skipped = [line for line in captured.err.splitlines() if "skipped" in line]
     assert [line.split(": ", 3)[2] for line in skipped] == [

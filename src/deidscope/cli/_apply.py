@@ -29,6 +29,7 @@ from deidscope.cli._common import (
 from deidscope.errors import InputError
 
 if TYPE_CHECKING:
+    from deidscope.audit import Scorecard
     from deidscope.recipe import Recipe
 
 __all__ = ["register", "run"]
@@ -201,7 +202,7 @@ def run(args: argparse.Namespace) -> Outcome:
         no DICOM file, and with ``--strict`` if a ``func:``/``var:`` line of
         the recipe cannot be resolved.
     """
-    from deidscope.audit import leaks
+    from deidscope.audit import leaks, scorecard
     from deidscope.dicom import replace_identifiers
     from deidscope.files import inputs_written_over, output_targets
     from deidscope.parallel._write import escape_formulas
@@ -273,7 +274,7 @@ def run(args: argparse.Namespace) -> Outcome:
     if written:
         before = read_inputs(list(written.values()), args)
         after = read_inputs(list(written), args)
-        found = leaks(before, after, pairs=written)
+        found = leaks(before, after, pairs=written, scan_bytes=list(written))
         if args.leaks is not None:
             with output_file(args.leaks, force=args.force, caller=caller) as temp:
                 escape_formulas(found).to_csv(temp, index=False, lineterminator="\r\n")
@@ -292,6 +293,28 @@ def run(args: argparse.Namespace) -> Outcome:
             messages.append(
                 "leak check: no identifying value of the originals survives"
             )
+        messages.append(_score_line(scorecard(before, after, pairs=written)))
     return Outcome(
         messages=tuple(messages), notes=notes, warnings=tuple(warnings), code=code
     )
+
+
+def _score_line(card: Scorecard) -> str:
+    """One line for the scorecard (audit.scorecard, as deidscope verify shows it)."""
+    failed = [
+        str(check)
+        for check, passed, total in zip(
+            card.summary["check"],
+            card.summary["passed"],
+            card.summary["total"],
+            strict=True,
+        )
+        if passed < total
+    ]
+    line = (
+        f"scorecard (PS3.15 Basic Profile, no options): {100 * card.rate:.2f} % "
+        f"({card.passed:,} of {card.total:,} checks passed)"
+    )
+    if failed:
+        line += f"; below 100 %: {', '.join(failed)} (deidscope verify lists them)"
+    return line
