@@ -354,3 +354,33 @@ def test_widgets_browser_does_not_modify_frame(df: pd.DataFrame) -> None:
 def test_widgets_browser_rejects_bad_input(given: object, match: str) -> None:
     with pytest.raises(InputError, match=match):
         FieldBrowser(given)  # type: ignore[arg-type]
+
+
+def test_widgets_browser_sort_keys_text_order_missing_last() -> None:
+    from deidscope.widgets.field_browser import _order, sort_keys
+
+    cats = pd.Series(pd.Categorical(["b", None, "a", "c"], categories=["c", "b", "a"]))
+    keys = sort_keys(cats)
+    assert _order(keys, descending=False).tolist() == [2, 0, 3, 1]
+    assert _order(keys, descending=True).tolist() == [3, 0, 2, 1]
+    text = pd.Series(pd.array(["b", None, "a", "b"], dtype="string"))
+    keys = sort_keys(text)
+    assert _order(keys, descending=False).tolist() == [2, 0, 3, 1]  # stable
+    assert _order(keys, descending=True).tolist() == [0, 3, 2, 1]
+    # a view without missing values: its largest value is not taken for one
+    assert _order(keys[[0, 2]], descending=True).tolist() == [0, 1]
+
+
+def test_widgets_browser_sort_then_filter_keeps_the_sort_and_picks(
+    browser: FieldBrowser, df: pd.DataFrame
+) -> None:
+    browser.sort_by("value", ascending=False)
+    top = browser.view.index[0]
+    browser.pick([top])
+    assert browser._grid.selections[0]["r1"] == 0
+    browser.vrs = ("PN",)
+    assert browser.view["value"].tolist() == sorted(
+        browser.view["value"].tolist(), reverse=True
+    )
+    assert browser._grid._row_count == len(browser.view)
+    assert browser.selected.index.tolist() == [top]

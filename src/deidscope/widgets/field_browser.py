@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,11 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import traitlets
+from traitlets import observe
 
 from deidscope import ps315
 from deidscope.audit import profile
 from deidscope.errors import DeidscopeError, InputError
-from deidscope.files import common_root
 from deidscope.frame import check_frame
 from deidscope.frame._query import (
     NOT_LISTED,
@@ -71,36 +71,36 @@ _FILTERS = (
 )
 
 
-def sort_frame(
-    df: pd.DataFrame, column: str, *, descending: bool = False
-) -> pd.DataFrame:
-    """Return `df` sorted by one column (or its index's name), stably, NA last.
+def sort_keys(series: pd.Series) -> np.ndarray:
+    """Return each row's rank in text (or number) order; missing values last.
 
-    A categorical column sorts by its text, not by the order of its
-    categories (deidscope's frames keep categories in reading order).
+    Ranks are small integers (numpy sorts 16-bit ones by radix), so sorting
+    a view is a gather and one stable integer sort; a missing value ranks as
+    the dtype's largest integer. A categorical column
+    ranks by its text, not by the order of its categories (deidscope's
+    frames keep categories in reading order).
     """
-    if column in df.columns:
-        series = df[column]
-    elif column == df.index.name:
-        series = df.index.to_series()
-    else:
-        raise InputError(f"FieldBrowser.sort_by: no column {column!r}")
     if isinstance(series.dtype, pd.CategoricalDtype):
         categories = series.cat.categories
         order = np.argsort(np.asarray(categories.astype(str), dtype=object))
-        rank = np.empty(len(categories), dtype=np.int64)
+        rank = np.empty(len(categories) + 1, dtype=np.int64)
         rank[order] = np.arange(len(categories))
-        if descending:
-            rank = len(categories) - 1 - rank
-        codes = series.cat.codes.to_numpy()
-        key = np.where(codes < 0, len(categories), rank[np.maximum(codes, 0)])
-        return df.iloc[np.argsort(key, kind="stable")]
-    if column in df.columns:
-        return df.sort_values(
-            column, ascending=not descending, kind="stable", na_position="last"
-        )
-    positions = np.argsort(series.to_numpy(), kind="stable")
-    return df.iloc[positions[::-1] if descending else positions]
+        top = len(categories)
+        dtype = np.int16 if top < np.iinfo(np.int16).max else np.int32
+        rank[-1] = np.iinfo(dtype).max  # code -1 (missing) takes the last slot
+        return rank[series.cat.codes.to_numpy()].astype(dtype)
+    codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+    dtype = np.int16 if len(uniques) < np.iinfo(np.int16).max else np.int32
+    return np.where(codes < 0, np.iinfo(dtype).max, codes).astype(dtype)
+
+
+def _order(keys: np.ndarray, *, descending: bool) -> np.ndarray:
+    """Return the stable order of `keys`; missing (the dtype's largest) last."""
+    if descending:
+        missing = np.iinfo(keys.dtype).max
+        flipped = (missing - 1 - keys.astype(np.int64)).astype(keys.dtype)
+        keys = np.where(keys == missing, keys, flipped)
+    return np.argsort(keys, kind="stable")
 
 
 def _shorten(page: pd.DataFrame) -> pd.DataFrame:
@@ -116,7 +116,8 @@ def _shorten(page: pd.DataFrame) -> pd.DataFrame:
                 v
                 if v is None or v is pd.NA or not isinstance(v, str)
                 else _CONTROL.sub(
-                    " ", v if len(v) <= GRID_CELL_CHARS else v[:GRID_CELL_CHARS] + "…"
+                    " ",
+                    v if len(v) <= GRID_CELL_CHARS else v[:GRID_CELL_CHARS] + "…",
                 )
                 for v in values
             ]
@@ -124,68 +125,111 @@ def _shorten(page: pd.DataFrame) -> pd.DataFrame:
 
 
 class _Grid(StreamingDataGrid):  # type: ignore[misc]
-    """A StreamingDataGrid whose frame can change under a kept sort.
+    """A StreamingDataGrid that sorts by rank and never copies the rows.
 
-    The kernel keeps the rows and serves the pages the browser asks for.
-    Sorting reads categorical text (:func:`sort_frame`); long cells are cut
-    per page; a new frame keeps the sort the user chose.
+    The kernel keeps the rows and serves the pages the browser asks for. A
+    sort is an order (positions into the frame) computed from ranks the
+    browser caches per column (:func:`sort_keys`), so a page is a gather of
+    its rows; long cells are cut per page; a new frame keeps the sort.
     """
 
-    def __init__(self, frame: pd.DataFrame, **kwargs: Any) -> None:
-        super().__init__(frame, **kwargs)
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        keys: Callable[[str], np.ndarray],
+        **kwargs: Any,
+    ) -> None:
         self._frame = frame
+        self._keys = keys
+        self._order: np.ndarray | None = None
+        super().__init__(frame, **kwargs)
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns shown (the grid's key column left out)."""
+        return [str(c) for c in self._frame.columns if c != "ipydguuid"]
+
+    @property
+    def view_index(self) -> np.ndarray:
+        """The frame's index (positions in the browsed frame) in grid order."""
+        index = np.asarray(self._frame.index, dtype=np.int64)
+        return index if self._order is None else index[self._order]
 
     @property
     def view(self) -> pd.DataFrame:
         """The rows in the order the grid shows them."""
-        transformed = self._transformed_data
-        return self._frame if transformed is None else transformed
+        frame = self._frame.drop(columns="ipydguuid", errors="ignore")
+        return frame if self._order is None else frame.iloc[self._order]
 
     def set_frame(self, frame: pd.DataFrame) -> None:
         """Show other rows, keeping the sort and filters of the grid."""
         self.data = frame  # the grid adds its key column to `frame`: ours
         self._frame = frame
-        self._transformed_data = None
-        if self._transforms:
-            self._transformed_data = self._apply_frontend_transforms(
-                self._transforms, frame
-            )
-        self._row_count = len(self.view)
+        self._order = self._compute_order(self._transforms)
+        self._row_count = len(self.view_index)
         self.tick()
 
-    def _apply_frontend_transforms(
-        self, transforms: list[dict[str, Any]], dataframe: pd.DataFrame
-    ) -> pd.DataFrame:
+    def _compute_order(self, transforms: list[dict[str, Any]]) -> np.ndarray | None:
+        order: np.ndarray | None = None
         for transform in transforms:
             if transform.get("type") == "sort":
-                dataframe = sort_frame(
-                    dataframe,
-                    transform["column"],
-                    descending=bool(transform.get("desc", False)),
-                )
-            else:
-                dataframe = super()._apply_frontend_transforms([transform], dataframe)
-        return dataframe
+                keys = self._keys(str(transform["column"]))
+                if order is not None:
+                    keys = keys[order]
+                step = _order(keys, descending=bool(transform.get("desc", False)))
+                order = step if order is None else order[step]
+            else:  # the grid's own filter menu: pandas, as ipydatagrid does
+                shown = self._frame if order is None else self._frame.iloc[order]
+                kept = super()._apply_frontend_transforms([transform], shown)
+                order = self._frame.index.get_indexer(kept.index)
+        return order
 
-    def _serialize_helper(self, dataframe: pd.DataFrame) -> Any:
-        return super()._serialize_helper(_shorten(dataframe))
+    @observe("_transforms")
+    def _on_transforms_changed(self, change: dict[str, Any]) -> None:
+        self._order = self._compute_order(change["new"])
+        self._row_count = len(self.view_index)
+        self.tick()
+
+    def _handle_comm_msg(self, _: Any, content: dict[str, Any], buffers: Any) -> None:
+        if content.get("type") != "data-request":
+            super()._handle_comm_msg(_, content, buffers)
+            return
+        r1, r2 = int(content["r1"]), int(content["r2"])
+        c1, c2 = int(content["c1"]), int(content["c2"])
+        rows = slice(r1, r2 + 1) if self._order is None else self._order[r1 : r2 + 1]
+        page = self._frame.iloc[rows, c1 : c2 + 1]
+        serialized, page_buffers = self._serialize_helper(_shorten(page))
+        self.send(
+            {
+                "event_type": "data-reply",
+                "value": serialized,
+                "r1": r1,
+                "r2": r2,
+                "c1": c1,
+                "c2": c2,
+            },
+            page_buffers,
+        )
 
 
-def _grid_frame(df: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
-    """Return the grid's own frame: the shown columns of `positions`, by row.
+def _grid_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Return the grid's frame of all of `df`: the shown columns, by row.
 
     Files show relative to the folder all of them are under (the export and
     the detail panel keep the full paths).
     """
     columns = [c for c in GRID_COLUMNS if c in df.columns]
-    frame = df[columns].iloc[positions].copy()
-    frame.index = pd.Index(positions, name="row")
+    frame = df[columns].copy(deep=False)
+    frame.index = pd.RangeIndex(len(df), name="row")
     files = frame.get("file")
     if files is not None and isinstance(files.dtype, pd.CategoricalDtype):
         paths = [str(p) for p in files.cat.categories]
-        if paths:
-            root = common_root(paths)
-            short = [os.path.relpath(p, root) if os.path.isabs(p) else p for p in paths]
+        # the folder every path is under: the common text cut back to a "/"
+        # (commonpath splits every path: seconds on a million-row frame)
+        prefix = os.path.commonprefix(paths) if len(paths) > 1 else ""  # noqa: RUF071
+        cut = prefix.rfind("/") + 1 if all(p.startswith("/") for p in paths) else 0
+        if cut > 1:
+            short = [p[cut:] for p in paths]
             if len(set(short)) == len(short):
                 frame["file"] = files.cat.rename_categories(short)
     return frame
@@ -331,8 +375,11 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
         self._status.add_class("deidscope-browser-status")
         self._pick_all = widgets.Button(description="Pick all matching")
         self._clear = widgets.Button(description="Clear picks")
+        self._all_rows = _grid_frame(df)
+        self._ranks: dict[str, np.ndarray] = {}
         self._grid = _Grid(
-            _grid_frame(df, self._positions),
+            self._grid_rows(self._positions),
+            self._grid_keys,
             selection_mode="row",
             base_row_size=_ROW_PX,
             base_column_size=120,
@@ -458,11 +505,10 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
         InputError
             If the grid has no such column.
         """
-        known = [*self._grid.view.columns, "row"]
-        if column not in known or column == "ipydguuid":
+        known = ["row", *self._grid.columns]
+        if column not in known:
             raise InputError(
-                f"FieldBrowser.sort_by: expected one of "
-                f"{[c for c in known if c != 'ipydguuid']}, got {column!r}"
+                f"FieldBrowser.sort_by: expected one of {known}, got {column!r}"
             )
         self._grid.transform(
             [{"type": "sort", "column": column, "desc": not ascending}]
@@ -648,7 +694,21 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
         return f"{(min(self.page_size, 40) + 1) * _ROW_PX + 18}px"
 
     def _view_positions(self) -> np.ndarray:
-        return np.asarray(self._grid.view.index, dtype=np.int64)
+        return self._grid.view_index
+
+    def _grid_rows(self, positions: np.ndarray) -> pd.DataFrame:
+        if len(positions) == len(self._df):
+            return self._all_rows.copy(deep=False)
+        return self._all_rows.iloc[positions]
+
+    def _grid_keys(self, column: str) -> np.ndarray:
+        """Return the ranks of `column` for the rows the grid holds."""
+        if column == "row":
+            return self._shown
+        if column not in self._ranks:
+            self._ranks[column] = sort_keys(self._all_rows[column])
+        ranks = self._ranks[column]
+        return ranks if len(self._shown) == len(ranks) else ranks[self._shown]
 
     def _build_query(self) -> FieldQuery:
         return FieldQuery(
@@ -677,7 +737,7 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
         self._positions = np.flatnonzero(mask)
         if not np.array_equal(self._positions, self._shown):
             self._shown = self._positions
-            self._grid.set_frame(_grid_frame(self._df, self._positions))
+            self._grid.set_frame(self._grid_rows(self._positions))
         self._sync_grid_selection()
         self._show_status()
         any_picked = bool(self._picked.any())
@@ -690,6 +750,14 @@ class FieldBrowser(widgets.VBox):  # type: ignore[misc]
 
     def _sync_grid_selection(self) -> None:
         """Draw the picks of the current view as the grid's selection."""
+        if not self._picked.any():
+            if self._grid.selections:
+                self._syncing = True
+                try:
+                    self._grid.selections = []
+                finally:
+                    self._syncing = False
+            return
         hit = self._picked[self._view_positions()]
         edges = np.diff(np.concatenate(([0], hit.astype(np.int8), [0])))
         starts = np.flatnonzero(edges == 1)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 import traitlets
 
@@ -174,11 +175,14 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         )
         self._text = widgets.Textarea(
             rows=8,
-            layout={"width": "auto", "flex": "1 1 0%", "min_width": "300px"},
+            layout={"width": "auto", "flex": "1 1 0%", "min_width": "220px"},
             continuous_update=True,
         )
         self._text.add_class("deidscope-recipe")
-        self._gutter = widgets.HTML(layout={"flex": "0 0 auto", "width": "260px"})
+        # the counts shrink (cut on the right) before the text does
+        self._gutter = widgets.HTML(
+            layout={"flex": "0 1 auto", "min_width": "120px", "overflow": "hidden"}
+        )
         self._gutter.add_class("deidscope-gutter")
         self._status = widgets.HTML()
         self._status.add_class("deidscope-builder-status")
@@ -732,34 +736,41 @@ def preview_html(
         + download_html(preview, "recipe-preview.csv", label="download the preview")
         + "</div>"
     ]
-    texts = {int(r["line"]): str(r["text"]) for r in line_hits.to_dict("records")}
-    files = _files_per_line(preview)
-    lines = preview["line"].astype("Int64")
-    for line, rows in preview.groupby(lines, sort=True):
-        line = int(line)
-        action = str(rows["action"].iloc[0])
-        text = texts.get(line, "")
+    if preview.empty:
+        return "".join(parts)
+    texts = dict(
+        zip(line_hits["line"].astype(int), line_hits["text"].astype(str), strict=True)
+    )
+    # one stable sort by line, then each line's rows are a slice
+    lines = preview["line"].astype("Int64").to_numpy(dtype=np.int64, na_value=-1)
+    order = np.argsort(lines, kind="stable")
+    lines = lines[order]
+    starts = np.flatnonzero(np.r_[True, lines[1:] != lines[:-1]])
+    ends = np.r_[starts[1:], len(lines)]
+    file_codes = preview["file"].astype("category").cat.codes.to_numpy()[order]
+    names = preview["file"].astype(str).to_numpy(dtype=object)[order]
+    uids = preview["uid"].astype(str).to_numpy(dtype=object)[order]
+    befores = preview["before"].to_numpy(dtype=object)[order]
+    afters = preview["after"].to_numpy(dtype=object)[order]
+    actions = preview["action"].astype(str).to_numpy(dtype=object)[order]
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        line = int(lines[start])
+        action = escape(actions[start])
+        n_files = len(np.unique(file_codes[start:end]))
         parts.append(
-            f'<div class="deidscope-line deidscope-act-{escape(action)}">'
-            f'<span class="deidscope-tag deidscope-act-{escape(action)}">'
-            f"{escape(action)}</span> line {line}: <code>{escape(text)}</code> · "
-            f"<b>{len(rows):,} rows</b> in {files.get(line, 0):,} files</div>"
+            f'<div class="deidscope-line deidscope-act-{action}">'
+            f'<span class="deidscope-tag deidscope-act-{action}">'
+            f"{action}</span> line {line}: <code>{escape(texts.get(line, ''))}</code>"
+            f" · <b>{end - start:,} rows</b> in {n_files:,} files</div>"
         )
-        shown = rows.head(rows_per_line)
         body = []
-        for file, uid, before, after in zip(
-            shown["file"].astype(str),
-            shown["uid"].astype(str),
-            shown["before"].astype(object),
-            shown["after"].astype(object),
-            strict=True,
-        ):
-            old, new = diff_html(before, after)
+        for i in range(start, min(end, start + rows_per_line)):
+            old, new = diff_html(befores[i], afters[i])
             body.append(
-                f"<tr><td>{escape(os.path.basename(file))}</td><td>{escape(uid)}</td>"
-                f"<td>{old}</td><td>{new}</td></tr>"
+                f"<tr><td>{escape(os.path.basename(names[i]))}</td>"
+                f"<td>{escape(uids[i])}</td><td>{old}</td><td>{new}</td></tr>"
             )
-        more = len(rows) - len(shown)
+        more = end - start - len(body)
         tail = f"<div><i>… {more:,} more rows of line {line}</i></div>" if more else ""
         parts.append(
             '<div class="deidscope-compact deidscope-diff"><table><thead><tr>'
