@@ -200,3 +200,23 @@ def test_the_profile_scores_100(
     assert totals["text_removed"] > 1000
     assert totals["uids_changed"] == totals["uids_consistent"] > 30
     assert totals["patient_ids_consistent"] == len(before["file"].unique())
+
+
+def test_leaks_follows_retain_safe_private(
+    corpus: PlantedCorpus, two_lines: tuple[list[str], pd.DataFrame, pd.DataFrame]
+) -> None:
+    """The listed safe element is not a leak with the option; the unlisted one is."""
+    _, before, after = two_lines
+    manifest = corpus.manifest
+    safe = set(manifest.loc[manifest["keyword"] == "private safe", "token"])
+    unsafe = set(manifest.loc[manifest["keyword"] == "private unlisted", "token"])
+    plain = set(leaks(before, after)["source_value"])
+    kept = set(leaks(before, after, options=["retain_safe_private"])["source_value"])
+    assert safe <= plain
+    assert unsafe <= plain
+    assert not safe & kept
+    assert unsafe <= kept
+    card = scorecard(before, after, options=["retain_safe_private"], pixels=False)
+    removed = card.failures[card.failures["check"] == "text_removed"]
+    assert not safe & set(removed["before"])
+    assert unsafe <= set(removed["before"])

@@ -178,3 +178,57 @@ def test_a_value_also_in_a_kept_element_is_not_a_leak_elsewhere(
     after_df = deidscope.read_identifiers([after])
     found = leaks(before_df, after_df, scan_bytes=True)
     assert "ORIGINAL" not in set(found["source_value"])
+
+
+def _with_jpeg_comment(source: str, target: Path, comment: str) -> Path:
+    """A copy of a JPEG-encapsulated file with a comment segment after SOI."""
+    from pydicom.encaps import encapsulate, generate_frames
+
+    ds = pydicom.dcmread(source)
+    frames = list(generate_frames(ds.PixelData, number_of_frames=1))
+    text = comment.encode("ascii")
+    segment = b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text
+    frame = frames[0][:2] + segment + frames[0][2:]
+    ds.PixelData = encapsulate([frame])
+    ds["PixelData"].VR = "OB"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(target)
+    return target
+
+
+def test_scan_reads_the_metadata_of_pixel_data_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    from samples import deid_data_files
+
+    cookie = next(f for f in deid_data_files() if "dicom-cookies" in f)
+    name = str(pydicom.dcmread(cookie, stop_before_pixels=True).PatientName)
+    before = _with_jpeg_comment(cookie, tmp_path / "b" / "a.dcm", f"Seen: {name}")
+    ds = pydicom.dcmread(before)
+    ds.PatientName = ""
+    after = tmp_path / "a" / "a.dcm"
+    after.parent.mkdir()
+    ds.save_as(after)  # the pixel data byte for byte the original's
+    before_df = deidscope.read_identifiers([before])
+    found = scan_files([after], before_df)
+    names = found[found["source_value"] == name]
+    assert len(names) == 1
+    offset = int(names["offset"].iloc[0])
+    assert after.read_bytes()[offset : offset + len(name)] == name.encode()
+    assert (names["where"] == "dataset").all()
+    full = scan_files([after], before_df, full_pixels=True)
+    assert len(full[full["source_value"] == name]) == 1
+    # only the head of each item was read: less than the file
+    data = after.read_bytes()
+    segments = scan_module._pixel_segments(str(after), data, str(before))
+    assert segments is not None
+    assert sum(end - start for start, end in segments) < len(data) // 2
+    changed = bytearray(data)
+    changed[-20] ^= 0xFF  # pixel data not the original's: all of it is read
+    (tmp_path / "c.dcm").write_bytes(bytes(changed))
+    assert (
+        scan_module._pixel_segments(
+            str(tmp_path / "c.dcm"), bytes(changed), str(before)
+        )
+        is None
+    )
