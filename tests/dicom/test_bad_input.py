@@ -388,7 +388,7 @@ def test_a_value_left_on_disk_past_the_end_is_never_allocated(tmp_path: Path) ->
     ids = get_identifiers(path, disable_skip=True, errors="ignore")
     assert ids[path].error is not None
     assert ids[path].error.startswith("truncated")
-    field = ids[path]["(0029, 1001)"]
-    text = field.element.value.decode()
-    assert text.startswith("<cannot be converted: truncated: element (0029, 1001)")
+    assert "(0029, 1001)" in ids[path].error
+    value = ids[path]["(0029, 1001)"].element.value  # what the file holds, or why not
+    assert len(value) <= 6000
     assert ids[path]["PatientName"].element.value == "Doe^Jane"
