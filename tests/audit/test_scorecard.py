@@ -245,3 +245,38 @@ def test_the_page_is_escaped_and_not_written_over(tmp_path: Path) -> None:
         card.to_html(tmp_path / "card.html")
     assert card.to_html(tmp_path / "card.html", overwrite=True) == page
     assert "<table>" in card._repr_html_()
+
+
+@pytest.mark.parametrize(
+    ("choice", "failed"), [("new uids", 0), ("removed", 0), ("kept as it was", 1)]
+)
+def test_a_uid_sequence_may_go_or_stay_with_new_uids(
+    tmp_path: Path, choice: str, failed: int
+) -> None:
+    """ReferencedImageSequence is X/Z/U*: removed, or kept with its UIDs replaced."""
+    item = Dataset()
+    item.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    item.ReferencedSOPInstanceUID = "2.25.5"
+    item.ReferencedFrameNumber = "1"
+    before = write_dicom(
+        tmp_path / "b" / "a.dcm", ReferencedImageSequence=pydicom.Sequence([item])
+    )
+    ds = pydicom.dcmread(before)
+    ds.PatientName = ""
+    ds.PatientID = ""
+    ds.SOPInstanceUID = "2.25.77"
+    if choice == "new uids":
+        ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID = "2.25.6"
+    elif choice == "removed":
+        del ds.ReferencedImageSequence
+    after = tmp_path / "a" / "a.dcm"
+    after.parent.mkdir()
+    ds.save_as(after)
+    card = scorecard(
+        deidscope.read_identifiers([before]),
+        deidscope.read_identifiers([after]),
+        pixels=False,
+    )
+    assert len(card.failures) == failed, card.failures[["check", "name", "before"]]
+    if failed:
+        assert card.failures["name"].iloc[0].endswith("ReferencedSOPInstanceUID")

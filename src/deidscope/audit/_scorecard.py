@@ -10,7 +10,11 @@ happen to it:
     still there with the same value. Elements the heuristics call
     identifying are left to :func:`~deidscope.audit.leaks`, and the
     de-identification's own marks (group 0012, Longitudinal Temporal
-    Information Modified, group lengths) may change.
+    Information Modified, group lengths) may change, as may the other
+    elements of an overlay plane (its data goes, the plane may go with it).
+    In a sequence coded ``X/Z/U*`` (remove it, or keep it with new UIDs)
+    either choice passes: its UIDs must be gone or changed, nothing else in
+    it is judged.
 ``not_empty``
     An element whose action is ``D`` (a dummy value) is there and not empty.
 ``text_kept``
@@ -334,10 +338,18 @@ def _category(uid: str, vr: str, options: tuple[str, ...]) -> str:
             effects.append("keep")
             continue
         code = next((row[o] for o in options if row.get(o)), row["basic_profile"])
-        effects.append(_effective(code))
+        # X/Z/U*: remove the sequence, or keep it with its UIDs replaced
+        effects.append("uids" if code == "X/Z/U*" else _effective(code))
     ancestors, own = effects[:-1], effects[-1]
     if "remove" in ancestors or "dummy" in ancestors:
         return "remove"
+    if "uids" in ancestors:
+        # either choice passes: UIDs gone or changed, the rest not judged
+        return "remove" if vr == "UI" else ""
+    if own == "uids":
+        return ""
+    if 0x6000 <= last >> 16 <= 0x601E and not last >> 16 & 1 and own == "keep":
+        return ""  # an overlay plane may go with its data (60xx,3000)
     if own == "clean":
         return "shift" if vr in _DATE_VRS else ("clean" if vr != "SQ" else "")
     if own == "dummy":
@@ -661,7 +673,7 @@ def scorecard(
             else:
                 judge("text_kept", i, new == old, "" if new == old else "changed")
         elif category == "remove":
-            if not old:
+            if not old or (vr[i] == "UI" and old.startswith(WELL_KNOWN_UID_ROOTS)):
                 continue
             if not present[i] or not new:
                 judge("text_removed", i, True)
