@@ -313,7 +313,7 @@ def _measure_in_subprocess(spec: dict[str, Any]) -> dict[str, Any]:
         json.dump(spec, fp)  # a file: 4,000 paths overflow a command line
         fp.flush()
         measured = run_measured(
-            [sys.executable, __file__, "--child", fp.name], timeout=600
+            [sys.executable, __file__, "--child", fp.name], timeout=spec["timeout"]
         )
     if measured.returncode != 0 or measured.killed:
         raise RuntimeError(
@@ -360,6 +360,7 @@ def part_memory(args: argparse.Namespace, report: dict[str, Any]) -> list[str]:
         plan.append(("read", small, 1))
         for kind, paths, workers in plan:
             spec = {
+                "timeout": args.timeout,
                 "kind": kind,
                 "paths": [str(p) for p in paths],
                 "workers": workers,
@@ -439,6 +440,7 @@ def part_dask(args: argparse.Namespace, report: dict[str, Any]) -> list[str]:
         source = f"{root} (first {len(files):,} files; no benchmark corpus)"
     warm_page_cache(files)
     spec = {
+        "timeout": args.timeout,
         "kind": "dask",
         "files": files,
         "files_per_partition": args.files_per_partition,
@@ -498,6 +500,12 @@ def main(argv: list[str] | None = None) -> int:
         "first --small-files/10 files, listed once and --repeat-listing times",
     )
     parser.add_argument("--repeat-listing", type=int, default=10)
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="seconds before a measurement is killed (default 600)",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke test")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
