@@ -18,7 +18,9 @@ Run: ``.venv/bin/python benchmarks/bench_widgets.py`` (a few minutes;
 4. ``RecipeBuilder``: a one-line edit of the recipe text on dicom-cookies
    (the text box changed; the parse, the one engine run, the preview, the
    rows per line, lint and PS3.15 gaps all redone), from a 3-line recipe
-   and from the 658-line PS3.15 Basic Profile. Target: under 0.3 s.
+   and from the 658-line PS3.15 Basic Profile: the time until the new
+   preview is shown (the widget sends it before lint and the gaps are
+   done), and until everything is. Target: the preview under 0.3 s.
 2. ``ThumbnailGrid``: the time until the first page of 24 deid-data
    thumbnails holds PNG bytes (deid-data's 13 images copied twice under new
    names, so no thumbnail comes from a cache), with the ratio to decoding
@@ -201,15 +203,28 @@ def bench_edit(repeats: int) -> bool:
         base = builder.recipe_text
         edits = [base + "REMOVE PatientID\n", base]  # add a line, take it away
 
-        def _edit(b: RecipeBuilder = builder, e: list[str] = edits) -> None:
-            b._text.value = e[0]  # a pause in typing: the box's text is run
-            e.reverse()
-
+        shown: list[float] = []
+        builder._preview.observe(
+            lambda _, seen=shown: seen.append(time.perf_counter()), "value"
+        )
         runs = builder.runs
-        seconds = median_time(_edit, repeats)
+        to_preview: list[float] = []
+        to_done: list[float] = []
+        for _ in range(repeats):
+            shown.clear()
+            start = time.perf_counter()
+            builder._text.value = edits[0]  # a pause in typing: the text is run
+            to_done.append(time.perf_counter() - start)
+            to_preview.append(shown[0] - start)
+            edits.reverse()
         assert builder.runs == runs + repeats  # one engine run per edit
-        worst = max(worst, seconds)
-        print(f"  {label:32s} {seconds * 1000:7.1f} ms")
+        preview_s = statistics.median(to_preview)
+        done_s = statistics.median(to_done)
+        worst = max(worst, preview_s)
+        print(
+            f"  {label:18s} preview shown {preview_s * 1000:6.1f} ms; "
+            f"rows per line, lint and PS3.15 gaps done {done_s * 1000:6.1f} ms"
+        )
     ok = worst < TARGET_EDIT
     print(f"  worst {worst:.3f} s: {'OK' if ok else 'SLOW'} (target < {TARGET_EDIT} s)")
     return ok

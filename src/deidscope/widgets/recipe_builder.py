@@ -551,8 +551,8 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
         try:
             problems: list[str] = []
             run = self._compute_run(recipe, problems)
+            self._show_preview()  # sent first: lint and the gaps take longer
             self._compute_line_hits(run)
-            self._show_preview()
             self._compute_lint(recipe, run, problems)
             self._compute_coverage(run, problems)
             if self.preview is not None:
@@ -593,7 +593,7 @@ class RecipeBuilder(widgets.VBox):  # type: ignore[misc]
             self._preview.value = "<i>no preview</i>"
             return
         self._preview.value = preview_html(
-            self.preview, self.line_hits, rows_per_line=ROWS_PER_LINE
+            self.preview, self.recipe_text, rows_per_line=ROWS_PER_LINE
         )
 
     def _compute_line_hits(self, run: RecipeRun | None) -> None:
@@ -720,9 +720,7 @@ def _files_per_line(preview: pd.DataFrame) -> dict[int, int]:
     }
 
 
-def preview_html(
-    preview: pd.DataFrame, line_hits: pd.DataFrame, *, rows_per_line: int
-) -> str:
+def preview_html(preview: pd.DataFrame, text: str, *, rows_per_line: int) -> str:
     """Return the preview grouped by recipe line, with what changes marked.
 
     One block a ``%header`` line that decides rows, in line order: the
@@ -738,9 +736,7 @@ def preview_html(
     ]
     if preview.empty:
         return "".join(parts)
-    texts = dict(
-        zip(line_hits["line"].astype(int), line_hits["text"].astype(str), strict=True)
-    )
+    texts = text.splitlines()
     # one stable sort by line, then each line's rows are a slice
     lines = preview["line"].astype("Int64").to_numpy(dtype=np.int64, na_value=-1)
     order = np.argsort(lines, kind="stable")
@@ -757,10 +753,12 @@ def preview_html(
         line = int(lines[start])
         action = escape(actions[start])
         n_files = len(np.unique(file_codes[start:end]))
+        line_text = texts[line - 1].strip() if 0 < line <= len(texts) else ""
         parts.append(
             f'<div class="deidscope-line deidscope-act-{action}">'
             f'<span class="deidscope-tag deidscope-act-{action}">'
-            f"{action}</span> line {line}: <code>{escape(texts.get(line, ''))}</code>"
+            f"{action}</span> line {line}: "
+            f"<code>{escape(line_text)}</code>"
             f" · <b>{end - start:,} rows</b> in {n_files:,} files</div>"
         )
         body = []
