@@ -461,3 +461,25 @@ def test_only_values_that_may_identify_count():
     matcher = HeaderMatcher(triples)
     assert matcher.match("L12-5") is None
     assert matcher.match("ACC A7734219") == "AccessionNumber"
+
+
+def test_files_without_a_picture_are_not_sampled(tmp_path):
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    image = str(_image(tmp_path / "a.dcm"))
+    report = Dataset()
+    report.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"
+    report.SOPInstanceUID = generate_uid()
+    report.PatientName = "DOE^JANE"
+    report.file_meta = FileMetaDataset()
+    report.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    report.file_meta.MediaStorageSOPClassUID = report.SOPClassUID
+    report.file_meta.MediaStorageSOPInstanceUID = report.SOPInstanceUID
+    report.save_as(tmp_path / "sr.dcm", enforce_file_format=True)
+    engine = FakeEngine([((1, 1, 9, 9), "x", 0.9)])
+    text = find_text(
+        [image, str(tmp_path / "sr.dcm")], engine=engine, sample=None, progress=False
+    )
+    assert text.attrs["sampled"]["file"].tolist() == [image]
+    assert text.attrs["errors"].empty

@@ -380,7 +380,9 @@ def find_text(
         files and folders to read one from.
     sample : int or None, optional
         Images read per signature (default 3), spread over its files in
-        order (first, middle, last); None reads every file.
+        order (first, middle, last); None reads every file. Files without
+        Rows and Columns (no picture: a structured report, a
+        presentation state) are left out.
     by : sequence of str, optional
         The header fields whose values make a signature (default
         :data:`SIGNATURE`: Manufacturer, ManufacturerModelName, Modality,
@@ -447,9 +449,12 @@ def find_text(
     files = _files_in_order(frame)
     table = _top_values(frame, fields, files)
     signature_of = {f: _signature_text(list(table.loc[f]), fields) for f in table.index}
+    size = _top_values(frame, ("Rows", "Columns"), files)
+    images = set(size.index[size["Rows"].notna() & size["Columns"].notna()])
     groups: dict[str, list[str]] = {}
     for file in files:
-        groups.setdefault(signature_of[file], []).append(file)
+        if file in images:  # a file without Rows and Columns has no picture
+            groups.setdefault(signature_of[file], []).append(file)
     chosen = [f for members in groups.values() for f in _pick(members, sample)]
     triples = _file_triples(frame, chosen)
     rows: list[dict[str, Any]] = []
