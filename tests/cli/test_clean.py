@@ -268,3 +268,11 @@ def test_verify_without_the_extra_exits_4_before_any_work(
     assert main(["clean", *ULTRASOUNDS[:1], "-o", str(out), "--verify"]) == 4
     assert "deidscope[ocr]" in capsys.readouterr().err
     assert not (out / "clean-report.csv").exists()
+
+
+def test_verify_refuses_a_bad_allow_pattern_before_any_work(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["clean", *ULTRASOUNDS[:1], "-o", str(out), "--verify", "--allow", "("]
+    assert main(args) == 3
+    assert "'(': missing )" in capsys.readouterr().err
+    assert not (out / "clean-report.csv").exists()

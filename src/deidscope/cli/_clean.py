@@ -168,6 +168,17 @@ def run(args: argparse.Namespace) -> Outcome:
         from deidscope.pixels._ocr_engine import resolve_engine
 
         resolve_engine("rapidocr", caller=caller)
+        import re
+
+        from deidscope.errors import InputError
+        from deidscope.pixels._text_match import compile_allow
+
+        try:
+            compile_allow(args.allow)
+        except re.error as exc:
+            raise InputError(
+                f"{caller}: an --allow value is not a regular expression: {exc}"
+            ) from None
     frame = read_inputs(paths, args)
     flags = detect(frame, recipe, errors="ignore")
     output.mkdir(exist_ok=True)

@@ -255,6 +255,11 @@ def compile_allow(allow: Iterable[str] | None) -> re.Pattern[str]:
         If an expression is not a regular expression.
     """
     extra = [] if allow is None else [str(a) for a in allow]
+    for entry in extra:
+        try:
+            re.compile(entry)
+        except re.error as exc:
+            raise re.error(f"{entry!r}: {exc.msg}") from None
     parts = [f"(?:{p})" for p in (*ALLOW_LIST, *extra)]
     return re.compile("|".join(parts), re.IGNORECASE)
 
