@@ -508,6 +508,7 @@ def replace_identifiers(
     lookup: Mapping[str, Any] | None = None,
     errors: Errors = "warn",
     progress: bool | None = None,
+    keep_preamble: bool = False,
 ) -> ReplaceResult:
     r"""Apply a recipe's ``%header`` to files, as deid's ``replace_identifiers``.
 
@@ -555,6 +556,9 @@ def replace_identifiers(
     progress : bool or None, optional
         Progress bar: None after a couple of seconds, True always, False
         never.
+    keep_preamble : bool, optional
+        Write the input's 128-byte preamble back (default False: zeroed,
+        since text there, as in dual TIFF/DICOM files, survives any recipe).
 
     Returns
     -------
@@ -598,4 +602,5 @@ def replace_identifiers(
         lookup=lookup,
         errors=errors,
         progress=progress,
+        keep_preamble=keep_preamble,
     )

@@ -74,7 +74,7 @@ def make_dataset(
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     ds.file_meta.SourceApplicationEntityTitle = "JANEDOE_PACS"
     ds.file_meta.PrivateInformationCreatorUID = "1.2.3.4"
-    ds.file_meta.PrivateInformation = b"Doe^Jane"
+    ds.file_meta.PrivateInformation = b"PRIVINFO-4711"
     ds.preamble = PREAMBLE_TEXT.ljust(128, b"\0")
     return ds
 

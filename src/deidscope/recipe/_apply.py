@@ -43,6 +43,7 @@ from deidscope.frame._builder import FrameBuilder
 from deidscope.recipe._actions import RecipeFunctionError
 from deidscope.recipe._engine import Outcome
 from deidscope.recipe._expand import uid_path
+from deidscope.recipe._finish import finish_dataset, new_file_meta, profile_options
 from deidscope.recipe._run import RecipeRun
 from deidscope.recipe._types import RecipeLike, as_recipe
 
@@ -172,7 +173,13 @@ def _has_marker(path: str) -> bool:
         return handle.read(132)[128:] == b"DICM"
 
 
-def _write(ds: Dataset, target: str, *, overwrite: bool) -> None:
+def _write(ds: Dataset, target: str, *, overwrite: bool, keep_preamble: bool) -> None:
+    """Write a dataset: a new file meta, the preamble zeroed unless kept."""
+    meta = new_file_meta(ds)
+    if meta is not None:
+        ds.file_meta = meta
+    if not keep_preamble and getattr(ds, "preamble", None) is not None:
+        ds.preamble = bytes(128)
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with (
         atomic_output(
@@ -206,6 +213,7 @@ def replace_identifiers(
     lookup: Mapping[str, Any] | None = None,
     errors: Errors = "warn",
     progress: bool | None = None,
+    keep_preamble: bool = False,
 ) -> ReplaceResult:
     """Implement :func:`deidscope.dicom.replace_identifiers`."""
     batch = BatchErrors(
@@ -220,6 +228,7 @@ def replace_identifiers(
             "file or a list of them, but got None (deidscope has no default recipe)"
         )
     recipe = as_recipe(deid, caller="replace_identifiers", combine=True)
+    options = profile_options(recipe.comments)
     paths = check_paths(dicom_files, caller="replace_identifiers")
     for path in paths:
         if os.path.isdir(path):
@@ -295,8 +304,18 @@ def replace_identifiers(
             index = by_name[file]
             if index not in datasets:
                 continue
+            rows = per_file.get(code, [])
             try:
-                _apply(datasets[index], outcome, per_file.get(code, []))
+                _apply(datasets[index], outcome, rows)
+                finish_dataset(
+                    datasets[index],
+                    options,
+                    dates_moved=any(
+                        outcome.action[r] == "JITTER"
+                        and outcome.text[r] != outcome.before[r]
+                        for r in rows
+                    ),
+                )
             except Exception as exc:
                 fail(index, f"cannot apply the recipe: {type(exc).__name__}: {exc}")
                 datasets.pop(index)
@@ -344,7 +363,12 @@ def replace_identifiers(
                     fail(index, f"{target} exists (pass overwrite=True to replace it)")
                 else:
                     try:
-                        _write(found, target, overwrite=overwrite)
+                        _write(
+                            found,
+                            target,
+                            overwrite=overwrite,
+                            keep_preamble=keep_preamble,
+                        )
                         results[index] = target
                     except Exception as exc:
                         fail(index, f"cannot be written: {type(exc).__name__}: {exc}")

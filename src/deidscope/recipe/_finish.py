@@ -1,0 +1,152 @@
+"""What a de-identified dataset carries beyond its recipe: method, meta, preamble.
+
+After a recipe ran over a dataset (:mod:`deidscope.recipe._apply`):
+
+- a recipe written by :meth:`Recipe.from_profile` (its header comments name
+  the profile and its options, so the recipe text keeps them) records what
+  was done: ``PatientIdentityRemoved`` ``YES``, ``DeidentificationMethod``
+  and the De-identification Method Code Sequence (0012,0064) with the
+  PS3.16 CID 7050 codes of the profile and of each option used, and
+  Longitudinal Temporal Information Modified (0028,0303) ``MODIFIED`` when
+  the recipe moved a date of the file;
+- a written file gets a new file meta made from the dataset (the SOP Class
+  and Instance UIDs the dataset now has, the transfer syntax, pydicom's
+  implementation UID and name; nothing else of the original meta: no
+  source AE title, no private information) and a zeroed preamble, unless
+  the caller keeps the preamble by name (``keep_preamble=True``).
+
+pydicom writes only the elements it holds: bytes after the last element of
+the input (after the pixel data, trailing padding) are never copied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from pydicom import __version__ as _pydicom_version
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence as DicomSequence
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+
+from deidscope import ps315
+
+__all__ = [
+    "METHOD_CODES",
+    "finish_dataset",
+    "method_codes",
+    "new_file_meta",
+    "profile_options",
+]
+
+_PROFILE_COMMENT = (
+    "# DICOM PS3.15 Table E.1-1, Basic Application Level Confidentiality Profile"
+)
+_OPTIONS_COMMENT = "# options: "
+
+#: PS3.16 CID 7050 (De-identification Method): code value and meaning of the
+#: Basic Profile (``"basic_profile"``) and of each option.
+METHOD_CODES: dict[str, tuple[str, str]] = {
+    "basic_profile": ("113100", "Basic Application Confidentiality Profile"),
+    "clean_pixel_data": ("113101", "Clean Pixel Data Option"),
+    "clean_recognizable_visual_features": (
+        "113102",
+        "Clean Recognizable Visual Features Option",
+    ),
+    "clean_graphics": ("113103", "Clean Graphics Option"),
+    "clean_structured_content": ("113104", "Clean Structured Content Option"),
+    "clean_descriptors": ("113105", "Clean Descriptors Option"),
+    "retain_long_full_dates": (
+        "113106",
+        "Retain Longitudinal Temporal Information Full Dates Option",
+    ),
+    "retain_long_modified_dates": (
+        "113107",
+        "Retain Longitudinal Temporal Information Modified Dates Option",
+    ),
+    "retain_patient_characteristics": (
+        "113108",
+        "Retain Patient Characteristics Option",
+    ),
+    "retain_device_identity": ("113109", "Retain Device Identity Option"),
+    "retain_uids": ("113110", "Retain UIDs Option"),
+    "retain_safe_private": ("113111", "Retain Safe Private Option"),
+    "retain_institution_identity": ("113112", "Retain Institution Identity Option"),
+}
+
+
+def profile_options(comments: Sequence[str]) -> tuple[str, ...] | None:
+    """Return the options of a profile recipe from its header comments.
+
+    None when the comments are not those :meth:`Recipe.from_profile` writes.
+    """
+    if _PROFILE_COMMENT not in comments:
+        return None
+    for comment in comments:
+        if comment.startswith(_OPTIONS_COMMENT):
+            names = comment[len(_OPTIONS_COMMENT) :].split(", ")
+            return tuple(n for n in names if n in ps315.OPTIONS)
+    return ()
+
+
+def method_codes(options: Iterable[str]) -> DicomSequence:
+    """Return the De-identification Method Code Sequence of a profile run."""
+    items = []
+    for name in ("basic_profile", *options):
+        value, meaning = METHOD_CODES[name]
+        item = Dataset()
+        item.CodeValue = value
+        item.CodingSchemeDesignator = "DCM"
+        item.CodeMeaning = meaning
+        items.append(item)
+    return DicomSequence(items)
+
+
+def finish_dataset(
+    ds: Dataset, options: Sequence[str] | None, *, dates_moved: bool
+) -> None:
+    """Record the profile and its options in a de-identified dataset.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        The dataset, changed in place.
+    options : sequence of str or None
+        The profile's options (None: the recipe is not a profile recipe, and
+        nothing is recorded).
+    dates_moved : bool
+        Whether the recipe moved a date of this dataset.
+    """
+    if options is None:
+        return
+    ds.PatientIdentityRemoved = "YES"
+    if "DeidentificationMethod" not in ds or not ds.DeidentificationMethod:
+        ds.DeidentificationMethod = "PS3.15 Basic Application Confidentiality Profile"
+    ds.DeidentificationMethodCodeSequence = method_codes(options)
+    if dates_moved:
+        ds.LongitudinalTemporalInformationModified = "MODIFIED"
+    elif "retain_long_full_dates" in options:
+        ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
+
+
+def new_file_meta(ds: Dataset) -> FileMetaDataset | None:
+    """Return a file meta made from the dataset, nothing of the original kept.
+
+    None when the dataset had no file meta (it is written without one).
+    """
+    old = getattr(ds, "file_meta", None)
+    if old is None or not len(old):
+        return None
+    meta = FileMetaDataset()
+    meta.FileMetaInformationVersion = b"\x00\x01"
+    sop_class = ds.get("SOPClassUID")
+    if sop_class:
+        meta.MediaStorageSOPClassUID = sop_class
+    sop_instance = ds.get("SOPInstanceUID")
+    if sop_instance:
+        meta.MediaStorageSOPInstanceUID = sop_instance
+    syntax = old.get("TransferSyntaxUID")
+    if syntax:
+        meta.TransferSyntaxUID = syntax
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = f"PYDICOM {_pydicom_version}"[:16]
+    return meta
