@@ -509,6 +509,9 @@ def replace_identifiers(
     errors: Errors = "warn",
     progress: bool | None = None,
     keep_preamble: bool = False,
+    key: str | bytes | None = None,
+    crosswalk: PathLike | None = None,
+    crosswalk_in_output: bool = False,
 ) -> ReplaceResult:
     r"""Apply a recipe's ``%header`` to files, as deid's ``replace_identifiers``.
 
@@ -559,6 +562,23 @@ def replace_identifiers(
     keep_preamble : bool, optional
         Write the input's 128-byte preamble back (default False: zeroed,
         since text there, as in dual TIFF/DICOM files, survives any recipe).
+    key : str, bytes or None, optional
+        A secret for keyed pseudonyms (HMAC-SHA256): ``deid_func:pydicom_uuid``
+        UIDs become ``2.25.<int>`` of the keyed hash, a profile recipe's
+        PatientID, AccessionNumber and StudyID keyed pseudonyms, and
+        ``var:jitter`` (dates of the Retain Longitudinal Modified Dates
+        Option) one offset per patient, from its PatientID. The same key
+        gives the same values in every run; another key others. Keep it out
+        of recipes and command lines.
+    crosswalk : str, os.PathLike or None, optional
+        With `key`, write the old-to-new table here (CSV, owner-only
+        permissions): per file written, the old and new PatientID,
+        AccessionNumber, StudyID, Study, Series and SOP Instance UIDs and
+        the date offset in days. Refused without a key, over an existing
+        file unless `overwrite`, and inside `output_folder` (what gets
+        released) unless `crosswalk_in_output`.
+    crosswalk_in_output : bool, optional
+        Allow the crosswalk inside the output folder (default False).
 
     Returns
     -------
@@ -603,4 +623,7 @@ def replace_identifiers(
         errors=errors,
         progress=progress,
         keep_preamble=keep_preamble,
+        key=key,
+        crosswalk=crosswalk,
+        crosswalk_in_output=crosswalk_in_output,
     )

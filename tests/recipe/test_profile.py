@@ -30,7 +30,9 @@ def test_basic_profile_lines() -> None:
     uid = next(a for a in recipe.header if a.field == "SOPInstanceUID")
     assert uid.value == "deid_func:pydicom_uuid"
     assert recipe.header[-2:][0].field == "PatientIdentityRemoved"
-    assert len(recipe.header) == len(ps315.load_table()) + 2
+    # one line per row, the three keyed pseudonyms, the two ADD lines
+    assert len(recipe.header) == len(ps315.load_table()) + 3 + 2
+    assert [a.value for a in recipe.header[-5:-2]] == ["func:deidscope_pseudonym"] * 3
 
 
 @pytest.mark.parametrize(

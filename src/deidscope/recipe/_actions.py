@@ -346,6 +346,7 @@ def resolve(
     field: Any = None,
     dicom: Any = None,
     memo: dict[tuple[Any, ...], Any] | None = None,
+    keyed: Any = None,
 ) -> Any:
     """Resolve a recipe value for one field, as deid's ``parse_value`` does.
 
@@ -369,6 +370,10 @@ def resolve(
         :data:`DEID_FUNCS`), so that one original value gets one new value
         within a run: UIDs stay consistent across the files of a study,
         references to a UID included.
+    keyed : Keyed or None, optional
+        With a key (:class:`deidscope.recipe._keyed.Keyed`),
+        ``deid_func:pydicom_uuid`` (stable remapping, its default) gives the
+        keyed UID of the original: the same in every run with that key.
 
     Returns
     -------
@@ -393,6 +398,12 @@ def resolve(
             logger.warning("deid_func:%s is not one of deid's functions", name)
             return MISSING
         function, by = entry
+        if keyed is not None and name == "pydicom_uuid" and field is not None:
+            options = parse_pairs(extras)
+            if options.get("stable_remapping", True) is True:
+                return keyed.uid(
+                    str(field.element.value), options.get("prefix", "2.25.")
+                )
         if by is None or memo is None:
             return _call(f"deid_func:{name}", function, field, extras)
         named = getattr(field, "deid_name", None) if by == "field" else None

@@ -33,6 +33,7 @@ from deidscope.errors import (
 from deidscope.files import (
     PathLike,
     atomic_output,
+    check_output,
     check_paths,
     common_root,
     inputs_written_over,
@@ -44,10 +45,11 @@ from deidscope.recipe._actions import RecipeFunctionError
 from deidscope.recipe._engine import Outcome
 from deidscope.recipe._expand import uid_path
 from deidscope.recipe._finish import finish_dataset, new_file_meta, profile_options
+from deidscope.recipe._keyed import as_key
 from deidscope.recipe._run import RecipeRun
 from deidscope.recipe._types import RecipeLike, as_recipe
 
-__all__ = ["ReplaceResult", "replace_identifiers"]
+__all__ = ["CROSSWALK_COLUMNS", "ReplaceResult", "replace_identifiers"]
 
 logger = logging.getLogger("deidscope.recipe")
 
@@ -214,6 +216,9 @@ def replace_identifiers(
     errors: Errors = "warn",
     progress: bool | None = None,
     keep_preamble: bool = False,
+    key: str | bytes | None = None,
+    crosswalk: PathLike | None = None,
+    crosswalk_in_output: bool = False,
 ) -> ReplaceResult:
     """Implement :func:`deidscope.dicom.replace_identifiers`."""
     batch = BatchErrors(
@@ -229,6 +234,7 @@ def replace_identifiers(
         )
     recipe = as_recipe(deid, caller="replace_identifiers", combine=True)
     options = profile_options(recipe.comments)
+    secret = as_key(key, caller="replace_identifiers")
     paths = check_paths(dicom_files, caller="replace_identifiers")
     for path in paths:
         if os.path.isdir(path):
@@ -238,6 +244,25 @@ def replace_identifiers(
             )
     names = [os.fspath(p) for p in paths]
     merged = _ids_lookup(paths, ids, lookup)
+    if (
+        options is not None
+        and "retain_long_modified_dates" in options
+        and secret is None
+        and not _has_name(merged, "jitter")
+    ):
+        raise InputError(
+            "replace_identifiers: the profile's Retain Longitudinal Modified Dates "
+            "option moves dates by var:jitter: pass key= (one offset per patient, "
+            "the same in every run with that key) or lookup={'jitter': days}; "
+            "without either the dates would be kept as they are"
+        )
+    table = _Crosswalk.open(
+        crosswalk,
+        secret=secret,
+        overwrite=overwrite,
+        output_folder=output_folder if save else None,
+        allowed_in_output=crosswalk_in_output,
+    )
     memo: dict[tuple[Any, ...], Any] = {}
     results: list[Any] = [None] * len(paths)
     targets: list[str] = []
@@ -277,6 +302,7 @@ def replace_identifiers(
                 dicoms=_dataset_getter(datasets, by_name, order),
                 keep_values=True,
                 memo=memo,
+                key=secret,
             )
             outcome = run.outcome
         except RecipeFunctionError:
@@ -306,6 +332,7 @@ def replace_identifiers(
                 continue
             rows = per_file.get(code, [])
             try:
+                before = _crosswalk_values(datasets[index]) if table else None
                 _apply(datasets[index], outcome, rows)
                 finish_dataset(
                     datasets[index],
@@ -316,6 +343,20 @@ def replace_identifiers(
                         for r in rows
                     ),
                 )
+                if table is not None and before is not None:
+                    moved = any(
+                        outcome.action[r] == "JITTER"
+                        and outcome.text[r] != outcome.before[r]
+                        for r in rows
+                    )
+                    offset = run.file_lookup(file).get("jitter") if moved else None
+                    table.add(
+                        index,
+                        names[index],
+                        before,
+                        _crosswalk_values(datasets[index]),
+                        offset,
+                    )
             except Exception as exc:
                 fail(index, f"cannot apply the recipe: {type(exc).__name__}: {exc}")
                 datasets.pop(index)
@@ -370,7 +411,118 @@ def replace_identifiers(
                             keep_preamble=keep_preamble,
                         )
                         results[index] = target
+                        if table is not None:
+                            table.written(index, target)
                     except Exception as exc:
                         fail(index, f"cannot be written: {type(exc).__name__}: {exc}")
                 bar.update(1)
+    if table is not None:
+        table.write(results, save=save)
     return ReplaceResult(results, batch.finish(total=len(paths)))
+
+
+def _has_name(lookup: Mapping[Any, Any], name: str) -> bool:
+    """Whether a merged lookup gives `name`, globally or to a file."""
+    return name in lookup or any(
+        isinstance(v, Mapping) and name in v for v in lookup.values()
+    )
+
+
+_CROSSWALK_FIELDS = (
+    ("patient", "PatientID"),
+    ("accession", "AccessionNumber"),
+    ("study_id", "StudyID"),
+    ("study", "StudyInstanceUID"),
+    ("series", "SeriesInstanceUID"),
+    ("instance", "SOPInstanceUID"),
+)
+
+#: The columns of the crosswalk file.
+CROSSWALK_COLUMNS: tuple[str, ...] = (
+    "input",
+    "output",
+    *(f"{kind}_{age}" for kind, _ in _CROSSWALK_FIELDS for age in ("old", "new")),
+    "date_offset_days",
+)
+
+
+def _crosswalk_values(ds: Dataset) -> tuple[str, ...]:
+    values = []
+    for _, keyword in _CROSSWALK_FIELDS:
+        value = ds.get(keyword)  # by keyword: the value
+        values.append("" if value is None else str(value))
+    return tuple(values)
+
+
+class _Crosswalk:
+    """The old-to-new table of a keyed run, written as CSV at the end."""
+
+    def __init__(self, path: str, overwrite: bool) -> None:
+        self.path = path
+        self.overwrite = overwrite
+        self.rows: dict[int, dict[str, Any]] = {}
+
+    @classmethod
+    def open(
+        cls,
+        path: PathLike | None,
+        *,
+        secret: bytes | None,
+        overwrite: bool,
+        output_folder: PathLike | None,
+        allowed_in_output: bool,
+    ) -> _Crosswalk | None:
+        if path is None:
+            return None
+        if secret is None:
+            raise InputError(
+                "replace_identifiers: crosswalk= needs key=: without a key the "
+                "pseudonyms cannot be made again, and there is nothing to re-link"
+            )
+        target = check_output(
+            path, overwrite=overwrite, caller="replace_identifiers", suffixes=(".csv",)
+        )
+        if output_folder is not None and not allowed_in_output:
+            folder = os.path.realpath(os.fspath(output_folder))
+            where = os.path.realpath(target)
+            if os.path.commonpath([folder, where]) == folder:
+                raise InputError(
+                    f"replace_identifiers: the crosswalk {os.fspath(path)!r} would be "
+                    f"written inside the output folder {os.fspath(output_folder)!r}, "
+                    "which is what gets released; write it elsewhere (or pass "
+                    "crosswalk_in_output=True)"
+                )
+        return cls(os.fspath(target), overwrite)
+
+    def add(
+        self,
+        index: int,
+        name: str,
+        old: tuple[str, ...],
+        new: tuple[str, ...],
+        offset: Any,
+    ) -> None:
+        row: dict[str, Any] = {"input": name, "output": ""}
+        for (kind, _), before, after in zip(_CROSSWALK_FIELDS, old, new, strict=True):
+            row[f"{kind}_old"] = before
+            row[f"{kind}_new"] = after
+        row["date_offset_days"] = "" if offset is None else str(offset)
+        self.rows[index] = row
+
+    def written(self, index: int, target: str) -> None:
+        if index in self.rows:
+            self.rows[index]["output"] = target
+
+    def write(self, results: Sequence[Any], *, save: bool) -> None:
+        """Write the rows of the files that made it (a failed file has none)."""
+        keep = [
+            row
+            for index, row in sorted(self.rows.items())
+            if results[index] is not None
+        ]
+        frame = pd.DataFrame(keep, columns=list(CROSSWALK_COLUMNS), dtype=object)
+        with atomic_output(
+            self.path, overwrite=self.overwrite, caller="replace_identifiers"
+        ) as temp:
+            frame.to_csv(temp, index=False)
+            os.chmod(temp, 0o600)

@@ -101,6 +101,7 @@ def _call(run: Run, file: int, where: Where, value: str, **kwargs: Any) -> Any:
             lookup=run.lookups[file],
             dicom=run.dicom(file),
             memo=run.memo,
+            keyed=run.keyed,
             **kwargs,
         )
     except FunctionCallError as exc:
@@ -508,6 +509,7 @@ def run_header(
     caller: str = "run_header",
     on_error: Literal["raise", "collect"] = "raise",
     keys: tuple[FieldKeys, np.ndarray] | None = None,
+    keyed: Any = None,
 ) -> Outcome:
     """Run header actions over a frame.
 
@@ -537,6 +539,9 @@ def run_header(
         ``frame_keys(df)``, when the caller has it (see
         :class:`deidscope.recipe._run.RecipeRun`): the field table is used
         and extended by ``ADD`` lines, the row array is not changed.
+    keyed : Keyed or None, optional
+        Keyed pseudonyms (:mod:`deidscope.recipe._keyed`): UIDs of
+        ``deid_func:pydicom_uuid`` come from the key.
 
     Returns
     -------
@@ -559,6 +564,7 @@ def run_header(
         on_error=on_error,
         keys=keys,
     )
+    run.keyed = keyed
     if len(run.files) != len(lookups):
         raise InputError("run_header: one lookup per file is needed")
     _keep(run, list(actions))

@@ -43,6 +43,7 @@ from deidscope.frame import STRING
 from deidscope.recipe._actions import DEID_FUNCS
 from deidscope.recipe._expand import FieldKeys, check_expression, split_expander
 from deidscope.recipe._format import item_text
+from deidscope.recipe._keyed import PSEUDONYM_FUNCTION
 from deidscope.recipe._model import Action, GroupAction
 from deidscope.recipe._preview import file_lookups
 from deidscope.recipe._run import RecipeRun
@@ -202,6 +203,8 @@ def _lookup_findings(
 ) -> Iterator[Finding]:
     lookups = file_lookups(files or ["<recipe>"], lookup, caller="Recipe.lint")
     for lineno, action, kind, name in _names(recipe):
+        if kind == "func" and name == PSEUDONYM_FUNCTION:
+            continue  # a key provides it; without one the line is meant to skip
         lacking = [
             file
             for file, table in zip(files or ["<recipe>"], lookups, strict=True)

@@ -27,8 +27,11 @@ whatever the options). With ``retain_safe_private``, one ``KEEP`` line per
 row of Table E.3.10-1 (``KEEP (0019,"GEMS_ACQU_01",23)``: group, private
 creator and element byte) keeps the safe private elements, and the engine
 keeps their private creators with them; any other private element, of a
-listed creator or not, is removed. The recipe also adds
-``PatientIdentityRemoved`` and ``DeidentificationMethod``.
+listed creator or not, is removed. Last come ``REPLACE PatientID
+func:deidscope_pseudonym`` (and AccessionNumber, StudyID): with a key
+(:mod:`deidscope.recipe._keyed`) they write keyed pseudonyms over the
+blanked values, without one deid and deidscope skip them. The recipe also
+adds ``PatientIdentityRemoved`` and ``DeidentificationMethod``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pydicom.datadict import dictionary_has_tag, dictionary_keyword, dictionary_
 
 from deidscope import ps315
 from deidscope.errors import InputError
+from deidscope.recipe._keyed import PSEUDONYM_FUNCTION
 from deidscope.recipe._model import Action
 
 __all__ = ["profile_actions"]
@@ -74,6 +78,8 @@ _SPECIAL = {
     "(60xx, 4000)": "contains:^60[0-9a-f]{2}4000$",
     "private": "contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$",
 }
+#: The identifiers a key maps to keyed pseudonyms (the profile blanks them).
+PSEUDONYMS = ("PatientID", "AccessionNumber", "StudyID")
 _ORDER = {"KEEP": 0, "REPLACE": 1, "JITTER": 2, "BLANK": 3, "REMOVE": 4}
 
 
@@ -163,6 +169,14 @@ def profile_actions(
     if "retain_safe_private" in chosen:
         actions += _safe_private_keeps()
     actions.sort(key=lambda a: _ORDER[a.action])
+    pseudonyms = [
+        Action("REPLACE", name, f"func:{PSEUDONYM_FUNCTION}") for name in PSEUDONYMS
+    ]
+    pseudonyms[0].comments = [
+        "# with a key (replace_identifiers key=...), keyed pseudonyms over the",
+        "# blank values above; without one, these lines are skipped",
+    ]
+    actions += pseudonyms
     actions += [
         Action("ADD", "PatientIdentityRemoved", "YES"),
         Action("ADD", "DeidentificationMethod", _method(chosen)),

@@ -493,6 +493,7 @@ class Recipe:
         lookup: Mapping[Any, Any] | None = None,
         *,
         errors: Literal["raise", "collect"] = "raise",
+        key: str | bytes | None = None,
     ) -> RecipeRun:
         r"""Run the ``%header`` once over the data; return the :class:`RecipeRun`.
 
@@ -510,6 +511,10 @@ class Recipe:
             ``"raise"``: fail as :meth:`preview` does. ``"collect"``: leave
             out lines deid fails on (``run.skipped``), keep each file's
             first function that raised (``run.failures``), go on.
+        key : str, bytes or None, optional
+            A secret for keyed pseudonyms, as for
+            :func:`deidscope.dicom.replace_identifiers`: the preview shows
+            the pseudonyms, UIDs and date offsets that run would write.
 
         Examples
         --------
@@ -522,7 +527,7 @@ class Recipe:
         """
         from deidscope.recipe._run import RecipeRun
 
-        return RecipeRun(self, df_or_ids, lookup, errors=errors)
+        return RecipeRun(self, df_or_ids, lookup, errors=errors, key=key)
 
     def matches(
         self,

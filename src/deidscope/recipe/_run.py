@@ -29,6 +29,7 @@ from deidscope.recipe._actions import RecipeFunctionError
 from deidscope.recipe._engine import Outcome, list_rows, run_header
 from deidscope.recipe._expand import FieldKeys, check_expression, frame_keys
 from deidscope.recipe._format import item_text
+from deidscope.recipe._keyed import PSEUDONYM_FUNCTION, Keyed, as_key
 from deidscope.recipe._model import Action, GroupAction
 from deidscope.recipe._preview import as_frame, file_lookups, outcome_frame
 from deidscope.recipe._rows import EMPTY, RowIndex
@@ -72,6 +73,23 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _add_keyed(
+    keyed: Keyed, frame: pd.DataFrame, files: list[str], lookups: list[dict[str, Any]]
+) -> None:
+    """Give each file's lookup the keyed names (the caller's own entries win).
+
+    ``func:deidscope_pseudonym`` (a field's keyed pseudonym) and ``jitter``
+    (the date offset of the file's patient, from its top-level PatientID).
+    """
+    patient = frame[frame["uid"] == "(0010, 0020)"]
+    values = ["" if pd.isna(v) else str(v) for v in patient["value"]]
+    ids = dict(zip(patient["file"].astype(str), values, strict=True))
+    function = keyed.function()
+    for file, lookup in zip(files, lookups, strict=True):
+        lookup.setdefault(PSEUDONYM_FUNCTION, function)
+        lookup.setdefault("jitter", keyed.date_offset(ids.get(file, "")))
+
+
 class RecipeRun:
     r"""One run of a recipe's ``%header`` over an identifier frame.
 
@@ -109,6 +127,11 @@ class RecipeRun:
         Keep the python values set, to write them into datasets.
     memo : dict or None, optional
         Memo of random ``deid_func`` values, shared across runs of a batch.
+    key : str, bytes or None, optional
+        A secret for keyed pseudonyms (:mod:`deidscope.recipe._keyed`):
+        ``deid_func:pydicom_uuid`` gives keyed UIDs, and every file's lookup
+        gets ``func:deidscope_pseudonym`` and ``jitter`` (its patient's date
+        offset) unless the caller's lookup has them.
 
     Raises
     ------
@@ -148,6 +171,7 @@ class RecipeRun:
         dicoms: Callable[[int], Dataset | None] | None = None,
         keep_values: bool = False,
         memo: dict[tuple[Any, ...], Any] | None = None,
+        key: str | bytes | None = None,
     ) -> None:
         if errors not in ("raise", "collect"):
             raise InputError(
@@ -169,6 +193,11 @@ class RecipeRun:
             else pd.Index(sorted(set(files.astype(str))))
         )
         lookups = file_lookups([str(f) for f in categories], lookup, caller=caller)
+        secret = as_key(key, caller=caller)
+        keyed = None if secret is None else Keyed(secret)
+        if keyed is not None:
+            _add_keyed(keyed, frame, [str(f) for f in categories], lookups)
+        self._lookups = tuple(types.MappingProxyType(dict(x)) for x in lookups)
         keys, rowkey = frame_keys(frame)
         self._skipped, invalid = self._check(skip)
         left_out = {id(item) for item in invalid}
@@ -193,6 +222,7 @@ class RecipeRun:
             caller=caller,
             on_error=errors,
             keys=(keys, rowkey),
+            keyed=keyed,
         )
         for name in (
             "file",
@@ -256,6 +286,17 @@ class RecipeRun:
     def frame(self) -> pd.DataFrame:
         """The identifier frame the run is over (the caller's own)."""
         return self._frame
+
+    def file_lookup(self, file: str) -> Mapping[str, Any]:
+        """Return the names ``var:`` and ``func:`` saw for one file (read-only).
+
+        The caller's lookup for that file, and with a key the keyed names
+        (``jitter``: the patient's date offset in days).
+        """
+        codes = {str(f): i for i, f in enumerate(self._outcome.files)}
+        if file not in codes:
+            raise InputError(f"{file!r} is not a file of this run")
+        return self._lookups[codes[file]]
 
     @property
     def lookup(self) -> Mapping[Any, Any] | None:

@@ -41,11 +41,12 @@ _PLACEHOLDER_TAG = 0x00100010
 class RecipeField(DicomField):
     """The field a ``func:`` function receives.
 
-    A :class:`DicomField` plus ``deid_name`` (deid's name for it) and
-    ``text`` (its value as frame text).
+    A :class:`DicomField` plus ``deid_name`` (deid's name for it),
+    ``text`` (its value as frame text, as the lines before changed it) and
+    ``original`` (its value as read, None for an element a line added).
     """
 
-    __slots__ = ("deid_name", "text")
+    __slots__ = ("deid_name", "original", "text")
 
     def __init__(
         self,
@@ -55,10 +56,12 @@ class RecipeField(DicomField):
         is_filemeta: bool,
         deid_name: str,
         text: str,
+        original: str | None = None,
     ) -> None:
         super().__init__(element, name, uid, is_filemeta)
         self.deid_name = deid_name
         self.text = text
+        self.original = original
 
 
 @dataclass
@@ -152,6 +155,7 @@ class Run:
         self.caller = caller
         self.on_error = on_error
         self.failures: dict[int, RecipeFunctionError] = {}
+        self.keyed: Any = None  # keyed pseudonyms (recipe._keyed.Keyed)
         n = len(df)
         self.n = n
         values = df["value"].to_numpy(dtype=object, na_value="")
@@ -205,6 +209,7 @@ class Run:
             bool(self.is_filemeta[row]),
             self.keys.deid_names[self.rowkey[row]],
             text,
+            None if self.before[row] is None else str(self.before[row]),
         )
 
     def dicom(self, file: int) -> Dataset | None:
