@@ -367,3 +367,65 @@ def test_help_documents_strict_and_the_output_rules(
     assert "an OUT that is an input folder or lies inside one is refused" in text
     assert "with --strict they are an error instead (exit 3, nothing written)" in text
     assert "2 bad command line (no --recipe, ...)" in text
+
+
+def _profile_file(tmp_path: Path, options: list[str]) -> str:
+    from deidscope.recipe import Recipe
+
+    path = tmp_path / "profile.deid"
+    path.write_text(Recipe.from_profile(options).to_text())
+    return str(path)
+
+
+def test_key_file_and_crosswalk(
+    inputs: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pandas as pd
+
+    from deidscope.recipe._keyed import Keyed
+
+    monkeypatch.delenv("DEIDSCOPE_KEY", raising=False)
+    recipe = _profile_file(tmp_path, ["retain_long_modified_dates"])
+    key = tmp_path / "key"
+    key.write_bytes(b"s3cret\n")
+    walk = tmp_path / "map.csv"
+    out = tmp_path / "out"
+    argv = ["apply", "--recipe", recipe, str(inputs), "-o", str(out)]
+    code = main([*argv, "--key-file", str(key), "--crosswalk", str(walk)])
+    assert code == EXIT_OK, capsys.readouterr().err
+    assert f"crosswalk written to {walk}" in capsys.readouterr().out
+    rows = pd.read_csv(walk, dtype=str, keep_default_na=False)
+    assert len(rows) == 7
+    expected = Keyed(b"s3cret").pseudonym("PatientID", rows.patient_old[0])
+    assert rows.patient_new[0] == expected
+    written = pydicom.dcmread(rows.output[0])
+    assert written.PatientID == expected
+    # the same key from the environment gives the same values
+    monkeypatch.setenv("DEIDSCOPE_KEY", "s3cret")
+    again = tmp_path / "again"
+    code = main(["apply", "--recipe", recipe, str(inputs), "-o", str(again)])
+    assert code == EXIT_OK
+    twin = pydicom.dcmread(again / Path(rows.output[0]).relative_to(out))
+    assert twin.PatientID == written.PatientID
+    assert twin.StudyDate == written.StudyDate
+
+
+def test_a_crosswalk_needs_a_key_and_no_key_on_the_command_line(
+    inputs: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DEIDSCOPE_KEY", raising=False)
+    recipe = _profile_file(tmp_path, [])
+    out = tmp_path / "out"
+    argv = ["apply", "--recipe", recipe, str(inputs), "-o", str(out)]
+    assert main([*argv, "--crosswalk", str(tmp_path / "map.csv")]) == EXIT_INPUT
+    assert "needs a key" in capsys.readouterr().err
+    assert not out.exists()
+    # no option takes the key itself: --key is --key-file, a path
+    assert main([*argv, "--key", "s3cret"]) == EXIT_INPUT
+    assert "cannot read the key file" in capsys.readouterr().err

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["register", "run"]
 
 NAME = "apply"
+#: The environment variable that may hold the key (instead of --key-file).
+KEY_ENV = "DEIDSCOPE_KEY"
 
 _DESCRIPTION = """\
 Apply a deid recipe's %header to DICOM files and write the results to OUT,
@@ -58,6 +60,13 @@ In the --leaks CSV a cell that starts with =, +, -, @, a tab or a carriage
 return gets a single quote in front ('=...), so that a spreadsheet shows
 it as text instead of running it as a formula. Outputs are created with
 the usual permissions (the process umask).
+
+Keyed pseudonyms: --key-file FILE (or the DEIDSCOPE_KEY environment
+variable; never the key itself on the command line) makes UIDs, a profile
+recipe's PatientID, AccessionNumber and StudyID, and the dates of its
+Retain Longitudinal Modified Dates Option keyed: the same key gives the
+same values in every run. --crosswalk CSV (needs a key) writes the
+old-to-new table (owner-only), never inside OUT.
 """
 
 _EPILOG = """\
@@ -65,6 +74,8 @@ examples:
   deidscope apply --recipe deid.dicom scans/ -o clean/
   deidscope apply --recipe base.deid --recipe site.deid scans/ -o clean/ \\
       --var id=ANON --leaks leaks.csv
+  deidscope apply --recipe profile.deid scans/ -o clean/ \\
+      --key-file /secure/key --crosswalk /secure/crosswalk.csv
 
 exit codes: 0 done, no leaks (or --allow-leaks); 1 done, leaks remain;
 2 bad command line (no --recipe, ...); 3 input/output problem, a bad
@@ -127,6 +138,24 @@ def register(subparsers: Subparsers) -> None:
         metavar="CSV",
         help="write the surviving values, with where they are, to this CSV file",
     )
+    parser.add_argument(
+        "--key-file",
+        type=Path,
+        metavar="FILE",
+        help=(
+            f"a file holding the secret key for keyed pseudonyms (or set {KEY_ENV}); "
+            "the same key gives the same pseudonyms in every run"
+        ),
+    )
+    parser.add_argument(
+        "--crosswalk",
+        type=output_path([".csv"]),
+        metavar="CSV",
+        help=(
+            "write the old-to-new table (patient, study, series, instance, date "
+            "offset) to this CSV file, outside OUT; needs a key"
+        ),
+    )
     add_strict(
         parser,
         help=(
@@ -174,6 +203,16 @@ def _unresolved(recipes: list[Recipe], lookup: dict[str, str]) -> list[str]:
     return lines
 
 
+def _key(args: argparse.Namespace, *, caller: str) -> bytes | None:
+    """Return the key of --key-file, else of the environment, else None."""
+    from deidscope.recipe._keyed import read_key_file
+
+    if args.key_file is not None:
+        return read_key_file(args.key_file, caller=caller)
+    text = os.environ.get(KEY_ENV)
+    return text.encode("utf-8") if text else None
+
+
 def _inputs_files(paths: list[str]) -> list[str]:
     from deidscope.files import iter_dicom_files
 
@@ -215,9 +254,18 @@ def run(args: argparse.Namespace) -> Outcome:
     check_output_folder(output, force=args.force, caller=caller)
     if args.leaks is not None:
         check_output_file(args.leaks, force=args.force, caller=caller, inputs=paths)
+    key = _key(args, caller=caller)
+    if args.crosswalk is not None:
+        if key is None:
+            raise InputError(
+                f"{caller}: --crosswalk needs a key (--key-file FILE or "
+                f"{KEY_ENV}): without one there is nothing to re-link"
+            )
+        check_output_file(args.crosswalk, force=args.force, caller=caller, inputs=paths)
     recipes = [Recipe.from_file(path) for path in args.recipe]
     lookup = dict(args.var)
-    skipped = _unresolved(recipes, lookup)
+    # a key gives each file its patient's date offset
+    skipped = _unresolved(recipes, lookup if key is None else {"jitter": "0", **lookup})
     if skipped and args.strict:
         more = (
             f"; {len(skipped) - 1:,} more (without --strict, a warning names each)"
@@ -252,6 +300,8 @@ def run(args: argparse.Namespace) -> Outcome:
         lookup=lookup,
         errors=errors_option(args),
         progress=show_progress(args),
+        key=key,
+        crosswalk=args.crosswalk,
     )
     written = {
         str(path): source for path, source in zip(result, files, strict=True) if path
@@ -264,6 +314,8 @@ def run(args: argparse.Namespace) -> Outcome:
         ),
     ]
     messages = [f"{len(written):,} of {len(files):,} files de-identified into {output}"]
+    if args.crosswalk is not None:
+        messages.append(f"crosswalk written to {os.fspath(args.crosswalk)}")
     if skipped:
         messages.append(
             f"{len(skipped):,} recipe {'line' if len(skipped) == 1 else 'lines'} "
