@@ -20,6 +20,7 @@ lab: $(VENV)/.notebook-installed
 
 test: $(VENV)/.test-installed
 	@bash scripts/install-chromium.sh || echo "make test: no Chromium (needs root or sudo): the browser tests will be skipped"
+	@bash scripts/install-dicom3tools.sh || echo "make test: no dciodvfy (needs root or sudo): the dciodvfy tests will be skipped"
 	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.test-installed

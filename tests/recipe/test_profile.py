@@ -25,13 +25,20 @@ def test_basic_profile_lines() -> None:
     assert actions["PatientName"] == "BLANK"  # Z
     assert actions["PatientAddress"] == "REMOVE"  # X
     assert actions["StudyInstanceUID"] == "REPLACE"  # U
-    assert actions["InstitutionName"] == "REMOVE"  # X/Z/D: the strictest
+    assert actions["InstitutionName"] == "REPLACE"  # X/Z/D: a dummy, valid anywhere
+    assert actions["AcquisitionContextSequence"] == "BLANK"  # X/Z, Type 2 sequence
+    assert actions["ReferencedStudySequence"] == "REMOVE"  # X/Z, Type 3 sequence
+    assert actions["ContentDate"] == "REPLACE"  # Z/D: a dummy
+    assert "SourceImageSequence" not in actions  # X/Z/U*: kept, its UIDs replaced
+    assert actions["ReferencedSOPInstanceUID"] == "REPLACE"
     assert actions["contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$"] == "REMOVE"
     uid = next(a for a in recipe.header if a.field == "SOPInstanceUID")
     assert uid.value == "deid_func:pydicom_uuid"
     assert recipe.header[-2:][0].field == "PatientIdentityRemoved"
-    # one line per row, the three keyed pseudonyms, the two ADD lines
-    assert len(recipe.header) == len(ps315.load_table()) + 3 + 2
+    # one line per row but X/Z/U*, the three keyed pseudonyms, the two ADD lines
+    table = ps315.load_table()
+    kept = int((table.basic_profile == "X/Z/U*").sum())
+    assert len(recipe.header) == len(table) - kept + 3 + 2
     assert [a.value for a in recipe.header[-5:-2]] == ["func:deidscope_pseudonym"] * 3
 
 
@@ -81,6 +88,18 @@ def test_retain_safe_private_on_a_file(tmp_path: Path) -> None:
     # the listed element and its creator stay; the unlisted element of the
     # same creator and the unknown creator's block (the patient's name) go
     assert _private(kept) == {0x00190010: "GEMS_ACQU_01", 0x00191023: "12.5"}
+
+
+def test_the_date_options_exclude_each_other() -> None:
+    with pytest.raises(InputError, match="exclude each other"):
+        Recipe.from_profile(["retain_long_full_dates", "retain_long_modified_dates"])
+
+
+def test_overlay_data_goes_with_its_plane() -> None:
+    fields = _by_field(Recipe.from_profile())
+    assert fields["contains:^60[0-9a-f]{2}[0-9a-f]{4}$"] == "REMOVE"
+    graphics = _by_field(Recipe.from_profile(["clean_graphics"]))
+    assert "contains:^60[0-9a-f]{2}[0-9a-f]{4}$" not in graphics
 
 
 def test_unknown_option() -> None:

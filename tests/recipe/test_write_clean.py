@@ -68,6 +68,7 @@ def test_written_files_get_a_new_file_meta_and_a_zeroed_preamble(
     assert b"PRIVINFO-4711" not in raw  # PrivateInformation
     ds = pydicom.dcmread(out)
     assert _meta_keywords(out) == {
+        "FileMetaInformationGroupLength",
         "FileMetaInformationVersion",
         "MediaStorageSOPClassUID",
         "MediaStorageSOPInstanceUID",

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from pydicom import __version__ as _pydicom_version
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, generate_uid
 
 from deidscope import ps315
 
@@ -137,11 +137,16 @@ def new_file_meta(ds: Dataset) -> FileMetaDataset | None:
     if old is None or not len(old):
         return None
     meta = FileMetaDataset()
+    meta.FileMetaInformationGroupLength = 0  # pydicom writes the real length
     meta.FileMetaInformationVersion = b"\x00\x01"
-    sop_class = ds.get("SOPClassUID")
+    # a dataset without SOP UIDs (a DICOMDIR): the class as it was, the
+    # instance a new UID derived from the old one (as deid's pydicom_uuid)
+    sop_class = ds.get("SOPClassUID") or old.get("MediaStorageSOPClassUID")
     if sop_class:
         meta.MediaStorageSOPClassUID = sop_class
     sop_instance = ds.get("SOPInstanceUID")
+    if not sop_instance and old.get("MediaStorageSOPInstanceUID"):
+        sop_instance = generate_uid(entropy_srcs=[str(old.MediaStorageSOPInstanceUID)])
     if sop_instance:
         meta.MediaStorageSOPInstanceUID = sop_instance
     syntax = old.get("TransferSyntaxUID")

@@ -18,10 +18,18 @@ C      dates and date-times: ``JITTER field <jitter>``; times: ``BLANK``;
        other text: ``REPLACE field CLEANED`` (deid cannot clean free text)
 ====== ==================================================================
 
-Codes with a choice (``X/Z``, ``Z/D``, ``X/Z/U*``...) take the first,
-strictest one. Repeating groups and private attributes become expanders:
+Codes with a choice take the least destructive code that keeps the file
+valid whatever the attribute's Type in its IOD (pydicom has no IOD tables,
+and the standard offers a choice only where the stricter code can break an
+IOD; see :data:`CHOICES`): ``X/Z`` -> ``Z``, ``X/D``, ``Z/D`` and
+``X/Z/D`` -> ``D``, ``X/Z/U*`` -> the sequence is kept and the UIDs in it
+are replaced by their own lines; a sequence with ``X/Z`` or ``X/Z/D`` is
+removed unless :data:`TYPE2_SEQUENCES` lists it (then emptied). Removing
+overlay data (``X``) removes its whole overlay plane (OverlayData is Type 1
+in the Overlay Plane module).
+Repeating groups and private attributes become expanders:
 ``REMOVE startswith:50[0-9a-f]{2}`` (curves), ``REMOVE
-contains:^60[0-9a-f]{2}3000$`` (overlays), ``REMOVE
+contains:^60[0-9a-f]{2}[0-9a-f]{4}$`` (overlay planes), ``REMOVE
 contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$`` (every private element,
 whatever the options). With ``retain_safe_private``, one ``KEEP`` line per
 row of Table E.3.10-1 (``KEEP (0019,"GEMS_ACQU_01",23)``: group, private
@@ -30,7 +38,8 @@ keeps their private creators with them; any other private element, of a
 listed creator or not, is removed. Last come ``REPLACE PatientID
 func:deidscope_pseudonym`` (and AccessionNumber, StudyID): with a key
 (:mod:`deidscope.recipe._keyed`) they write keyed pseudonyms over the
-blanked values, without one deid and deidscope skip them. The recipe also
+blanked values, without one deid and deidscope skip them. Full Dates and
+Modified Dates exclude each other (an error). The recipe also
 adds ``PatientIdentityRemoved`` and ``DeidentificationMethod``.
 """
 
@@ -72,6 +81,7 @@ _DUMMIES = {
     "UL": "0",
     "US": "0",
 }
+_OVERLAY_PLANE = "contains:^60[0-9a-f]{2}[0-9a-f]{4}$"
 _SPECIAL = {
     "(50xx, xxxx)": "startswith:50[0-9a-f]{2}",
     "(60xx, 3000)": "contains:^60[0-9a-f]{2}3000$",
@@ -96,8 +106,47 @@ def _field(tag_text: str) -> tuple[str, str]:
     return (keyword or f"({group.upper()},{element.upper()})"), vr
 
 
-def _action(code: str, field: str, vr: str, jitter: str) -> Action:
-    code = code.split("/")[0].rstrip("*")
+#: The code taken for each code with a choice: the least destructive one
+#: that keeps a file valid whatever the attribute's Type in its IOD (the
+#: standard gives a choice only where the stricter code can break an IOD).
+CHOICES: dict[str, str] = {
+    "X/Z": "Z",  # never Type 1: an empty value is valid, a missing one not for Type 2
+    "X/D": "D",  # never Type 2 alone: a dummy is valid, an empty value not for Type 1
+    "Z/D": "D",  # a dummy is valid for Type 1 and 2, an empty value only for Type 2
+    "X/Z/D": "D",  # likewise
+    "X/Z/U*": "U*",  # keep the sequence; the UIDs in it are replaced by their lines
+}
+
+
+#: Sequences that are Type 2 in a common IOD (an empty sequence is valid
+#: there; elsewhere, being Type 3, an empty sequence is not): for these
+#: ``X/Z`` and ``X/Z/D`` empty the sequence, for the others they remove it.
+TYPE2_SEQUENCES = frozenset(
+    {
+        "AcquisitionContextSequence",  # Acquisition Context module
+        "ReferencedPatientSequence",  # SR Document General
+        "PerformedProcedureCodeSequence",  # SR Document General
+        "ReferencedRequestSequence",  # SR Document General (Type 1C/2)
+    }
+)
+
+
+def choose(code: str, vr: str = "", keyword: str = "") -> str:
+    """Return the code taken for a table code (codes with a choice resolved).
+
+    A sequence with ``X/Z`` or ``X/Z/D`` is removed (``X``: an empty
+    sequence is invalid where it is Type 3) unless :data:`TYPE2_SEQUENCES`
+    lists it (``Z``).
+    """
+    if vr == "SQ" and code in ("X/Z", "X/Z/D"):
+        return "Z" if keyword in TYPE2_SEQUENCES else "X"
+    return CHOICES.get(code, code)
+
+
+def _action(code: str, field: str, vr: str, jitter: str) -> Action | None:
+    code = choose(code, vr, field)
+    if code == "U*":
+        return None  # no line: the nested UIDs have their own
     if code == "X":
         return Action("REMOVE", field)
     if code == "Z":
@@ -139,7 +188,8 @@ def profile_actions(
     Raises
     ------
     InputError
-        If an option is unknown.
+        If an option is unknown, or both date options are given (they
+        exclude each other).
     """
     if isinstance(options, str):
         options = (options,)
@@ -149,6 +199,12 @@ def profile_actions(
         raise InputError(
             f"Recipe.from_profile: unknown options {unknown}; expected some of "
             f"{', '.join(ps315.OPTIONS)}"
+        )
+    if {"retain_long_full_dates", "retain_long_modified_dates"} <= set(chosen):
+        raise InputError(
+            "Recipe.from_profile: retain_long_full_dates and "
+            "retain_long_modified_dates exclude each other (PS3.15 E.3.6: dates "
+            "are either kept or modified); choose one"
         )
     table = ps315.load_table()
     actions: list[Action] = []
@@ -161,7 +217,11 @@ def profile_actions(
         field, vr = _field(row["tag"])
         if row["tag"] == "private":
             code = "X"  # every private element but the safe ones (kept above)
+        if row["tag"] == "(60xx, 3000)" and choose(code) == "X":
+            field = _OVERLAY_PLANE  # OverlayData is Type 1: the plane goes whole
         action = _action(code, field, vr, jitter)
+        if action is None:
+            continue
         special = row["tag"] in _SPECIAL or not dictionary_has_tag(_tag(row["tag"]))
         if special and row["keyword"]:
             action.comments = [f"# {row['keyword']}"]

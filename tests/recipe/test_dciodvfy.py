@@ -1,0 +1,122 @@
+"""dciodvfy (dicom3tools) finds no new IOD error in the profile's written files.
+
+For every sample file dciodvfy reads (DICOMDIRs left out: they index files,
+which are de-identified one by one), the Basic Profile's copy has no error
+that the input did not have, but for the residuals listed in ``RESIDUALS``,
+each with its reason. Error texts are compared with their values masked
+(``= <...>``): a new UID makes a new text, not a new error.
+
+Installed by scripts/install-dicom3tools.sh (CI and ``make test``); without
+it the test is skipped, unless DEIDSCOPE_REQUIRE_DCIODVFY=1 (CI sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from deidscope.dicom import replace_identifiers
+from deidscope.recipe import Recipe
+from samples import deid_data_files, pydicom_test_files
+
+pytestmark = pytest.mark.slow
+
+#: New errors that remain, as (file name, error text pattern), and why.
+RESIDUALS: tuple[tuple[str, str, str], ...] = (
+    (
+        "",
+        r"^</ContentSequence\(0040,a730\)> - Empty attribute .*Type 1C",
+        "Basic Profile D on ContentSequence: an SR's content is emptied, no "
+        "dummy tree is made (clean_structured_content keeps and cleans it)",
+    ),
+    (
+        "",
+        r"^</(VerifyingObserverSequence\(0040,a073\)|WaveformAnnotationSequence"
+        r"\(0040,b020\))> - Empty attribute",
+        "Basic Profile D on a sequence: emptied, no dummy items are made",
+    ),
+    (
+        "",
+        r"^</ReferencedPerformedProcedureStepSequence\(0008,1111\)> - Missing "
+        r"attribute for Type 2 Required - Module=<SRDocumentSeries>",
+        "X/Z/D on a sequence: Type 3 in images (empty is invalid there), Type 2 "
+        "in SR: removed",
+    ),
+    (
+        "cat.dcm",
+        r"^</Responsible(Person|Organization)\(0010,229[79]\)> - Missing",
+        "an animal patient: the table removes them (X), Type 2C for animals",
+    ),
+    (
+        "image_dfl.dcm",
+        r"Tag read failed",
+        "a deflated input: pydicom's deflated output is not what dciodvfy reads",
+    ),
+)
+_UNREADABLE = ("read failed", "Tags out of order", "giving up")
+
+
+def _errors(path: str) -> tuple[set[str], str]:
+    done = subprocess.run(
+        ["dciodvfy", "-new", path], capture_output=True, timeout=120, check=False
+    )
+    text = (done.stdout + done.stderr).decode("latin-1")
+    errors = {
+        re.sub(r"= <[^>]*>", "= <>", line.split(" - ", 1)[-1].strip())
+        for line in text.splitlines()
+        if line.startswith("Error")
+    }
+    return errors, text
+
+
+def _residual(name: str, error: str) -> bool:
+    return any(
+        (not file or file == name) and re.search(pattern, error)
+        for file, pattern, _ in RESIDUALS
+    )
+
+
+@pytest.fixture(scope="module")
+def dciodvfy() -> str:
+    found = shutil.which("dciodvfy")
+    if found is None:
+        message = "dciodvfy (Debian's dicom3tools) is not installed"
+        if os.environ.get("DEIDSCOPE_REQUIRE_DCIODVFY") == "1":
+            pytest.fail(message + " (DEIDSCOPE_REQUIRE_DCIODVFY=1)")
+        pytest.skip(message + ": bash scripts/install-dicom3tools.sh")
+    return found
+
+
+def test_the_profile_adds_no_iod_error(dciodvfy: str, tmp_path: Path) -> None:
+    files = [
+        f for f in (*deid_data_files(), *pydicom_test_files()) if "DICOMDIR" not in f
+    ]
+    written = replace_identifiers(
+        files,
+        deid=Recipe.from_profile(),
+        save=True,
+        output_folder=tmp_path,
+        errors="ignore",
+    )
+    checked = 0
+    new: list[str] = []
+    seen_residuals: set[str] = set()
+    for source, output in zip(files, written, strict=True):
+        before, text = _errors(source)
+        if output is None or any(word in text for word in _UNREADABLE):
+            continue  # dciodvfy does not read the input
+        checked += 1
+        after, _ = _errors(output)
+        name = Path(source).name
+        for error in sorted(after - before):
+            if _residual(name, error):
+                seen_residuals.add(error)
+            else:
+                new.append(f"{name}: {error}")
+    assert checked > 100
+    assert new == []
