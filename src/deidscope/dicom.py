@@ -495,15 +495,17 @@ def _config_skip(config: PathLike) -> tuple[str, ...]:
 
 
 def replace_identifiers(
-    dicom_files: PathLike | Iterable[PathLike],
+    dicom_files: PathLike | Dataset | Iterable[PathLike | Dataset],
     ids: Mapping[Any, Any] | None = None,
     deid: RecipeLike | Sequence[RecipeLike] | None = None,
     save: bool = False,
     overwrite: bool = False,
     output_folder: PathLike | None = None,
     force: bool = True,
+    config: PathLike | None = None,
     strip_sequences: bool = False,
     remove_private: bool = False,
+    disable_skip: bool = False,
     *,
     lookup: Mapping[str, Any] | None = None,
     errors: Errors = "warn",
@@ -521,11 +523,16 @@ def replace_identifiers(
     ``SOPInstanceUID``, and random ``deid_func`` UIDs are the same for the
     same original UID across the files of one call.
 
+    deid 0.4.13's parameters, in deid's order, then deidscope's own
+    (keyword-only).
+
     Parameters
     ----------
-    dicom_files : str, os.PathLike or iterable of them
-        The files (a single path is accepted; folders are not: use
-        :func:`get_files`).
+    dicom_files : str, os.PathLike, pydicom Dataset, or an iterable of them
+        The files (a single one is accepted; folders are not: use
+        :func:`get_files`), or datasets already read: each is copied, never
+        changed (deid changes it in place); with `save` it is written under
+        its file name (or ``dataset<N>.dcm``) in `output_folder`.
     ids : mapping or None, optional
         deid's per-file lookup, ``{path: {name: value_or_function}}``
         (``get_identifiers`` output with names added works).
@@ -545,10 +552,17 @@ def replace_identifiers(
     force : bool, optional
         Read files without the ``DICM`` marker too (default True, as deid);
         False reports them as failed.
+    config : str, os.PathLike or None, optional
+        A deid configuration file (JSON): its ``get.skip`` list replaces
+        deid's skip list (the fields no line can touch). Its ``put``
+        actions are not run (deid's own config has one, ``KEEP PixelData``).
     strip_sequences : bool, optional
         Remove the top-level sequences first, as deid's option does.
     remove_private : bool, optional
         Remove private elements first, as deid's option does.
+    disable_skip : bool, optional
+        Skip nothing: the recipe's lines reach the fields of the skip list
+        too (pixel data included), as deid's option does.
     lookup : mapping or None, optional
         Names for ``var:`` and ``func:`` that hold for every file (``ids``
         entries win). ``func:`` names resolve only here and in `ids`.
@@ -617,8 +631,10 @@ def replace_identifiers(
         overwrite,
         output_folder,
         force,
+        config,
         strip_sequences,
         remove_private,
+        disable_skip,
         lookup=lookup,
         errors=errors,
         progress=progress,

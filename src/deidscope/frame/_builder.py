@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, cast
 
 import numpy as np
@@ -19,6 +19,7 @@ from deidscope.fields import (
     DEFAULT_SKIP,
     WalkedField,
     format_tag,
+    iter_fields,
     normalize_uid,
     private_name,
 )
@@ -96,8 +97,13 @@ class FrameBuilder:
         self.key_codes.append(code)
         self.values.append(value)
 
-    def add_dataset(self, file: str, ds: Any) -> None:
+    def add_dataset(
+        self, file: str, ds: Any, skip: Collection[str | int] = DEFAULT_SKIP
+    ) -> None:
         """Add the rows of one dataset, walked as ``get_identifiers`` does.
+
+        `skip`: the fields left out (default deid's skip list; ``()`` for
+        none, as ``replace_identifiers(disable_skip=True)``).
 
         All or nothing, by construction: the columns' lengths are saved
         before the walk, and any exception on the way (a value pydicom
@@ -113,7 +119,21 @@ class FrameBuilder:
         saved_codes, saved_values = len(codes), len(values)
         new_keys: list[_FieldKey] = []  # keys first met in this file
         try:
-            _add_rows(ds, keys, add_code, add_value, new_keys)
+            if skip is DEFAULT_SKIP:  # the fused walk of the default
+                _add_rows(ds, keys, add_code, add_value, new_keys)
+            else:
+                for walked in iter_fields(ds, skip=skip, fast_items=True):
+                    uid, name, _, keyword, vr, _, _, meta, depth, creator = walked
+                    # the value first: if it cannot be formatted, nothing is added
+                    value = format_walked(walked)
+                    # uid[-12:] is the element's own tag, "(gggg, eeee)"
+                    key = (uid, name, vr, uid[-12:], keyword, creator, depth, meta)
+                    code = keys.get(key)
+                    if code is None:
+                        code = keys[key] = len(keys)
+                        new_keys.append(key)
+                    add_code(code)
+                    add_value(value)
         except BaseException:
             # a file never spans a flush: its rows are all at the end
             del codes[saved_codes:]

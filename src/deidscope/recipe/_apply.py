@@ -9,16 +9,18 @@ changed or written is reported and the others go on.
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
 
 from deidscope._progress import progress_bar
@@ -30,8 +32,10 @@ from deidscope.errors import (
     ReadError,
     ReplaceErrorsWarning,
 )
+from deidscope.fields import DEFAULT_SKIP
 from deidscope.files import (
     PathLike,
+    as_input_list,
     atomic_output,
     check_output,
     check_paths,
@@ -75,11 +79,16 @@ class ReplaceResult(list[Any]):
 
 
 def _ids_lookup(
-    paths: Sequence[PathLike],
+    names: Sequence[str],
+    keys: Sequence[PathLike | None],
     ids: Mapping[Any, Any] | None,
     lookup: Mapping[str, Any] | None,
 ) -> dict[Any, Any]:
-    """One lookup mapping in the form :class:`RecipeRun` reads."""
+    """One lookup mapping in the form :class:`RecipeRun` reads.
+
+    `keys`: per input, what `ids` may know it by (its path; a dataset's
+    filename, or None).
+    """
     merged: dict[Any, Any] = dict(lookup or {})
     if ids:
         if not isinstance(ids, Mapping):
@@ -87,12 +96,43 @@ def _ids_lookup(
                 f"replace_identifiers: ids must map files to mappings, "
                 f"but got {type(ids).__name__}"
             )
-        by_abs = {os.path.abspath(os.fspath(k)): v for k, v in ids.items()}
-        for path in paths:
-            entry = ids.get(path, by_abs.get(os.path.abspath(os.fspath(path))))
+        by_abs = {
+            os.path.abspath(os.fspath(k)): v
+            for k, v in ids.items()
+            if isinstance(k, str | os.PathLike)
+        }
+        for name, key in zip(names, keys, strict=True):
+            if key is None:
+                continue
+            entry = ids.get(key, by_abs.get(os.path.abspath(os.fspath(key))))
             if isinstance(entry, Mapping):
-                merged[os.fspath(path)] = entry
+                merged[name] = entry
     return merged
+
+
+def _filename(ds: Dataset) -> str | None:
+    name = getattr(ds, "filename", None)
+    return name if isinstance(name, str) and name else None
+
+
+def _config_skip(config: PathLike) -> tuple[str, ...]:
+    """Return the ``get.skip`` list of a deid configuration file."""
+    check_paths(config, caller="replace_identifiers")
+    try:
+        with open(config, encoding="utf-8") as handle:
+            skip = json.load(handle)["get"]["skip"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"replace_identifiers: expected config to be a deid configuration "
+            f"(JSON with get.skip), but {os.fspath(config)!r} gives "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    if not isinstance(skip, list) or not all(isinstance(x, str) for x in skip):
+        raise InputError(
+            f"replace_identifiers: expected get.skip in {os.fspath(config)!r} to be "
+            f"a list of keywords, but got {skip!r}"
+        )
+    return tuple(skip)
 
 
 def _navigate(ds: Dataset, uid: str, is_filemeta: bool) -> tuple[Dataset, int] | None:
@@ -157,7 +197,11 @@ def _dataset_getter(
     return get
 
 
-def _frame_of(names: Sequence[str], datasets: Mapping[int, Dataset]) -> pd.DataFrame:
+def _frame_of(
+    names: Sequence[str],
+    datasets: Mapping[int, Dataset],
+    skip: Collection[str | int] = DEFAULT_SKIP,
+) -> pd.DataFrame:
     """Return the identifier frame of datasets read in memory.
 
     The frame's own builder reads raw values without converting them, so
@@ -166,7 +210,7 @@ def _frame_of(names: Sequence[str], datasets: Mapping[int, Dataset]) -> pd.DataF
     """
     builder = FrameBuilder()
     for index, ds in datasets.items():
-        builder.add_dataset(names[index], ds)
+        builder.add_dataset(names[index], ds, skip)
     return builder.build()
 
 
@@ -202,15 +246,17 @@ def _strip(ds: Dataset, *, strip_sequences: bool, remove_private: bool) -> None:
 
 
 def replace_identifiers(
-    dicom_files: PathLike | Iterable[PathLike],
+    dicom_files: PathLike | Dataset | Iterable[PathLike | Dataset],
     ids: Mapping[Any, Any] | None = None,
     deid: RecipeLike | Sequence[RecipeLike] | None = None,
     save: bool = False,
     overwrite: bool = False,
     output_folder: PathLike | None = None,
     force: bool = True,
+    config: PathLike | None = None,
     strip_sequences: bool = False,
     remove_private: bool = False,
+    disable_skip: bool = False,
     *,
     lookup: Mapping[str, Any] | None = None,
     errors: Errors = "warn",
@@ -235,15 +281,37 @@ def replace_identifiers(
     recipe = as_recipe(deid, caller="replace_identifiers", combine=True)
     options = profile_options(recipe.comments)
     secret = as_key(key, caller="replace_identifiers")
-    paths = check_paths(dicom_files, caller="replace_identifiers")
-    for path in paths:
-        if os.path.isdir(path):
+    inputs = as_input_list(
+        dicom_files,
+        caller="replace_identifiers",
+        also=(Dataset,),
+        what="paths or pydicom Datasets",
+    )
+    given = {i: item for i, item in enumerate(inputs) if isinstance(item, Dataset)}
+    check_paths(
+        [p for p in inputs if not isinstance(p, Dataset)], caller="replace_identifiers"
+    )
+    for path in inputs:
+        if not isinstance(path, Dataset) and os.path.isdir(path):
             raise InputError(
                 f"replace_identifiers: expected files, but {os.fspath(path)!r} is a "
                 "folder (list its files with get_files)"
             )
-    names = [os.fspath(p) for p in paths]
-    merged = _ids_lookup(paths, ids, lookup)
+    skip: Collection[str | int] = DEFAULT_SKIP
+    if config is not None:
+        skip = _config_skip(config)
+    if disable_skip:
+        skip = ()
+    # a dataset is named by its place (its filename, if any, finds its ids)
+    names = [
+        f"<dataset {i}>" if i in given else os.fspath(item)
+        for i, item in enumerate(inputs)
+    ]
+    id_keys = [
+        _filename(item) if isinstance(item, Dataset) else item for item in inputs
+    ]
+    merged = _ids_lookup(names, id_keys, ids, lookup)
+    paths = names
     if (
         options is not None
         and "retain_long_modified_dates" in options
@@ -278,18 +346,34 @@ def replace_identifiers(
             )
         else:
             root = os.fspath(output_folder)
-        targets = output_targets(names, root)
+        real = [i for i in range(len(names)) if i not in given]
+        targets = [""] * len(names)
+        for i, target in zip(
+            real, output_targets([names[i] for i in real], root), strict=True
+        ):
+            targets[i] = target
+        for i, ds in given.items():
+            filename = _filename(ds)
+            if in_place and filename is not None:
+                targets[i] = filename  # deid writes over it when asked by name
+            else:
+                base = os.path.basename(filename) if filename else f"dataset{i}.dcm"
+                targets[i] = os.path.join(root, base)
         if not in_place:
-            clashes = dict(inputs_written_over(names, targets))
+            clashes = dict(
+                inputs_written_over(
+                    [names[i] for i in real], [targets[i] for i in real]
+                )
+            )
 
     def fail(index: int, reason: str) -> None:
         logger.info("replace_identifiers: %s: %s", names[index], reason)
         batch.add(names[index], reason)
 
-    def deidentify(datasets: dict[int, FileDataset]) -> None:
+    def deidentify(datasets: dict[int, Dataset]) -> None:
         """Run the recipe over some datasets and change them; drop failures."""
         try:
-            frame = _frame_of(names, datasets)
+            frame = _frame_of(names, datasets, skip)
             order = [str(f) for f in frame["file"].cat.categories]
             by_name = {names[i]: i for i in datasets}
             run = RecipeRun(
@@ -364,15 +448,19 @@ def replace_identifiers(
     with progress_bar(len(paths), progress, desc="replace_identifiers") as bar:
         for start in range(0, len(paths), CHUNK_FILES):
             chunk = range(start, min(start + CHUNK_FILES, len(paths)))
-            datasets: dict[int, FileDataset] = {}
+            datasets: dict[int, Dataset] = {}
             for index in chunk:
                 try:
-                    if not force and not _has_marker(names[index]):
-                        raise ReadError(
-                            names[index],
-                            "no DICM marker at byte 128 (pass force=True to read it)",
-                        )
-                    ds = read_dataset(names[index])
+                    if index in given:  # the caller's dataset is not changed
+                        ds = copy.deepcopy(given[index])
+                    else:
+                        if not force and not _has_marker(names[index]):
+                            raise ReadError(
+                                names[index],
+                                "no DICM marker at byte 128 (pass force=True to "
+                                "read it)",
+                            )
+                        ds = read_dataset(names[index])
                     _strip(
                         ds,
                         strip_sequences=strip_sequences,
