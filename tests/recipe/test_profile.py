@@ -49,7 +49,7 @@ def test_basic_profile_lines() -> None:
         (["retain_long_full_dates"], "StudyDate", "KEEP", None),
         (["retain_long_modified_dates"], "StudyDate", "JITTER", "var:jitter"),
         (["retain_long_modified_dates"], "StudyTime", "BLANK", None),
-        (["clean_descriptors"], "StudyDescription", "REPLACE", "CLEANED"),
+        (["clean_descriptors"], "StudyDescription", "BLANK", None),
         (["retain_device_identity"], "DeviceSerialNumber", "KEEP", None),
     ],
     ids=["uids", "full-dates", "modified-dates", "times", "descriptors", "device"],

@@ -41,6 +41,7 @@ from pydicom.datadict import tag_for_keyword
 from deidscope.errors import InputError
 from deidscope.frame import STRING
 from deidscope.recipe._actions import DEID_FUNCS
+from deidscope.recipe._clean import CLEAN_FUNCTION
 from deidscope.recipe._expand import FieldKeys, check_expression, split_expander
 from deidscope.recipe._format import item_text
 from deidscope.recipe._keyed import PSEUDONYM_FUNCTION
@@ -203,8 +204,8 @@ def _lookup_findings(
 ) -> Iterator[Finding]:
     lookups = file_lookups(files or ["<recipe>"], lookup, caller="Recipe.lint")
     for lineno, action, kind, name in _names(recipe):
-        if kind == "func" and name == PSEUDONYM_FUNCTION:
-            continue  # a key provides it; without one the line is meant to skip
+        if kind == "func" and name in (PSEUDONYM_FUNCTION, CLEAN_FUNCTION):
+            continue  # deidscope provides it; without it the line is meant to skip
         lacking = [
             file
             for file, table in zip(files or ["<recipe>"], lookups, strict=True)

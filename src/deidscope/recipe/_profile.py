@@ -14,8 +14,10 @@ D      ``REPLACE field <dummy>`` (a dummy valid for the VR); ``BLANK`` for a
 U      ``REPLACE field deid_func:pydicom_uuid``: a new UID derived from the
        old one, so the same UID maps to the same new UID in every file
 K      ``KEEP field``
-C      dates and date-times: ``JITTER field <jitter>``; times: ``BLANK``;
-       other text: ``REPLACE field CLEANED`` (deid cannot clean free text)
+C      dates and date-times: ``JITTER field <jitter>``; text: ``BLANK``,
+       then at the end ``REPLACE field func:deidscope_clean`` (the text
+       cleaned of its file's identifying values, :mod:`._clean`; deid
+       skips it); times and sequences: ``BLANK``
 ====== ==================================================================
 
 Codes with a choice take the least destructive code that keeps the file
@@ -51,6 +53,7 @@ from pydicom.datadict import dictionary_has_tag, dictionary_keyword, dictionary_
 
 from deidscope import ps315
 from deidscope.errors import InputError
+from deidscope.recipe._clean import CLEAN_FUNCTION
 from deidscope.recipe._keyed import PSEUDONYM_FUNCTION
 from deidscope.recipe._model import Action
 
@@ -81,6 +84,7 @@ _DUMMIES = {
     "UL": "0",
     "US": "0",
 }
+_CLEANED_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC", "PN"})
 _OVERLAY_PLANE = "contains:^60[0-9a-f]{2}[0-9a-f]{4}$"
 _SPECIAL = {
     "(50xx, xxxx)": "startswith:50[0-9a-f]{2}",
@@ -158,9 +162,9 @@ def _action(code: str, field: str, vr: str, jitter: str) -> Action | None:
     if code == "C":
         if vr in ("DA", "DT"):
             return Action("JITTER", field, jitter)
-        if vr in ("TM", "SQ", "") or vr not in _DUMMIES:
-            return Action("BLANK", field)
-        return Action("REPLACE", field, "CLEANED")
+        # text: blanked here, cleaned by a line at the end (see _clean);
+        # times, sequences and the rest: blanked
+        return Action("BLANK", field)
     # D: a dummy of the VR; sequences and unknown VRs are emptied
     if vr in _DUMMIES:
         return Action("REPLACE", field, _DUMMIES[vr])
@@ -208,6 +212,7 @@ def profile_actions(
         )
     table = ps315.load_table()
     actions: list[Action] = []
+    cleaned: list[Action] = []
     for row in table.to_dict("records"):
         code = row["basic_profile"]
         for option in ps315.OPTIONS:
@@ -222,6 +227,8 @@ def profile_actions(
         action = _action(code, field, vr, jitter)
         if action is None:
             continue
+        if choose(code, vr, field) == "C" and vr in _CLEANED_VRS:
+            cleaned.append(Action("REPLACE", field, f"func:{CLEAN_FUNCTION}"))
         special = row["tag"] in _SPECIAL or not dictionary_has_tag(_tag(row["tag"]))
         if special and row["keyword"]:
             action.comments = [f"# {row['keyword']}"]
@@ -237,6 +244,12 @@ def profile_actions(
         "# blank values above; without one, these lines are skipped",
     ]
     actions += pseudonyms
+    if cleaned:
+        cleaned[0].comments = [
+            "# the options' C on text: the blanked text above, cleaned of what",
+            "# identifies the patient of its file (deid skips these lines)",
+        ]
+        actions += cleaned
     actions += [
         Action("ADD", "PatientIdentityRemoved", "YES"),
         Action("ADD", "DeidentificationMethod", _method(chosen)),

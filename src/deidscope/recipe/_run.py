@@ -26,8 +26,10 @@ from pydicom.dataset import Dataset
 from deidscope.errors import InputError
 from deidscope.frame import STRING, IdentifierData
 from deidscope.recipe._actions import RecipeFunctionError
+from deidscope.recipe._clean import CLEAN_FUNCTION, cleaner, file_values
 from deidscope.recipe._engine import Outcome, list_rows, run_header
 from deidscope.recipe._expand import FieldKeys, check_expression, frame_keys
+from deidscope.recipe._finish import profile_options
 from deidscope.recipe._format import item_text
 from deidscope.recipe._keyed import PSEUDONYM_FUNCTION, Keyed, as_key
 from deidscope.recipe._model import Action, GroupAction
@@ -88,6 +90,18 @@ def _add_keyed(
     for file, lookup in zip(files, lookups, strict=True):
         lookup.setdefault(PSEUDONYM_FUNCTION, function)
         lookup.setdefault("jitter", keyed.date_offset(ids.get(file, "")))
+
+
+def _add_cleaner(
+    frame: pd.DataFrame,
+    files: list[str],
+    lookups: list[dict[str, Any]],
+    options: tuple[str, ...],
+) -> None:
+    """Give each file's lookup ``func:deidscope_clean`` (unless it has one)."""
+    values = file_values(frame, options)
+    for file, lookup in zip(files, lookups, strict=True):
+        lookup.setdefault(CLEAN_FUNCTION, cleaner(values.get(file, frozenset())))
 
 
 class RecipeRun:
@@ -197,6 +211,9 @@ class RecipeRun:
         keyed = None if secret is None else Keyed(secret)
         if keyed is not None:
             _add_keyed(keyed, frame, [str(f) for f in categories], lookups)
+        if any(a.value == f"func:{CLEAN_FUNCTION}" for _, a in self._lines):
+            options = profile_options(recipe.comments) or ()
+            _add_cleaner(frame, [str(f) for f in categories], lookups, options)
         self._lookups = tuple(types.MappingProxyType(dict(x)) for x in lookups)
         keys, rowkey = frame_keys(frame)
         self._skipped, invalid = self._check(skip)
