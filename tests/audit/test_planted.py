@@ -100,8 +100,15 @@ def two_lines(
 ) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
     """The corpus through a two-line recipe: (written files, before, after)."""
     out = tmp_path_factory.mktemp("two_lines")
+    # the preamble kept (replace_identifiers zeroes it unless asked), for the
+    # byte scan to find what a weak writer leaves there
     replace_identifiers(
-        corpus.files, deid=TWO_LINES, save=True, output_folder=out, progress=False
+        corpus.files,
+        deid=TWO_LINES,
+        save=True,
+        output_folder=out,
+        progress=False,
+        keep_preamble=True,
     )
     written = sorted(str(p) for p in out.rglob("*.dcm"))
     assert len(written) == len(corpus.files)

@@ -48,6 +48,25 @@ RESIDUALS: tuple[tuple[str, str, str], ...] = (
         "in SR: removed",
     ),
     (
+        "",
+        r"(SourceImageSequence\(0008,2112\)|ReferencedImageSequence\(0008,"
+        r"1140\))> - Missing attribute for Type 2",
+        "X/Z/U* taken as X (audit.scorecard reads the table's strictest code); "
+        "keeping the sequence with its UIDs replaced would be valid",
+    ),
+    (
+        "",
+        r"^</ReferencedSeriesSequence\(0008,1115\)> - ReferencedSeriesSequence "
+        r"present but Instance does not reference Instances",
+        "the same: the references (X/Z/U*) removed, the series list kept",
+    ),
+    (
+        "",
+        r"^</OverlayData\(60[0-9a-f]{2},3000\)> - Missing attribute for Type 1",
+        "OverlayData removed (X), the plane's other attributes kept as the "
+        "table keeps them",
+    ),
+    (
         "cat.dcm",
         r"^</Responsible(Person|Organization)\(0010,229[79]\)> - Missing",
         "an animal patient: the table removes them (X), Type 2C for animals",

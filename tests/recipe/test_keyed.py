@@ -83,8 +83,8 @@ def test_modified_dates_need_a_key_or_a_jitter(two_patients: list[Path]) -> None
 
 def test_without_a_key_the_profile_blanks(two_patients: list[Path]) -> None:
     (ds, *_) = replace_identifiers(two_patients, deid=Recipe.from_profile())
-    # the table's Z/D and Z: a dummy, or empty
-    assert [ds[f].value for f in KEYED] == ["ANONYMOUS", None, None]
+    # Z (Z/D: Z, since one dummy for every patient would join them)
+    assert [ds[f].value for f in KEYED] == [None, None, None]
 
 
 def test_the_crosswalk_links_old_to_new(

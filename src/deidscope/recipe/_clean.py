@@ -22,6 +22,7 @@ VR's maximum length.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -102,13 +103,21 @@ def clean_text(text: str, values: Iterable[str], vr: str = "") -> str:
     >>> clean_text("CT head for Jane Doe", ["Doe", "Jane"])
     'CT head for [removed] [removed]'
     """
-    wanted = sorted({v for v in values if len(v) >= _MIN}, key=len, reverse=True)
-    if not wanted or not text:
+    pattern = _pattern(frozenset(values))
+    if pattern is None or not text:
         return text
-    pattern = re.compile("|".join(re.escape(v) for v in wanted), re.IGNORECASE)
     cleaned = pattern.sub(REMOVED, text)
     limit = _MAX_LENGTH.get(vr)
     return cleaned if limit is None else cleaned[:limit]
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(values: frozenset[str]) -> re.Pattern[str] | None:
+    """One regular expression for a file's values, longest first."""
+    wanted = sorted({v for v in values if len(v) >= _MIN}, key=len, reverse=True)
+    if not wanted:
+        return None
+    return re.compile("|".join(re.escape(v) for v in wanted), re.IGNORECASE)
 
 
 def cleaner(values: frozenset[str]) -> Any:
