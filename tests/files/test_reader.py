@@ -160,7 +160,6 @@ def _ambiguous_un(path: Path) -> Path:
     [
         (lambda p: _cut(p, 3), "the last value is cut short"),
         (lambda p: _with_trailing(p, b"\x08\x00\x20"), "stray bytes at the end"),
-        (lambda p: _rewrite(p, ImplicitVRLittleEndian), "implicit VR"),
         (lambda p: _rewrite(p, DeflatedExplicitVRLittleEndian), "deflated"),
         (lambda p: _rewrite(p, "1.2.3.4"), "an unknown transfer syntax"),
         (_undefined_length_text, "an undefined length outside a sequence"),
@@ -176,6 +175,43 @@ def test_unusual_files_are_left_to_pydicom(
     # and the frame still reads them, the same way as before
     df = read_identifiers(path, errors="ignore")
     assert "study" in set(df.value) or len(df.attrs["errors"]) == 1
+
+
+def _implicit_ambiguous(path: Path) -> Path:
+    # (0028,0106) Smallest Image Pixel Value is "US or SS" in the dictionary
+    ds = pydicom.dcmread(path)
+    ds.add_new(0x00280106, "US", 1)
+    ds.save_as(path)
+    return _rewrite(path, ImplicitVRLittleEndian)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: _implicit_ambiguous(p),
+        lambda p: _with_trailing(
+            _rewrite(p, ImplicitVRLittleEndian), b"\x09\x00\x10\x10\xff\xff\xff\xff"
+        ),
+    ],
+    ids=["ambiguous VR", "private undefined length"],
+)
+def test_implicit_files_pydicom_must_correct_are_left_to_it(
+    tmp_path: Path, make: Callable[[Path], Path]
+) -> None:
+    path = make(write_dicom(tmp_path / "f.dcm", StudyDescription="study"))
+    assert read_raw_file(path) is None
+
+
+@pytest.mark.parametrize("undefined", [False, True], ids=["defined", "undefined"])
+def test_implicit_vr_is_read_quickly_with_pydicoms_rows(
+    tmp_path: Path, undefined: bool
+) -> None:
+    path = _nested_file(tmp_path / "nested.dcm", undefined=undefined)
+    _rewrite(path, ImplicitVRLittleEndian)
+    quick = read_raw_file(path)
+    assert quick is not None
+    pd.testing.assert_frame_equal(_rows(path, quick=True), _rows(path, quick=False))
+    assert "<2 items>" in set(_rows(path, quick=True).value)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """A quick header reader for the common DICOM file, without pydicom Datasets.
 
-Most files a deidscope user meets are Part 10 files in explicit VR little
-endian (native or encapsulated pixel data). :func:`read_raw_file` reads such
+Most files a deidscope user meets are Part 10 files in little endian,
+explicit VR (native or encapsulated pixel data) or implicit VR.
+:func:`read_raw_file` reads such
 a file's elements straight from a memory map into :class:`RawDataset`, a
 :class:`~deidscope.files._items.RawItem` with its file meta, which the walk
 reads as it reads a pydicom ``Dataset``: elements stay raw until someone
@@ -14,10 +15,11 @@ proportion to the file; items nested deeper than
 :data:`~deidscope.files._scan.MAX_DEPTH` levels are refused (``ReadError``).
 
 It reads only files it can read completely and exactly as pydicom would:
-anything else (no ``DICM`` marker, implicit VR, big endian, deflate, an
+anything else (no ``DICM`` marker, big endian, deflate, an
 unknown VR, an element that runs past the end of the file or its item,
 stray bytes, an undefined length outside a sequence or the pixel data, an
-item in implicit VR, ``UN`` elements whose dictionary VR is ambiguous)
+item in implicit VR in an explicit VR file, ``UN`` elements -- or implicit
+VR ones -- whose dictionary VR is ambiguous)
 returns None, and the caller reads the file with pydicom as usual, with its
 error messages and truncation checks. The test suite checks that both
 readers give the same rows for every sample file.
@@ -153,16 +155,22 @@ def _scan(
     elements: dict[BaseTag, RawDataElement | DataElement],
     *,
     meta: bool = False,
+    implicit: bool = False,
 ) -> int:
-    """Read explicit VR little endian elements from `offset`; return where it stopped.
+    """Read little endian elements from `offset`; return where it stopped.
 
     Each element is stored in `elements` raw, as pydicom's reader makes it;
     a sequence's value is an :class:`~deidscope.files._items.ItemList` of
     its items (:class:`RawItem`), read in the same pass. Nesting is followed
     with an explicit stack, never recursion, and nothing but values is
     copied: memory grows with the file, not with its depth. `meta` stops
-    before the first element that is not in group 0002.
+    before the first element that is not in group 0002. With `implicit`,
+    the elements are implicit VR: stored without a VR (as pydicom stores
+    them), sequences found by the dictionary; an element whose dictionary
+    VR is ambiguous (but the pixel data), or a private or unknown one of
+    undefined length, is left to pydicom.
     """
+    implicit_vr = _IMPLICIT_VRS.get
     vrs = _VRS
     long_vrs = _LONG_VRS
     header_of = _HEADER
@@ -201,10 +209,33 @@ def _scan(
             else:
                 if group == 2 and not meta and not stack:
                     raise _NotQuickError  # file meta inside the data set
+                if implicit:
+                    (length,) = _LONG(buf, offset + 4)
+                    value_tell = offset + 8
+                    known = implicit_vr(tag)
+                    if known is None:
+                        known = _implicit_vr(tag)
+                    if known != "SQ":
+                        offset = value_tell + length
+                        if length == _UNDEFINED or offset > limit:
+                            raise _NotQuickError
+                        # stored as pydicom stores it: no VR, the walk's to find
+                        leaf: bytes | None = None
+                        if length and not (length > defer_size and known in deferred):
+                            leaf = buf[value_tell:offset]
+                        key = BaseTag(tag)
+                        elements[key] = new_raw(
+                            raw_type,
+                            (key, None, length, leaf, value_tell, True, True),
+                        )
+                        continue
+                    vr_bytes = b"SQ"
                 vr = vrs.get(vr_bytes)
                 if vr is None:
                     raise _NotQuickError  # implicit VR, or an unknown VR
-                if vr in long_vrs:
+                if implicit:
+                    pass
+                elif vr in long_vrs:
                     if limit - offset < 12:
                         raise _NotQuickError
                     (length,) = _LONG(buf, offset + 8)
@@ -323,6 +354,29 @@ def _scan(
             )
 
 
+_IMPLICIT_VRS: dict[int, str] = {}
+
+
+def _implicit_vr(tag: int) -> str:
+    """Return what the reader needs of an implicit element's VR (cached).
+
+    The dictionary's VR for a standard tag ("SQ" opens a sequence, bulk VRs
+    may be deferred), "" for a private or unknown one (stored without a VR,
+    as pydicom does); an ambiguous VR raises, but the pixel data's.
+    """
+    if tag >> 16 & 1:
+        vr = ""
+    else:
+        vr = _dictionary_vr(tag)
+        if " or " in vr:
+            if tag != _PIXEL_DATA:
+                raise _NotQuickError  # pydicom corrects ambiguous VRs
+            vr = "OB"
+    if len(_IMPLICIT_VRS) < 1 << 16:
+        _IMPLICIT_VRS[tag] = vr
+    return vr
+
+
 def _dictionary_vr(tag: int) -> str:
     try:
         return str(dictionary_VR(tag))
@@ -338,7 +392,7 @@ def _transfer_syntax(meta: dict[BaseTag, RawDataElement | DataElement]) -> UID:
 
 
 def read_raw_file(path: str | os.PathLike[str]) -> RawDataset | None:
-    """Read a Part 10 explicit VR little endian file's elements, or None.
+    """Read a Part 10 little endian (explicit or implicit VR) file's elements, or None.
 
     Parameters
     ----------
@@ -380,13 +434,12 @@ def _read(buf: mmap.mmap, size: int) -> RawDataset | None:
     syntax = _transfer_syntax(meta)
     if (
         not syntax.is_transfer_syntax
-        or syntax.is_implicit_VR
         or not syntax.is_little_endian
         or syntax.is_deflated
     ):
         return None
     elements: dict[BaseTag, RawDataElement | DataElement] = {}
-    _scan(buf, start, size, elements)
+    _scan(buf, start, size, elements, implicit=syntax.is_implicit_VR)
     if not elements:
         return None
     return RawDataset(
