@@ -9,51 +9,64 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from typing import Literal, overload
 
 from deidscope.errors import InputError
 
 __all__ = ["DATASETS", "get_dataset"]
 
+#: The dataset names, as a type: :func:`get_dataset` of one returns a str.
+DatasetName = Literal["dicom-cookies", "animals", "humans", "ultrasounds"]
 #: The names :func:`get_dataset` accepts.
 DATASETS: tuple[str, ...] = ("dicom-cookies", "animals", "humans", "ultrasounds")
 
 
-def get_dataset(name: str) -> str:
+@overload
+def get_dataset(name: DatasetName) -> str: ...
+@overload
+def get_dataset(name: str | None = None) -> str | None: ...
+def get_dataset(name: str | None = None) -> str | None:
     """Return the folder of a deid-data sample dataset.
 
     Parameters
     ----------
-    name : str
+    name : str or None, optional
         One of :data:`DATASETS`. As in deid, the name is case-insensitive and
         an extension is ignored (``"Animals.zip"`` means ``"animals"``).
 
     Returns
     -------
-    str
-        The absolute path of the dataset's folder.
+    str or None
+        The absolute path of the dataset's folder. For a name that is not a
+        dataset (or none), None, after printing the valid names: what deid
+        0.4.13's ``get_dataset`` does, kept so that code written for deid
+        runs unchanged (``get_files(None)`` then raises
+        :class:`~deidscope.errors.InputError`).
 
     Raises
     ------
     InputError
-        If `name` is not a known dataset; the message lists the valid names.
+        If `name` is neither a str nor None (deid fails there too, with a
+        ``TypeError`` from inside), or deid-data is not installed.
 
     Examples
     --------
     >>> import os
     >>> sorted(os.listdir(get_dataset("dicom-cookies")))[:2]
     ['image1.dcm', 'image2.dcm']
+    >>> get_dataset("dogs") is None
+    Valid datasets include: dicom-cookies,animals,humans,ultrasounds
+    True
     """
-    if not isinstance(name, str):
+    if name is not None and not isinstance(name, str):
         raise InputError(
             f"get_dataset: expected a dataset name (str), but got "
             f"{type(name).__name__}; valid names are: {', '.join(DATASETS)}"
         )
-    key = os.path.splitext(name)[0].lower()
+    key = None if name is None else os.path.splitext(name)[0].lower()
     if key not in DATASETS:
-        raise InputError(
-            f"get_dataset: unknown dataset {name!r}; "
-            f"valid names are: {', '.join(DATASETS)}"
-        )
+        print(f"Valid datasets include: {','.join(DATASETS)}")  # deid's words
+        return None
     spec = importlib.util.find_spec("deid_data.data")
     if spec is None or not spec.submodule_search_locations:  # pragma: no cover
         raise InputError(

@@ -19,11 +19,13 @@ import pytest
 from deid.dicom import get_files as deid_get_files
 from deid.dicom import get_identifiers as deid_get_identifiers
 from deid.dicom.parser import DicomParser
+from pydicom.datadict import dictionary_has_tag
 from pydicom.dataset import Dataset
 
 from deidscope.dicom import DEFAULT_SKIP, get_files, get_identifiers
 from deidscope.errors import InputError, ReadErrorsWarning
 from deidscope.fields import normalize_uid
+from fuzz_corpus import element_bytes
 from samples import deid_data_files
 
 pytestmark = pytest.mark.parity
@@ -222,3 +224,51 @@ def test_get_files_never_unpacks_archives(tmp_path: Path, cookie: str) -> None:
     assert not (tmp_path / "escape.dcm").exists()
     with pytest.raises(InputError, match="tempdir to be a folder"):
         list(get_files(str(archive.parent), tempdir=tmp_path / "missing"))
+
+
+def _bare_bytes(first: str, explicit: bool) -> bytes:
+    """A data set without preamble or file meta that starts with a private
+    block, or with a public tag the dictionary does not know (then tags of
+    group 0070, to keep them in order)."""
+    if first == "private":
+        return (
+            element_bytes(0x00090010, b"LO", b"ACME 1.1", explicit)
+            + element_bytes(0x00091001, b"LO", b"private text", explicit)
+            + element_bytes(0x00100010, b"PN", b"Doe^John", explicit)
+            + element_bytes(0x00100020, b"LO", b"p-1", explicit)
+        )
+    return (
+        element_bytes(0x00500100, b"LO", b"unknown public", explicit)
+        + element_bytes(0x00700080, b"CS", b"p-1", explicit)
+        + element_bytes(0x00700081, b"LO", b"a description", explicit)
+    )
+
+
+@pytest.mark.parametrize("explicit", [True, False], ids=["explicit", "implicit"])
+@pytest.mark.parametrize("first", ["private", "unknown"])
+def test_force_reads_a_data_set_starting_with_a_tag_outside_the_dictionary(
+    tmp_path: Path, first: str, explicit: bool
+) -> None:
+    path = tmp_path / "bare.dcm"
+    path.write_bytes(_bare_bytes(first, explicit))
+    assert not dictionary_has_tag(int.from_bytes(path.read_bytes()[:2], "little") << 16)
+    name = str(path)
+    ours = get_identifiers(name, errors="ignore")[name]
+    theirs = _deid(name)[name]
+    assert ours.error is None
+    assert _uids(ours) == _uids(theirs)
+    keyword = "PatientID" if first == "private" else "ContentLabel"
+    assert ours[keyword].element.value == "p-1"
+    assert list(get_files(tmp_path, force=True)) == [name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert list(deid_get_files(str(tmp_path), force=True)) == [name]
+    assert list(get_files(tmp_path)) == []  # force=False: as deid, not found
+
+
+def test_force_still_refuses_text(tmp_path: Path) -> None:
+    for text in ("Patient list\nnot a DICOM file\n" * 10, "ABCD" * 100):
+        path = tmp_path / "notes.dcm"
+        path.write_text(text)
+        ids = get_identifiers(str(path), errors="ignore")
+        assert str(ids[str(path)].error).startswith("not a DICOM file")

@@ -160,11 +160,33 @@ def test_get_dataset_finds_every_sample(name: str) -> None:
     assert list(get_files(folder))
 
 
-def test_get_dataset_unknown_name_lists_the_valid_ones() -> None:
-    with pytest.raises(InputError, match="valid names are: dicom-cookies, animals"):
-        get_dataset("dogs")
+def test_get_dataset_unknown_name_prints_the_valid_ones_and_gives_none(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert get_dataset("dogs") is None  # as deid 0.4.13
+    assert get_dataset() is None
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == ["Valid datasets include: " + ",".join(DATASETS)] * 2
     with pytest.raises(InputError, match="expected a dataset name"):
-        get_dataset(None)  # type: ignore[arg-type]
+        get_dataset(42)  # type: ignore[call-overload]
+    with pytest.raises(InputError, match="get_files: expected"):
+        list(get_files(get_dataset("dogs")))  # type: ignore[arg-type]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["dogs", None, "ANIMALS.zip", "dicom-cookies"])
+def test_get_dataset_as_deid(
+    name: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deid.data import get_dataset as deid_get_dataset
+
+    theirs = deid_get_dataset(name)
+    their_output = capsys.readouterr().out
+    ours = get_dataset(name)
+    assert capsys.readouterr().out == their_output
+    assert (ours is None) == (theirs is None)
+    if ours is not None:
+        assert os.path.samefile(ours, theirs)
 
 
 def test_files_are_read_not_written(tree: Path) -> None:

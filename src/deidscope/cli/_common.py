@@ -32,7 +32,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from deidscope.errors import InputError
 
@@ -91,7 +91,7 @@ EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
 #: The deid-data sample read when no PATH is given.
-SAMPLE_DATASET = "dicom-cookies"
+SAMPLE_DATASET: Final = "dicom-cookies"
 
 Run = Callable[[argparse.Namespace], "Outcome"]
 #: The type of ``parser.add_subparsers()``, as ``register`` receives it.

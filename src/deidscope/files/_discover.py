@@ -248,21 +248,38 @@ def open_error(exc: OSError) -> str:
 
 
 def _starts_with_an_element(head: bytes, size: int | None) -> bool:
-    """Whether `head` starts with a data element of the DICOM dictionary.
+    """Whether `head` starts with a data element (any tag, public or private).
 
     A data set written without preamble and file meta (deid reads those with
-    ``force=True``) starts with its first element: a tag of the dictionary,
-    then an explicit VR, or an implicit length that fits in the file.
+    ``force=True``) starts with its first element, whatever its tag: an
+    explicit VR after the tag, or an implicit length that fits in the file
+    for a tag of the DICOM dictionary or a private one; for any other tag,
+    the element after it must look like one too (a later tag, a length that
+    fits), so that text and other files are not taken for DICOM.
     """
-    tag = int.from_bytes(head[0:2], "little") << 16 | int.from_bytes(
-        head[2:4], "little"
-    )
-    if tag >> 16 in (0xFFFE, 0xFFFF) or not dictionary_has_tag(tag):
+    tag = _tag_at(head, 0)
+    if tag >> 16 in (0xFFFE, 0xFFFF):
         return False
     if head[4:6] in _VR_BYTES:
         return True
     length = int.from_bytes(head[4:8], "little")
-    return length == 0xFFFFFFFF or size is None or length <= size - 8
+    if length == 0xFFFFFFFF:
+        return dictionary_has_tag(tag) or bool(tag >> 16 & 1)
+    if size is not None and length > size - 8:
+        return False
+    if dictionary_has_tag(tag) or tag >> 16 & 1:
+        return True
+    after = 8 + length
+    if len(head) < after + 8:
+        return size is not None and after == size  # the only element
+    following = _tag_at(head, after)
+    next_length = int.from_bytes(head[after + 4 : after + 8], "little")
+    return following > tag and (size is None or next_length <= size - after - 8)
+
+
+def _tag_at(head: bytes, offset: int) -> int:
+    group = int.from_bytes(head[offset : offset + 2], "little")
+    return group << 16 | int.from_bytes(head[offset + 2 : offset + 4], "little")
 
 
 def why_not_dicom(
@@ -277,8 +294,8 @@ def why_not_dicom(
     size : int or None, optional
         The file's size, to check an implicit first element's length.
     force : bool, optional
-        Accept a file without the marker that starts with any element of the
-        DICOM dictionary (default True); False accepts only those starting
+        Accept a file without the marker that starts with any data element,
+        public or private (default True); False accepts only those starting
         with the groups 0000-0008.
 
     Returns
