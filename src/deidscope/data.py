@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from typing import Literal, overload
 
 from deidscope.errors import InputError
@@ -38,10 +39,10 @@ def get_dataset(name: str | None = None) -> str | None:
     -------
     str or None
         The absolute path of the dataset's folder. For a name that is not a
-        dataset (or none), None, after printing the valid names: what deid
-        0.4.13's ``get_dataset`` does, kept so that code written for deid
-        runs unchanged (``get_files(None)`` then raises
-        :class:`~deidscope.errors.InputError`).
+        dataset (or none), None, with a ``UserWarning`` giving the valid
+        names: deid 0.4.13's ``get_dataset`` returns None too (and prints
+        them), kept so that code written for deid runs unchanged
+        (``get_files(None)`` then raises :class:`~deidscope.errors.InputError`).
 
     Raises
     ------
@@ -54,9 +55,6 @@ def get_dataset(name: str | None = None) -> str | None:
     >>> import os
     >>> sorted(os.listdir(get_dataset("dicom-cookies")))[:2]
     ['image1.dcm', 'image2.dcm']
-    >>> get_dataset("dogs") is None
-    Valid datasets include: dicom-cookies,animals,humans,ultrasounds
-    True
     """
     if name is not None and not isinstance(name, str):
         raise InputError(
@@ -65,7 +63,12 @@ def get_dataset(name: str | None = None) -> str | None:
         )
     key = None if name is None else os.path.splitext(name)[0].lower()
     if key not in DATASETS:
-        print(f"Valid datasets include: {','.join(DATASETS)}")  # deid's words
+        warnings.warn(  # deid prints this; deidscope prints nothing outside the CLI
+            f"get_dataset: {name!r} is not a dataset; valid names are: "
+            f"{', '.join(DATASETS)}",
+            UserWarning,
+            stacklevel=2,
+        )
         return None
     spec = importlib.util.find_spec("deid_data.data")
     if spec is None or not spec.submodule_search_locations:  # pragma: no cover

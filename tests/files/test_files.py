@@ -6,6 +6,7 @@ import io
 import logging
 import os
 import socket
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -160,16 +161,16 @@ def test_get_dataset_finds_every_sample(name: str) -> None:
     assert list(get_files(folder))
 
 
-def test_get_dataset_unknown_name_prints_the_valid_ones_and_gives_none(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert get_dataset("dogs") is None  # as deid 0.4.13
-    assert get_dataset() is None
-    printed = capsys.readouterr().out.splitlines()
-    assert printed == ["Valid datasets include: " + ",".join(DATASETS)] * 2
+def test_get_dataset_unknown_name_warns_with_the_valid_ones_and_gives_none() -> None:
+    for name in ("dogs", None):
+        with pytest.warns(UserWarning, match="valid names are: dicom-cookies, animals"):
+            assert get_dataset(name) is None  # as deid 0.4.13
     with pytest.raises(InputError, match="expected a dataset name"):
         get_dataset(42)  # type: ignore[call-overload]
-    with pytest.raises(InputError, match="get_files: expected"):
+    with (
+        pytest.warns(UserWarning, match="not a dataset"),
+        pytest.raises(InputError, match="get_files: expected"),
+    ):
         list(get_files(get_dataset("dogs")))  # type: ignore[arg-type]
 
 
@@ -181,12 +182,20 @@ def test_get_dataset_as_deid(
     from deid.data import get_dataset as deid_get_dataset
 
     theirs = deid_get_dataset(name)
-    their_output = capsys.readouterr().out
-    ours = get_dataset(name)
-    assert capsys.readouterr().out == their_output
+    printed = capsys.readouterr().out  # deid prints the valid names
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = get_dataset(name)
+    assert capsys.readouterr().out == ""  # deidscope prints nothing
     assert (ours is None) == (theirs is None)
-    if ours is not None:
+    if ours is None:
+        names = printed.split(": ", 1)[1].strip().split(",")
+        assert names == list(DATASETS)
+        assert len(caught) == 1
+        assert ", ".join(names) in str(caught[0].message)
+    else:
         assert os.path.samefile(ours, theirs)
+        assert caught == []
 
 
 def test_files_are_read_not_written(tree: Path) -> None:
