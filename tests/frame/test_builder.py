@@ -162,3 +162,15 @@ def test_the_one_pass_gives_the_walks_rows(path: str) -> None:
         datasets.append(read_checked(path)[0])
     for ds in datasets:
         assert _one_pass_rows(ds) == _walked_rows(ds)
+
+
+def test_to_frame_shows_a_name_that_is_not_utf8_escaped(three_files: list[str]) -> None:
+    from deidscope import to_frame
+    from deidscope.dicom import get_identifiers
+
+    ids = get_identifiers(three_files[:1])
+    fields = next(iter(ids.values()))
+    odd = "/data/caf\udce9.dcm"  # the byte 0xE9 of a Latin-1 name, as os.walk gives it
+    df = to_frame({odd: fields})
+    assert df.file.unique().tolist() == ["/data/caf\\xe9.dcm"]
+    assert len(df) == len(fields) > 0

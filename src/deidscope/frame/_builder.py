@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from array import array
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, cast
@@ -33,7 +32,7 @@ from deidscope.fields._walk import (
     _tag_info,
     element_vr,
 )
-from deidscope.files import MAX_DEPTH, PathLike, RawItem
+from deidscope.files import MAX_DEPTH, PathLike, RawItem, shown_path
 from deidscope.files._items import Encoding
 from deidscope.files._scan import too_deep
 from deidscope.frame._columns import COLUMNS, STRING, errors_frame
@@ -343,7 +342,7 @@ def to_frame(ids: Mapping[PathLike, Mapping[str, Any]]) -> pd.DataFrame:
         )
     builder = FrameBuilder()
     for path, fields in ids.items():
-        file = os.fspath(path)
+        file = shown_path(path)  # a name that is not UTF-8 is shown escaped
         error = getattr(fields, "error", None)
         if error:  # a truncated file keeps the fields it has
             builder.errors.append((file, str(error)))
