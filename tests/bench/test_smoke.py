@@ -305,3 +305,27 @@ def test_scripts_find_the_test_helpers_where_they_are() -> None:
         for line in script.read_text(encoding="utf-8").splitlines():
             if "sys.path.insert" in line and '"tests"' in line:
                 assert '"helpers"' in line, f"{script.name}: {line.strip()}"
+
+
+EDIT_ARGS = ("--only", "edit", "--repeats", "2")
+
+
+def test_bench_widgets_edit_shows_a_preview_for_each_recipe() -> None:
+    """The recipe-edit benchmark times a preview for both recipes (each edit
+    must change what the preview shows, or no new preview is sent)."""
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_widgets.py"), *EDIT_ARGS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    # 1 is "slower than the target" (a loaded machine): no timing is checked here
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    out = proc.stdout
+    lines = [line for line in out.splitlines() if "preview shown" in line]
+    assert [line.split()[0] for line in lines] == ["3-line", "PS3.15"]
+    for line in lines:
+        assert float(line.split("preview shown")[1].split("ms")[0]) > 0
+    assert "worst " in out
