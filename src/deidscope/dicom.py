@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import logging
 import os
 import warnings
@@ -54,6 +53,7 @@ from deidscope.files import (
     iter_dicom_files,
     not_a_regular_file,
     read_checked,
+    read_config_skip,
 )
 from deidscope.recipe._apply import ReplaceResult
 from deidscope.recipe._apply import replace_identifiers as _replace_identifiers
@@ -402,7 +402,7 @@ def get_identifiers(
     caller = "get_identifiers"
     batch = BatchErrors(caller, errors, listed_in="ids[path].error")
     if config is not None and skip is DEFAULT_SKIP:
-        skip = _config_skip(config)
+        skip = read_config_skip(config, caller=caller)
     if disable_skip:
         skip = ()
     inputs = as_input_list(
@@ -472,26 +472,6 @@ def _read(path: PathLike, force: bool) -> tuple[Dataset, str | None]:
         raise
     except Exception as exc:
         raise ReadError(path, f"cannot be read: {type(exc).__name__}: {exc}") from exc
-
-
-def _config_skip(config: PathLike) -> tuple[str, ...]:
-    """Return the ``get.skip`` list of a deid configuration file."""
-    check_paths(config, caller="get_identifiers")
-    try:
-        with open(config, encoding="utf-8") as handle:
-            skip = json.load(handle)["get"]["skip"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(
-            f"get_identifiers: expected config to be a deid configuration (JSON "
-            f"with get.skip), but {os.fspath(config)!r} gives "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-    if not isinstance(skip, list) or not all(isinstance(s, str) for s in skip):
-        raise InputError(
-            f"get_identifiers: expected get.skip in {os.fspath(config)!r} to be a "
-            f"list of keywords, but got {skip!r}"
-        )
-    return tuple(skip)
 
 
 def replace_identifiers(

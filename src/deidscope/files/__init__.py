@@ -12,6 +12,7 @@
 - Bounds on hostile input: sequences nest at most :data:`MAX_DEPTH` levels,
   a deflated data set inflates to at most :data:`INFLATE_LIMIT` bytes, and
   declared lengths are compared with the file's size, never allocated.
+- deid's configuration file: :func:`read_config_skip` (its ``get.skip``).
 - Writing: :func:`check_output` and :func:`check_output_folder` refuse a bad
   output before any work, :func:`atomic_output` writes to a temporary name
   and renames.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from deidscope.files._config import read_config_skip
 from deidscope.files._discover import (
     PathLike,
     as_input_list,
@@ -73,6 +75,7 @@ __all__ = [
     "not_a_regular_file",
     "output_targets",
     "read_checked",
+    "read_config_skip",
     "read_dataset",
     "read_header",
     "read_raw_file",

@@ -10,7 +10,6 @@ changed or written is reported and the others go on.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 import tempfile
@@ -42,6 +41,7 @@ from deidscope.files import (
     common_root,
     inputs_written_over,
     output_targets,
+    read_config_skip,
     read_dataset,
 )
 from deidscope.frame._builder import FrameBuilder
@@ -113,26 +113,6 @@ def _ids_lookup(
 def _filename(ds: Dataset) -> str | None:
     name = getattr(ds, "filename", None)
     return name if isinstance(name, str) and name else None
-
-
-def _config_skip(config: PathLike) -> tuple[str, ...]:
-    """Return the ``get.skip`` list of a deid configuration file."""
-    check_paths(config, caller="replace_identifiers")
-    try:
-        with open(config, encoding="utf-8") as handle:
-            skip = json.load(handle)["get"]["skip"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(
-            f"replace_identifiers: expected config to be a deid configuration "
-            f"(JSON with get.skip), but {os.fspath(config)!r} gives "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-    if not isinstance(skip, list) or not all(isinstance(x, str) for x in skip):
-        raise InputError(
-            f"replace_identifiers: expected get.skip in {os.fspath(config)!r} to be "
-            f"a list of keywords, but got {skip!r}"
-        )
-    return tuple(skip)
 
 
 def _navigate(ds: Dataset, uid: str, is_filemeta: bool) -> tuple[Dataset, int] | None:
@@ -299,7 +279,7 @@ def replace_identifiers(
             )
     skip: Collection[str | int] = DEFAULT_SKIP
     if config is not None:
-        skip = _config_skip(config)
+        skip = read_config_skip(config, caller="replace_identifiers")
     if disable_skip:
         skip = ()
     # a dataset is named by its place (its filename, if any, finds its ids)
