@@ -116,7 +116,17 @@ FAILURE_COLUMNS: tuple[str, ...] = (
     "after",
     "reason",
 )
-
+# the rows each check judges, before the output file is named
+_ROW_COLUMNS = [
+    "check",
+    "source_file",
+    "uid",
+    "name",
+    "before",
+    "after",
+    "passed",
+    "reason",
+]
 _DATE_VRS = frozenset({"DA", "DT"})
 # elements a de-identification writes or may change: its own marks
 _MARKS = frozenset({0x00280303})
@@ -727,29 +737,11 @@ def scorecard(
     _patient_ids(left, right, judge_file)
     rows = pd.DataFrame(
         results,
-        columns=[
-            "check",
-            "source_file",
-            "uid",
-            "name",
-            "before",
-            "after",
-            "passed",
-            "reason",
-        ],
+        columns=_ROW_COLUMNS,
     )
     extra = pd.DataFrame(
         judge_file,
-        columns=[
-            "check",
-            "source_file",
-            "uid",
-            "name",
-            "before",
-            "after",
-            "passed",
-            "reason",
-        ],
+        columns=_ROW_COLUMNS,
     )
     if pixels:
         pixel_rows = [
