@@ -30,8 +30,7 @@ import pytest
 
 from deidscope import read_identifiers, to_frame
 from deidscope.dicom import get_identifiers
-from fuzz_corpus import Case, make_corpus, run_isolated
-from samples import deid_data_files
+from fuzz_corpus import Case, good_files, make_corpus, rows_of, run_isolated
 
 pytestmark = pytest.mark.slow
 
@@ -48,16 +47,6 @@ TIMEOUT = 30.0
 KNOWN_OPEN: frozenset[str] = frozenset(
     {"overwrite-5-00080100@836-test_files/SC_rgb_dcmtk_+eb+cy+s2.dcm"}
 )
-
-
-def _good_files() -> tuple[str, str]:
-    small = [f for f in deid_data_files() if "ctbrain" in f]
-    return small[0], small[1]
-
-
-def _rows(df: pd.DataFrame, file: str) -> list[tuple[Any, ...]]:
-    part = df[df["file"].astype(str) == file].drop(columns="file")
-    return [tuple(row) for row in part.astype(object).itertuples(index=False)]
 
 
 def _errors(df: pd.DataFrame) -> dict[str, str]:
@@ -91,14 +80,14 @@ def _read_case(good: tuple[str, str], damaged: str, source: str | None) -> dict:
         clean = None if source is None else read_identifiers(source, errors="ignore")
     agree = _difference(df, via_ids)
     return {
-        "rows": {file: _rows(df, file) for file in batch},
+        "rows": {file: rows_of(df, file) for file in batch},
         "errors": _errors(df),
         "ids_errors": {
             key: fields.error for key, fields in ids.items() if fields.error
         },
         "late": late,
         "agree": agree,
-        "clean": None if clean is None else _rows(clean, source),
+        "clean": None if clean is None else rows_of(clean, source),
         "clean_errors": None if clean is None else _errors(clean),
     }
 
@@ -117,7 +106,7 @@ def _difference(df: pd.DataFrame, other: pd.DataFrame) -> str | None:
     for file in dict.fromkeys(df["file"].astype(str)):
         if file in mine:
             continue
-        left, right = _rows(df, file), _rows(other, file)
+        left, right = rows_of(df, file), rows_of(other, file)
         if left != right:
             for number, (a, b) in enumerate(zip(left, right, strict=False)):
                 if a != b:
@@ -194,15 +183,15 @@ def _corpus(folder: Path, shard: int) -> list[Case]:
 
 @pytest.fixture(scope="module")
 def alone() -> dict[str, list[tuple[Any, ...]]]:
-    good = _good_files()
-    return {file: _rows(read_identifiers(file), file) for file in good}
+    good = good_files()
+    return {file: rows_of(read_identifiers(file), file) for file in good}
 
 
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_a_damaged_file_never_costs_the_batch(
     shard: int, tmp_path: Path, alone: dict[str, list[tuple[Any, ...]]]
 ) -> None:
-    good = _good_files()
+    good = good_files()
     cases = _corpus(tmp_path, shard)
     assert len(cases) == CASES_PER_SHARD
     failures = []

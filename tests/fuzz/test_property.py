@@ -13,13 +13,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deidscope import read_identifiers
-from fuzz_corpus import run_isolated
+from fuzz_corpus import good_files, rows_of, run_isolated
 from samples import deid_data_files, pydicom_test_files
 
 #: Small files of each kind: explicit VR with sequences, a cookie, implicit VR.
@@ -33,22 +32,12 @@ SOURCES = tuple(
 )
 
 
-def _good() -> tuple[str, str]:
-    small = [f for f in deid_data_files() if "ctbrain" in f]
-    return small[0], small[1]
-
-
-def _rows(df: pd.DataFrame, file: str) -> list[tuple[Any, ...]]:
-    part = df[df["file"].astype(str) == file].drop(columns="file")
-    return [tuple(row) for row in part.astype(object).itertuples(index=False)]
-
-
 def _batch(good: tuple[str, str], damaged: str) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         df = read_identifiers([good[0], damaged, good[1]], errors="ignore")
     return {
-        "rows": {file: _rows(df, file) for file in (*good, damaged)},
+        "rows": {file: rows_of(df, file) for file in (*good, damaged)},
         "errors": set(df.attrs["errors"]["file"]),
     }
 
@@ -77,7 +66,7 @@ def _apply(damage: tuple[str, str, int, bytes]) -> bytes:
 
 @pytest.fixture(scope="module")
 def alone() -> dict[str, list[tuple[Any, ...]]]:
-    return {file: _rows(read_identifiers(file), file) for file in _good()}
+    return {file: rows_of(read_identifiers(file), file) for file in good_files()}
 
 
 @pytest.mark.slow
@@ -95,7 +84,7 @@ def test_one_damaged_file_costs_only_itself(
 ) -> None:
     damaged = tmp_path / "damaged.dcm"
     damaged.write_bytes(_apply(damage))
-    good = _good()
+    good = good_files()
     out = run_isolated(_batch, good, str(damaged), timeout=30)
     assert out.status == "ok", out.value
     got = out.value

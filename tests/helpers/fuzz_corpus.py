@@ -245,6 +245,18 @@ def sources() -> tuple[str, ...]:
     )
 
 
+def good_files() -> tuple[str, str]:
+    """Two small clean files (deid-data's CT brains) read around a damaged one."""
+    small = [f for f in deid_data_files() if "ctbrain" in f]
+    return small[0], small[1]
+
+
+def rows_of(df: Any, file: str) -> list[tuple[Any, ...]]:
+    """The rows a frame of ``read_identifiers`` has for `file`, as tuples."""
+    part = df[df["file"].astype(str) == file].drop(columns="file")
+    return [tuple(row) for row in part.astype(object).itertuples(index=False)]
+
+
 @dataclasses.dataclass(frozen=True)
 class Case:
     """One damaged file.
