@@ -19,15 +19,17 @@ datasets.
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import os
 import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
+from pydicom.fileutil import read_undefined_length_value
+from pydicom.sequence import Sequence as PydicomSequence
+from pydicom.tag import BaseTag, SequenceDelimiterTag
 
 from deidscope.errors import (
     BatchErrors,
@@ -38,7 +40,6 @@ from deidscope.errors import (
     ReplaceErrorsWarning,
 )
 from deidscope.fields import (
-    BULK_VRS,
     DEFAULT_SKIP,
     DicomField,
     FieldMap,
@@ -52,9 +53,11 @@ from deidscope.files import (
     check_paths,
     iter_dicom_files,
     not_a_regular_file,
-    read_checked,
     read_config_skip,
+    read_header,
 )
+from deidscope.files._items import ItemList
+from deidscope.frame._values import format_walked
 from deidscope.recipe._apply import ReplaceResult
 from deidscope.recipe._apply import replace_identifiers as _replace_identifiers
 from deidscope.recipe._types import RecipeLike
@@ -164,65 +167,141 @@ def _unconvertible_element(tag: int, reason: str) -> DataElement:
     return DataElement(tag, "UN", data + b" " * (len(data) % 2))
 
 
-class _ElementLoader:
-    """Converts a raw element on first use, logging pydicom's warnings.
+class _Source:
+    """Makes the DataElements of one data set (or sequence item) on first use.
 
+    One per data set, shared by its fields (each field keeps only its tag).
     It never raises: an element pydicom cannot convert becomes
-    :func:`_unconvertible_element`, and :attr:`error` says why.
+    :func:`_unconvertible_element`, which says why, and pydicom's warnings
+    are logged at DEBUG level.
+
+    What it makes is what deid users get, whichever reader read the file:
+    a value the quick reader left on disk (bulk data over
+    :data:`~deidscope.files.DEFER_SIZE` bytes) is read from `path` then, in
+    full; a sequence the quick reader read as raw items
+    (:class:`~deidscope.files.RawItem`) becomes a pydicom ``Sequence`` of
+    ``Dataset`` objects.
     """
 
-    __slots__ = ("dataset", "error", "tag")
+    __slots__ = ("dataset", "path")
 
-    def __init__(
-        self, dataset: Dataset | RawItem, tag: int, error: str | None = None
-    ) -> None:
+    def __init__(self, dataset: Dataset | RawItem, path: PathLike | None) -> None:
         self.dataset = dataset
-        self.tag = tag
-        self.error = error
+        self.path = path
 
-    def __call__(self) -> DataElement:
-        if self.error is not None:  # known before reading: never read
-            return _unconvertible_element(self.tag, self.error)
+    def __call__(self, tag: int) -> DataElement:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                elem = self.dataset[self.tag]
+                elem = _make_element(self.dataset, tag, self.path)
             except Exception as exc:  # pydicom raises many kinds on bad values
-                self.error = f"cannot be read: {type(exc).__name__}: {exc}"
-                logger.info("(%08x): %s", self.tag, self.error)
-                elem = _unconvertible_element(self.tag, self.error)
+                reason = f"cannot be read: {type(exc).__name__}: {exc}"
+                logger.info("(%08x): %s", tag, reason)
+                elem = _unconvertible_element(tag, reason)
         for warning in caught:
-            logger.debug("(%08x): %s", self.tag, warning.message)
+            logger.debug("(%08x): %s", tag, warning.message)
         return elem
 
 
-def _past_the_end(dataset: Any, raw: Any) -> str | None:
-    """Why a value left on disk cannot be read: it runs past the file's end.
+def _make_element(
+    dataset: Dataset | RawItem, tag: int, path: PathLike | None
+) -> DataElement:
+    """Return the converted element `tag` of `dataset` (see :class:`_Source`)."""
+    if isinstance(dataset, RawItem):
+        stored = dataset.get_item(tag)
+        if type(stored) is RawDataElement:
+            value: Any = stored.value
+            if type(value) is ItemList:
+                elem = DataElement(
+                    stored.tag,
+                    "SQ",
+                    PydicomSequence([_item_dataset(item, path) for item in value]),
+                    stored.value_tell,
+                )
+                return _with_creator(dataset, elem, stored)
+            if value is None and stored.length and path is not None:
+                stored = _with_value(stored, _read_value(path, stored))
+                elem = convert_raw_data_element(
+                    stored,
+                    encoding=dataset.encoding,
+                    ds=dataset,  # type: ignore[arg-type]
+                )
+                return _with_creator(dataset, elem, stored)
+    return dataset[tag]
 
-    Reading it would allocate its declared length (up to 4 GiB) for bytes
-    that are not there.
+
+def _with_creator(
+    dataset: RawItem, elem: DataElement, stored: RawDataElement
+) -> DataElement:
+    """Give a private element its creator, as pydicom does on access."""
+    tag = elem.tag
+    if tag.is_private and tag.element >> 8:
+        creator = dataset.get_item(tag.group << 16 | tag.element >> 8)
+        if creator is not None and creator is not stored:
+            elem.private_creator = dataset[creator.tag].value
+    return elem
+
+
+def _item_dataset(item: RawItem, path: PathLike | None) -> Dataset:
+    """Return a sequence item read by the quick reader as a pydicom Dataset.
+
+    Its elements stay raw (pydicom converts them on access, with the item's
+    character set); nested sequences become Sequences, and values left on
+    disk are read from `path`, so the Dataset holds what pydicom's reader
+    would give. Nesting is bounded by the reader (``MAX_DEPTH`` levels).
     """
-    if getattr(raw, "value", b"") is not None:
-        return None
-    name = getattr(dataset, "filename", None)
-    if not isinstance(name, str):
-        return None
-    try:
-        size = os.path.getsize(name)
-    except OSError as exc:
-        return f"cannot be read: {type(exc).__name__}: {exc}"
-    end = raw.value_tell + raw.length
-    if end <= size:
-        return None
-    return (
-        f"truncated: element {format_tag(raw.tag)} needs {raw.length} bytes from "
-        f"offset {raw.value_tell}, but the file ends at {size} bytes"
+    elements: dict[BaseTag, RawDataElement | DataElement] = {}
+    flags: tuple[bool, bool] | None = None
+    for key, stored in item.items():
+        if type(stored) is RawDataElement:
+            flags = flags or (stored.is_implicit_VR, stored.is_little_endian)
+            value: Any = stored.value
+            if type(value) is ItemList:
+                stored = DataElement(
+                    key,
+                    "SQ",
+                    PydicomSequence([_item_dataset(inner, path) for inner in value]),
+                    stored.value_tell,
+                )
+            elif value is None and stored.length and path is not None:
+                stored = _with_value(stored, _read_value(path, stored))
+        elements[key] = stored
+    ds = Dataset(elements, parent_encoding=item.encoding)
+    if flags is not None:
+        ds.set_original_encoding(*flags, item.encoding)
+    return ds
+
+
+def _with_value(raw: RawDataElement, value: bytes) -> RawDataElement:
+    """`raw` with its value read (the quick reader's tuples have 7 fields)."""
+    return RawDataElement(
+        raw.tag,
+        raw.VR,
+        raw.length,
+        value,
+        raw.value_tell,
+        raw.is_implicit_VR,
+        raw.is_little_endian,
     )
 
 
-def _read_now(raw: Any, vr: str) -> bool:
-    """Whether an element is converted with its file's read (not left on disk)."""
-    return not (getattr(raw, "value", b"") is None and vr in BULK_VRS)
+def _read_value(path: PathLike, raw: RawDataElement) -> bytes:
+    """Read a value the quick reader left on disk, in full, from its file."""
+    with open(path, "rb") as fp:
+        size = os.fstat(fp.fileno()).st_size
+        fp.seek(raw.value_tell)
+        if raw.length == 0xFFFFFFFF:  # encapsulated: up to its delimiter
+            value = read_undefined_length_value(
+                fp, raw.is_little_endian, SequenceDelimiterTag
+            )
+            return value or b""
+        if raw.value_tell + raw.length > size:
+            raise ValueError(
+                f"truncated: element {format_tag(raw.tag)} needs {raw.length} "
+                f"bytes from offset {raw.value_tell}, but the file now ends at "
+                f"{size} bytes"
+            )
+        return fp.read(raw.length)
 
 
 def fields_of(
@@ -269,57 +348,74 @@ def fields_of(
     """
     return _fields(
         ds,
+        None,
         expand_sequences=expand_sequences,
         skip=skip,
         strip_sequences=strip_sequences,
         remove_private=remove_private,
-    )[0]
+        check=False,
+        strings={},
+    )
 
 
 def _fields(
-    ds: Dataset,
+    ds: Dataset | RawItem,
+    path: PathLike | None,
     *,
     expand_sequences: bool,
     skip: Collection[str | int],
     strip_sequences: bool,
     remove_private: bool,
-) -> tuple[FieldMap, list[tuple[DicomField, _ElementLoader]]]:
-    """:func:`fields_of`, and the fields converted with the file's read.
+    check: bool,
+    strings: dict[str, str],
+) -> FieldMap:
+    """:func:`fields_of` for a dataset, or a file as ``read_header`` read it.
 
-    Those are every field not yet converted but values left on disk (bulk
-    data over the deferral size), as ``read_identifiers`` reads them. A
-    value left on disk that runs past the end of its file sets the map's
-    ``error``.
+    A file (`path` given) is walked as ``read_identifiers`` walks it, the
+    items of sequences read without pydicom Datasets. With `check`, each
+    field's value is also turned into the frame's text as
+    ``read_identifiers`` does it (``format_walked``), which converts with
+    pydicom exactly the elements ``read_identifiers`` converts: a file
+    fails here exactly when it fails there, with the same exception.
+    Nothing else is converted: fields make their elements on first use
+    (:class:`_Source`). Names and uids already in `strings` are shared, so
+    the fields of many files hold one copy of each.
     """
     fields = FieldMap()
-    pending: list[tuple[DicomField, _ElementLoader]] = []
+    intern = strings.setdefault
     walk = iter_fields(
-        ds, expand_sequences=expand_sequences and not strip_sequences, skip=skip
+        ds,  # type: ignore[arg-type]  # a RawDataset is walked as a Dataset
+        expand_sequences=expand_sequences and not strip_sequences,
+        skip=skip,
+        fast_items=path is not None,
     )
+    holder: Any = None
+    source = _Source(ds, path)
     for walked in walk:
-        if strip_sequences and walked.vr == "SQ":
+        uid, name, tag, _, vr, dataset, raw, is_filemeta, _, creator = walked
+        if strip_sequences and vr == "SQ":
             continue
-        if remove_private and _is_private_path(walked.uid):
+        if remove_private and _is_private_path(uid):
             continue
-        raw = walked.raw
-        element: DataElement | _ElementLoader
+        if check:
+            format_walked(walked)  # raises where read_identifiers does
+        uid = intern(uid, uid)
+        name = intern(name, name)
         if isinstance(raw, DataElement):
             element = raw
-            if walked.private_creator and not raw.private_creator:
+            if creator and not raw.private_creator:
                 # read whole (an undefined-length sequence), pydicom left it
                 # unset: the field gets a copy that has it, `ds` is not changed
                 element = copy.copy(raw)
-                element.private_creator = walked.private_creator
+                element.private_creator = creator
+            field = DicomField(element, name, uid, is_filemeta)
         else:
-            past = _past_the_end(walked.dataset, raw)
-            element = _ElementLoader(walked.dataset, walked.tag, past)
-            if past is not None and fields.error is None:
-                fields.error = past  # the file is cut short: say so
-        field = DicomField(element, walked.name, walked.uid, walked.is_filemeta)
-        fields[walked.uid] = field
-        if isinstance(element, _ElementLoader) and _read_now(raw, walked.vr):
-            pending.append((field, element))
-    return fields, pending
+            if dataset is not holder:
+                holder = dataset
+                source = _Source(dataset, path)
+            field = DicomField._lazy(source, tag, name, uid, is_filemeta)
+        fields[uid] = field
+    return fields
 
 
 def get_identifiers(
@@ -338,6 +434,17 @@ def get_identifiers(
 
     deid 0.4.13's parameters, in deid's order, then `skip` (the contract's)
     and `errors`.
+
+    Files are read as :func:`~deidscope.read_identifiers` reads them (the
+    same reader and checks): both list the same files, for the same
+    reasons. Each field's pydicom ``DataElement`` is made when its
+    ``.element`` is first used, as deid's would be (a sequence as a
+    ``Sequence`` of ``Dataset`` objects, bulk values over
+    :data:`~deidscope.files.DEFER_SIZE` bytes read from the file then, in
+    full); until then a field holds what the reader read, so memory grows
+    with the number of fields, not with the files' sizes. It never raises:
+    an element that cannot be converted then is an ``UN`` element whose
+    value says why (the entry's ``error`` is not changed).
 
     Parameters
     ----------
@@ -409,13 +516,14 @@ def get_identifiers(
         dicom_files, caller=caller, also=(Dataset,), what="paths or pydicom Datasets"
     )
     check_paths([p for p in inputs if not isinstance(p, Dataset)], caller=caller)
-    walk = functools.partial(
-        _fields,
-        expand_sequences=expand_sequences,
-        skip=skip,
-        strip_sequences=strip_sequences,
-        remove_private=remove_private,
-    )
+    options = {
+        "expand_sequences": expand_sequences,
+        "skip": skip,
+        "strip_sequences": strip_sequences,
+        "remove_private": remove_private,
+        "check": True,
+        "strings": {},  # names and uids, shared by every file's fields
+    }
     result: dict[Any, FieldMap] = {}
     for position, item in enumerate(inputs):
         key: Any = item
@@ -424,20 +532,16 @@ def get_identifiers(
             if isinstance(item, Dataset):
                 name = item.get("filename")
                 key = name if isinstance(name, str) else f"<dataset {position}>"
-                ds = item
+                ds: Dataset | RawItem = item
+                path = None
             else:
                 ds, truncation = _read(item, force)
+                path = item
                 if truncation is not None and batch.raises:
                     raise ReadError(item, truncation)
             try:
-                fields, pending = walk(ds)
-                for field, loader in pending:  # as read_identifiers reads them
-                    field.element  # noqa: B018 - converts, never raises
-                    if loader.error is not None:
-                        raise ReadError(key, loader.error)
-            except ReadError:
-                raise
-            except Exception as exc:  # a sequence pydicom cannot convert, say
+                fields = _fields(ds, path, **options)  # type: ignore[arg-type]
+            except Exception as exc:  # a value pydicom cannot convert, say
                 raise ReadError(
                     key, f"cannot be read: {type(exc).__name__}: {exc}"
                 ) from exc
@@ -446,7 +550,6 @@ def get_identifiers(
             batch.add(key, exc.reason)
             result[key] = FieldMap(error=exc.reason)
             continue
-        truncation = truncation or fields.error
         if truncation is not None:  # the header is there: keep it, say so
             fields.error = truncation
             batch.add(key, truncation)
@@ -455,19 +558,22 @@ def get_identifiers(
     return result
 
 
-def _read(path: PathLike, force: bool) -> tuple[Dataset, str | None]:
+def _read(path: PathLike, force: bool) -> tuple[Any, str | None]:
     """Read a file for :func:`get_identifiers`: every failure a ReadError.
 
-    Anything but a regular file is refused unopened (a named pipe would
-    block, ``/dev/zero`` never ends); a file that vanished since it was
-    named, a reader that runs out of memory or recursion, is that file's
-    error, not the batch's.
+    The reader and its checks are ``read_identifiers``' own
+    (:func:`~deidscope.files.read_header`: the quick reader, else pydicom
+    and the truncation checks), so both list the same files for the same
+    reasons. Anything but a regular file is refused unopened (a named pipe
+    would block, ``/dev/zero`` never ends); a file that vanished since it
+    was named, a reader that runs out of memory or recursion, is that
+    file's error, not the batch's.
     """
     special = not_a_regular_file(path)
     if special is not None:
         raise ReadError(path, special)
     try:
-        return read_checked(path, force=force)
+        return read_header(path, force=force)
     except ReadError:
         raise
     except Exception as exc:

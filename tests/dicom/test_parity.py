@@ -13,6 +13,7 @@ import warnings
 
 import pytest
 from deid.dicom import get_identifiers as deid_get_identifiers
+from pydicom.dataset import Dataset
 
 from deidscope.dicom import get_identifiers
 from deidscope.fields import normalize_uid
@@ -44,8 +45,14 @@ def test_same_fields_as_deid(path: str) -> None:
         mine, deids = field.element, other.element  # type: ignore[attr-defined]
         assert mine.VR == deids.VR, uid
         assert mine.tag == deids.tag, uid
-        if mine.VR != "SQ":
+        if deids.private_creator is not None:  # ours is set where pydicom left it
+            assert mine.private_creator == deids.private_creator, uid
+        with warnings.catch_warnings():  # comparing items converts their values
+            warnings.simplefilter("ignore")
+            # a sequence: pydicom Datasets equal to deid's, item by item
             assert mine.value == deids.value, uid
+        if mine.VR == "SQ":
+            assert all(isinstance(item, Dataset) for item in mine.value), uid
 
 
 def test_parity_covers_nested_private_and_trailing_elements() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import DataElement
@@ -44,7 +44,11 @@ class DicomField:
     ('00100010', True)
     """
 
-    __slots__ = ("_element", "is_filemeta", "name", "uid")
+    # `_element` is the DataElement once made; before that, a callable that
+    # makes it, or (with `_source` set) the element's tag, made by
+    # ``_source(tag)``: one loader shared by the fields of a data set, not
+    # one object per field
+    __slots__ = ("_element", "_source", "is_filemeta", "name", "uid")
 
     def __init__(
         self,
@@ -53,27 +57,69 @@ class DicomField:
         uid: str,
         is_filemeta: bool = False,
     ) -> None:
-        self._element = element
+        self._element: DataElement | Callable[[], DataElement] | int = element
+        self._source: Callable[[int], DataElement] | None = None
         self.name = name
         self.uid = uid
         self.is_filemeta = is_filemeta
 
+    @classmethod
+    def _lazy(
+        cls,
+        source: Callable[[int], DataElement],
+        tag: int,
+        name: str,
+        uid: str,
+        is_filemeta: bool,
+    ) -> DicomField:
+        """Return a field whose element `source` makes from `tag` on first use."""
+        field = cls.__new__(cls)
+        field._element = tag
+        field._source = source
+        field.name = name
+        field.uid = uid
+        field.is_filemeta = is_filemeta
+        return field
+
     @property
     def element(self) -> DataElement:
-        """The pydicom data element."""
-        if not isinstance(self._element, DataElement):
-            self._element = self._element()
-        return self._element
+        """The pydicom data element (made on first use, then kept)."""
+        elem = self._element
+        if isinstance(elem, DataElement):
+            return elem
+        source = self._source
+        if source is not None:
+            made = source(cast("int", elem))
+        else:
+            made = cast("Callable[[], DataElement]", elem)()
+        self._element = made
+        self._source = None
+        return made
+
+    def _tag_int(self) -> int:
+        elem = self._element
+        if self._source is not None:
+            return elem  # type: ignore[return-value]
+        return int(self.element.tag)
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        return None, {
+            "_element": self.element,
+            "_source": None,
+            "is_filemeta": self.is_filemeta,
+            "name": self.name,
+            "uid": self.uid,
+        }
 
     @property
     def tag(self) -> str:
         """The element's own tag, as ``(gggg, eeee)``."""
-        return format_tag(self.element.tag)
+        return format_tag(self._tag_int())
 
     @property
     def stripped_tag(self) -> str:
         """The element's own tag as 8 hex digits, e.g. ``00100010``."""
-        return f"{int(self.element.tag):08X}"
+        return f"{self._tag_int():08X}"
 
     def __str__(self) -> str:
         elem = self.element

@@ -84,7 +84,7 @@ __all__ = [
 ]
 
 
-def read_header(path: PathLike) -> tuple[Any, str | None]:
+def read_header(path: PathLike, *, force: bool = True) -> tuple[Any, str | None]:
     """Read a file's header the quickest way that gives pydicom's elements.
 
     The quick reader takes the common, well-formed file; every other file
@@ -95,6 +95,9 @@ def read_header(path: PathLike) -> tuple[Any, str | None]:
     ----------
     path : str or os.PathLike
         The file.
+    force : bool, optional
+        As for :func:`read_dataset`: whether a file without the ``DICM``
+        marker is read (the quick reader reads only files with it).
 
     Returns
     -------
@@ -110,4 +113,4 @@ def read_header(path: PathLike) -> tuple[Any, str | None]:
     quick = read_raw_file(path)
     if quick is not None:
         return quick, None
-    return read_checked(path)
+    return read_checked(path, force=force)

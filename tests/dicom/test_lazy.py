@@ -1,0 +1,90 @@
+"""get_identifiers' fields are made on first use, and are then what deid gives."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from deidscope import read_identifiers
+from deidscope.dicom import get_identifiers
+from deidscope.files import read_header
+from fuzz_corpus import element_bytes, part10
+
+
+def _item(body: bytes) -> bytes:
+    return struct.pack("<HHI", 0xFFFE, 0xE000, len(body)) + body
+
+
+def _bulky_file(path: Path) -> Path:
+    """A private OB over the deferral size, at the top and inside an item."""
+    top = bytes(range(256)) * 40  # 10,240 bytes
+    inner = b"\x05" * 6000
+    item = _item(
+        element_bytes(0x00080100, b"SH", b"CODE1")
+        + element_bytes(0x00290010, b"LO", b"DEIDSCOPE TEST")
+        + element_bytes(0x00291002, b"OB", inner)
+    )
+    sequence = (
+        struct.pack("<HH2sHI", 0x0008, 0x1032, b"SQ", 0, 0xFFFFFFFF)
+        + item
+        + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    )
+    body = (
+        element_bytes(0x00080005, b"CS", b"ISO_IR 100")
+        + sequence
+        + element_bytes(0x00100010, b"PN", b"M\xfcller^Ann")
+        + element_bytes(0x00290010, b"LO", b"DEIDSCOPE TEST")
+        + element_bytes(0x00291001, b"OB", top)
+    )
+    path.write_bytes(part10(b"1.2.840.10008.1.2.1", body))
+    return path
+
+
+def test_elements_are_made_once_on_first_use(tmp_path: Path) -> None:
+    path = _bulky_file(tmp_path / "bulky.dcm")
+    assert type(read_header(path)[0]).__name__ == "RawDataset"  # the quick reader's
+    fields = get_identifiers(path, disable_skip=True)[path]
+    field = fields["PatientName"]
+    assert field.tag == "(0010, 0010)"  # known without making the element
+    assert field.stripped_tag == "00100010"
+    assert field.element is field.element
+    assert field.element.value == "Müller^Ann"
+
+
+def test_touched_fields_are_what_pydicom_reads(tmp_path: Path) -> None:
+    path = _bulky_file(tmp_path / "bulky.dcm")
+    fields = get_identifiers(path, disable_skip=True)[path]
+    theirs = pydicom.dcmread(path)
+    bulk = fields["(0029, 1001)"].element
+    assert bulk.value == theirs[0x00291001].value  # read from the file, in full
+    assert len(bulk.value) == 10_240
+    assert bulk.private_creator == "DEIDSCOPE TEST"
+    sequence = fields["(0008, 1032)"].element
+    assert isinstance(sequence.value, Sequence)
+    assert all(isinstance(item, Dataset) for item in sequence.value)
+    assert sequence.value == theirs[0x00081032].value
+    inner = sequence.value[0][0x00291002]
+    assert inner.value == b"\x05" * 6000 and inner.private_creator == "DEIDSCOPE TEST"
+    nested = fields["(0008, 1032)__0__(0029, 1002)"].element
+    assert nested.value == b"\x05" * 6000
+
+
+def test_both_readers_list_the_same_rows(tmp_path: Path) -> None:
+    path = _bulky_file(tmp_path / "bulky.dcm")
+    fields = get_identifiers(path)[path]
+    df = read_identifiers(path)
+    assert list(fields) == df["uid"].astype(str).tolist()
+    assert [f.name for f in fields.values()] == df["name"].astype(str).tolist()
+
+
+def test_names_and_uids_are_shared_across_files(tmp_path: Path) -> None:
+    first = _bulky_file(tmp_path / "a.dcm")
+    second = _bulky_file(tmp_path / "b.dcm")
+    ids = get_identifiers([first, second])
+    uid = "(0008, 1032)__0__(0008, 0100)"
+    assert ids[first][uid].uid is ids[second][uid].uid
+    assert ids[first][uid].name is ids[second][uid].name
