@@ -68,7 +68,8 @@ def test_touched_fields_are_what_pydicom_reads(tmp_path: Path) -> None:
     assert all(isinstance(item, Dataset) for item in sequence.value)
     assert sequence.value == theirs[0x00081032].value
     inner = sequence.value[0][0x00291002]
-    assert inner.value == b"\x05" * 6000 and inner.private_creator == "DEIDSCOPE TEST"
+    assert inner.value == b"\x05" * 6000
+    assert inner.private_creator == "DEIDSCOPE TEST"
     nested = fields["(0008, 1032)__0__(0029, 1002)"].element
     assert nested.value == b"\x05" * 6000
 
