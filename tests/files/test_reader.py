@@ -19,6 +19,8 @@ from pydicom.uid import (
 )
 
 from deidscope.files import RawDataset, read_checked, read_raw_file
+from deidscope.files._items import ItemList
+from deidscope.files._quick import scan_file
 from deidscope.frame import read_identifiers
 from deidscope.frame._builder import FrameBuilder
 from samples import all_sample_files, nested_dataset, short_id, write_dicom
@@ -172,6 +174,7 @@ def test_unusual_files_are_left_to_pydicom(
 ) -> None:
     path = make(write_dicom(tmp_path / "f.dcm", StudyDescription="study"))
     assert read_raw_file(path) is None, why
+    assert scan_file(path) is None, why
     # and the frame still reads them, the same way as before
     df = read_identifiers(path, errors="ignore")
     assert "study" in set(df.value) or len(df.attrs["errors"]) == 1
@@ -200,6 +203,29 @@ def test_implicit_files_pydicom_must_correct_are_left_to_it(
 ) -> None:
     path = make(write_dicom(tmp_path / "f.dcm", StudyDescription="study"))
     assert read_raw_file(path) is None
+
+
+def _as_stored(elements: dict[object, object]) -> list[tuple[object, ...]]:
+    """A quick reader's elements as the scanner's tuples (items nested alike)."""
+    out = []
+    for tag, raw in elements.items():
+        value = raw.value  # type: ignore[attr-defined]
+        if isinstance(value, ItemList):
+            value = [_as_stored(item._elements) for item in value]
+        out.append((int(tag), raw.VR, raw.length, value, raw.value_tell))  # type: ignore[attr-defined]
+    return out
+
+
+@pytest.mark.parametrize("path", all_sample_files(), ids=short_id)
+def test_the_scanner_reads_what_the_quick_reader_reads(path: str) -> None:
+    quick = read_raw_file(path)
+    found = scan_file(path)
+    if quick is None:  # refused by both, or an implicit file pydicom corrects
+        assert found is None or found.implicit
+        return
+    assert found is not None
+    assert found.meta == _as_stored(quick.file_meta._elements)
+    assert found.elements == _as_stored(quick._elements)
 
 
 @pytest.mark.parametrize("undefined", [False, True], ids=["defined", "undefined"])

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pydicom
 import pytest
 
 import deidscope.frame._builder as builder_module
@@ -15,6 +16,7 @@ from deidscope import read_identifiers
 from deidscope.errors import ReadError
 from deidscope.fields import DEFAULT_SKIP, iter_fields
 from deidscope.files import read_checked, read_header, read_raw_file
+from deidscope.files._quick import scan_file
 from deidscope.frame._builder import FrameBuilder
 from deidscope.frame._values import format_walked
 from samples import all_sample_files, short_id, write_dicom
@@ -120,7 +122,15 @@ def test_read_identifiers_lists_the_failed_file_and_keeps_the_others(
             raise MemoryError("planted")
         return real_order(ds)
 
+    real_code = builder_module._new_code
+
+    def failing_code(context: Any, tag: int, *args: Any) -> Any:
+        if tag == 0x00204000:  # the one-pass reader fails there too
+            raise MemoryError("planted")
+        return real_code(context, tag, *args)
+
     monkeypatch.setattr(builder_module, "_in_tag_order", failing_walk)
+    monkeypatch.setattr(builder_module, "_new_code", failing_code)
     df = read_identifiers(three_files, errors="ignore")
     assert sorted(df.file.unique()) == [good_a, good_c]
     pd.testing.assert_frame_equal(
@@ -162,6 +172,145 @@ def test_the_one_pass_gives_the_walks_rows(path: str) -> None:
         datasets.append(read_checked(path)[0])
     for ds in datasets:
         assert _one_pass_rows(ds) == _walked_rows(ds)
+
+
+def _scanned_frame(files: list[str]) -> tuple[pd.DataFrame, int]:
+    """The frame of `files` read by the scanner where it can, and how many it read."""
+    builder = FrameBuilder()
+    scanned = 0
+    for file in files:
+        found = scan_file(file)
+        if found is not None and builder.add_scanned(file, found):
+            scanned += 1
+        else:
+            builder.add_dataset(file, read_header(file)[0])
+    return builder.build(), scanned
+
+
+def _usual_frame(files: list[str]) -> pd.DataFrame:
+    """The frame of `files` read the usual way (quick reader or pydicom)."""
+    builder = FrameBuilder()
+    for file in files:
+        builder.add_dataset(file, read_header(file)[0])
+    return builder.build()
+
+
+def _readable_samples() -> list[str]:
+    files = []
+    for path in all_sample_files():
+        try:
+            read_header(path)
+        except (ReadError, OSError):
+            continue
+        files.append(path)
+    return files
+
+
+def test_the_scanner_gives_the_usual_rows_on_every_sample_file() -> None:
+    files = _readable_samples()
+    expected = _usual_frame(files)
+    # one builder for all: keys met in earlier files are found in its caches
+    df, scanned = _scanned_frame(files)
+    pd.testing.assert_frame_equal(df, expected)
+    assert scanned > len(files) // 2
+    for path in files:  # and file by file, from a fresh builder
+        found = scan_file(path)
+        if found is None:
+            continue
+        builder = FrameBuilder()
+        if builder.add_scanned(path, found):
+            pd.testing.assert_frame_equal(builder.build(), _usual_frame([path]))
+
+
+def test_the_scanner_reads_implicit_vr_with_us_or_ss_as_pydicom(
+    tmp_path: Path,
+) -> None:
+    from pydicom.uid import ImplicitVRLittleEndian
+
+    paths = []
+    for representation in (0, 1):
+        path = write_dicom(
+            tmp_path / f"pr{representation}.dcm",
+            PixelRepresentation=representation,
+            BitsAllocated=16,
+            SmallestImagePixelValue=7,
+            LargestImagePixelValue=300,
+            ReferencedImageSequence=[],
+        )
+        ds = pydicom.dcmread(path)
+        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(str(path))
+    # the usual way reads these with pydicom (ambiguous dictionary VRs)
+    assert all(read_raw_file(path) is None for path in paths)
+    df, scanned = _scanned_frame(paths)
+    assert scanned == 2
+    pd.testing.assert_frame_equal(df, _usual_frame(paths))
+    smallest = df[df.keyword == "SmallestImagePixelValue"]
+    assert smallest.VR.tolist() == ["US", "SS"]
+    assert smallest.value.tolist() == ["7", "7"]
+
+
+def test_the_scanner_leaves_files_out_of_order_to_the_usual_way(
+    tmp_path: Path,
+) -> None:
+    path = write_dicom(tmp_path / "a.dcm", PatientID="first", StudyID="s1")
+    data = bytearray(path.read_bytes())
+    # swap two top-level elements: PatientName (0010,0010) and PatientID (0010,0020)
+    name = data.index(b"\x10\x00\x10\x00PN")
+    ident = data.index(b"\x10\x00\x20\x00LO")
+    assert ident == name + 8 + int.from_bytes(data[name + 6 : name + 8], "little")
+    end = ident + 8 + int.from_bytes(data[ident + 6 : ident + 8], "little")
+    first, second = bytes(data[name:ident]), bytes(data[ident:end])
+    data[name:end] = second + first
+    path.write_bytes(bytes(data))
+    found = scan_file(path)
+    assert found is not None
+    builder = FrameBuilder()
+    assert not builder.add_scanned(str(path), found)
+    assert len(builder) == 0
+    assert not builder.keys
+    assert not builder.files
+    df = read_identifiers([path], errors="raise")
+    pd.testing.assert_frame_equal(df, _usual_frame([str(path)]))
+    assert df.loc[df.keyword == "PatientID", "value"].tolist() == ["first"]
+
+
+@pytest.mark.parametrize("make_error", FAILURES, ids=lambda f: type(f()).__name__)
+def test_a_failure_in_the_scanner_leaves_no_row_of_the_file(
+    three_files: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    make_error: Callable[[], BaseException],
+) -> None:
+    good_a, bad, good_c = three_files
+    expected = _frame([good_a, good_c])
+    real_format = builder_module.format_raw
+    current = {"file": "", "n": 0}
+
+    def failing_format(*args: Any) -> str | None:
+        if current["file"] == bad:
+            current["n"] += 1
+            if current["n"] == 4:
+                raise make_error()
+        return real_format(*args)
+
+    monkeypatch.setattr(builder_module, "format_raw", failing_format)
+    builder = FrameBuilder()
+    for file in three_files:
+        current["file"] = file
+        found = scan_file(file)
+        assert found is not None
+        if file != bad:
+            assert builder.add_scanned(file, found)
+        elif isinstance(make_error(), Exception):
+            assert not builder.add_scanned(file, found)  # read it the usual way
+        else:
+            with pytest.raises(type(make_error())):
+                builder.add_scanned(file, found)
+    assert current["n"] >= 4
+    df = builder.build()
+    pd.testing.assert_frame_equal(df, expected)
+    assert "ImageComments" not in set(df.name.cat.categories)
 
 
 def test_to_frame_shows_a_name_that_is_not_utf8_escaped(three_files: list[str]) -> None:

@@ -7,6 +7,7 @@ import os
 import pickle
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,16 @@ def test_files_of_a_failed_worker_are_read_here(
 ) -> None:
     reference = read_identifiers(many_files)
     monkeypatch.setattr(_read, name, replacement)
+    real_add = _read._add_file
+
+    def slow_add(*args: Any) -> None:
+        # this process reads slowly enough for the worker to be up and given
+        # chunks before the front reaches the back (a fast reader could read
+        # all 280 files first, and the worker would have nothing to fail on)
+        time.sleep(0.002)
+        real_add(*args)
+
+    monkeypatch.setattr(_read, "_add_file", slow_add)
     caplog.set_level(logging.DEBUG, logger="deidscope.frame._read")
     df = read_identifiers(many_files, workers=2)
     pd.testing.assert_frame_equal(df, reference)

@@ -124,8 +124,15 @@ def resolve_vr(raw: RawDataElement, creator: str | None) -> str:
     creator); an explicit ``UN`` is replaced by the known VR, as pydicom does
     with its default ``replace_un_with_known_vr``.
     """
-    tag = raw.tag
-    vr = raw.VR
+    return resolve_tag_vr(raw.tag, raw.VR, raw.value, creator)
+
+
+def resolve_tag_vr(tag: int, vr: str | None, value: object, creator: str | None) -> str:
+    """Return the VR pydicom gives an element stored raw with `vr` (None if implicit).
+
+    :func:`resolve_vr` from the raw element's parts: its `tag`, stored
+    `vr` and raw `value`, and its block's private `creator`.
+    """
     if vr is not None and not (vr == "UN" and pydicom_config.replace_un_with_known_vr):
         return str(vr)
     if tag >> 16 & 1:
@@ -137,7 +144,7 @@ def resolve_vr(raw: RawDataElement, creator: str | None) -> str:
             except KeyError:
                 pass
         return "UN"
-    if vr == "UN" and raw.value is not None and len(raw.value) >= 0xFFFF:
+    if vr == "UN" and value is not None and len(value) >= 0xFFFF:  # type: ignore[arg-type]
         return "UN"
     try:
         return str(dictionary_VR(tag))

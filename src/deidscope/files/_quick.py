@@ -30,7 +30,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-from typing import Final, cast
+from typing import Any, Final, NamedTuple, cast
 
 from pydicom.charset import default_encoding
 from pydicom.datadict import dictionary_VR
@@ -44,7 +44,7 @@ from deidscope.files._items import Encoding, ItemList, RawItem, charset_encoding
 from deidscope.files._read import DEFER_SIZE
 from deidscope.files._scan import MAX_DEPTH, too_deep
 
-__all__ = ["DEFER_SIZE", "RawDataset", "read_raw_file"]
+__all__ = ["DEFER_SIZE", "RawDataset", "ScannedFile", "read_raw_file", "scan_file"]
 
 
 _HEADER = struct.Struct("<HH2sH").unpack_from
@@ -447,3 +447,275 @@ def _read(buf: mmap.mmap, size: int) -> RawDataset | None:
         _encoding(elements, default_encoding),
         RawItem(meta, default_encoding),
     )
+
+
+# -- the frame's reader: elements as flat tuples, no pydicom objects
+
+#: One element as :func:`scan_file` gives it: tag, VR (None in implicit VR,
+#: "SQ" for a sequence), length, value (bytes; None when left on disk or
+#: undefined; for a sequence the list of its items, each a list of
+#: elements) and where the value starts in the file.
+ScannedElement = tuple[int, "str | None", int, Any, int]
+
+# what is saved of the element list holding a sequence while its items are
+# read: its elements, its end, whether it ends with a delimiter; then the
+# sequence's tag, value offset, items, end and whether it ends with a delimiter
+_ListOpen = tuple[list[Any], int, bool, int, int, list[Any], int, bool]
+
+
+def _scan_list(
+    buf: mmap.mmap,
+    offset: int,
+    end: int,
+    elements: list[Any],
+    *,
+    meta: bool = False,
+    implicit: bool = False,
+) -> int:
+    """Read little endian elements into `elements`; return where it stopped.
+
+    The same walk over the bytes as :func:`_scan`, with the same refusals
+    (:class:`_NotQuickError`), but each element is a
+    :data:`ScannedElement` tuple in a list, in file order. In implicit VR,
+    an element whose dictionary VR is ambiguous is kept (VR None, its value
+    read): the caller decides what it can do with it.
+    """
+    implicit_vr = _NODE_VRS.get
+    vrs = _VRS
+    long_vrs = _LONG_VRS
+    header_of = _HEADER
+    item_header_of = _ITEM_HEADER
+    long_of = _LONG
+    empty = _EMPTY
+    deferred = _DEFERRED_VRS
+    defer_size = DEFER_SIZE
+    stack: list[_ListOpen] = []
+    add = elements.append
+    limit = end  # where the current element list ends
+    delimited = False  # it ends with an item delimiter (undefined length)
+    while True:
+        # -- the elements of the data set or of an item
+        if offset >= limit:
+            if offset != limit or delimited:
+                raise _NotQuickError  # past an item's end, or an item never closed
+            if not stack:
+                return offset
+            stack[-1][5].append(elements)
+        else:
+            if limit - offset < 8:
+                raise _NotQuickError  # stray bytes: an element header cut short
+            group, element, vr_bytes, length = header_of(buf, offset)
+            if meta and group != 2:
+                return offset
+            tag = group << 16 | element
+            if group == 0xFFFE:
+                if not (delimited and tag == _ITEM_END):
+                    raise _NotQuickError
+                offset += 8
+                stack[-1][5].append(elements)
+            else:
+                if group == 2 and not meta and not stack:
+                    raise _NotQuickError  # file meta inside the data set
+                if implicit:
+                    (length,) = long_of(buf, offset + 4)
+                    value_tell = offset + 8
+                    known = implicit_vr(tag)
+                    if known is None:
+                        known = _node_vr(tag)
+                    if known != "SQ":
+                        offset = value_tell + length
+                        if length == _UNDEFINED or offset > limit:
+                            raise _NotQuickError
+                        leaf: bytes | None = None
+                        if length and not (length > defer_size and known in deferred):
+                            leaf = buf[value_tell:offset]
+                        add((tag, None, length, leaf, value_tell))
+                        continue
+                    vr_bytes = b"SQ"
+                vr = vrs.get(vr_bytes)
+                if vr is None:
+                    raise _NotQuickError  # implicit VR, or an unknown VR
+                if implicit:
+                    pass
+                elif vr in long_vrs:
+                    if limit - offset < 12:
+                        raise _NotQuickError
+                    (length,) = long_of(buf, offset + 8)
+                    value_tell = offset + 12
+                else:
+                    value_tell = offset + 8
+                if vr == "SQ":
+                    if length == _UNDEFINED:
+                        seq_end, seq_delimited = limit, True
+                    else:
+                        seq_end, seq_delimited = value_tell + length, False
+                        if seq_end > limit:
+                            raise _NotQuickError
+                    stack.append(
+                        (
+                            elements,
+                            limit,
+                            delimited,
+                            tag,
+                            value_tell,
+                            [],
+                            seq_end,
+                            seq_delimited,
+                        )
+                    )
+                    offset = value_tell
+                elif length == _UNDEFINED:
+                    if tag != _PIXEL_DATA:
+                        raise _NotQuickError
+                    offset = _fragments_end(buf, value_tell, limit)
+                    add((tag, vr, length, None, value_tell))
+                    continue
+                else:
+                    offset = value_tell + length
+                    if offset > limit:
+                        raise _NotQuickError  # the value runs past its end
+                    value: bytes | None
+                    if not length:
+                        value = empty[vr]
+                    elif length > defer_size and vr in deferred:
+                        value = None
+                    else:
+                        value = buf[value_tell:offset]
+                    if vr == "UN" and " or " in _dictionary_vr(tag):
+                        raise _NotQuickError  # pydicom corrects ambiguous VRs
+                    add((tag, vr, length, value, value_tell))
+                    continue
+        # -- the items of the innermost open sequence
+        (
+            parent,
+            parent_limit,
+            parent_delimited,
+            seq_tag,
+            seq_tell,
+            items,
+            seq_end,
+            seq_delimited,
+        ) = stack[-1]
+        while True:
+            if offset >= seq_end:
+                if offset != seq_end or seq_delimited:
+                    raise _NotQuickError
+                closed = True
+                break
+            if seq_end - offset < 8:
+                raise _NotQuickError
+            group, element, length = item_header_of(buf, offset)
+            tag = group << 16 | element
+            offset += 8
+            if seq_delimited and tag == _SEQUENCE_END:
+                closed = True
+                break
+            if tag != _ITEM:
+                raise _NotQuickError
+            if len(stack) > MAX_DEPTH:
+                raise _TooDeepError
+            # an item: read its elements
+            elements = []
+            add = elements.append
+            if length == _UNDEFINED:
+                limit, delimited = seq_end, True
+            else:
+                limit, delimited = offset + length, False
+                if limit > seq_end:
+                    raise _NotQuickError
+            closed = False
+            break
+        if closed:
+            stack.pop()
+            elements, limit, delimited = parent, parent_limit, parent_delimited
+            add = elements.append
+            add((seq_tag, "SQ", offset - seq_tell, items, seq_tell))
+
+
+_NODE_VRS: dict[int, str] = {}
+
+
+def _node_vr(tag: int) -> str:
+    """Return what the reader needs of an implicit element's VR (cached).
+
+    The dictionary's VR ("" if private or unknown); "OB" for an ambiguous
+    one that may be bulk (OB or OW), so that a long value stays on disk.
+    """
+    vr = "" if tag >> 16 & 1 else _dictionary_vr(tag)
+    if " or " in vr and ("OB" in vr or "OW" in vr):
+        vr = "OB"  # left on disk if long, as pydicom would (the pixel data)
+    if len(_NODE_VRS) < 1 << 16:
+        _NODE_VRS[tag] = vr
+    return vr
+
+
+class ScannedFile(NamedTuple):
+    """A file read by :func:`scan_file`.
+
+    Attributes
+    ----------
+    meta : list of ScannedElement
+        The file meta information's elements, in file order.
+    elements : list of ScannedElement
+        The data set's elements, in file order; a sequence's value is the
+        list of its items, each a list of elements.
+    implicit : bool
+        Whether the data set is implicit VR (its elements have no VR but
+        the sequences).
+    """
+
+    meta: list[Any]
+    elements: list[Any]
+    implicit: bool
+
+
+def scan_file(path: str | os.PathLike[str]) -> ScannedFile | None:
+    """Read a file's elements as flat tuples, for the frame, or None.
+
+    The files :func:`read_raw_file` reads, read the same way into lists of
+    :data:`ScannedElement` tuples instead of pydicom elements; in implicit
+    VR, elements whose dictionary VR is ambiguous are kept too. None when
+    the file is not one this reader handles (then read it with
+    :func:`read_raw_file`, or pydicom).
+
+    Raises
+    ------
+    ReadError
+        If sequence items nest deeper than :data:`MAX_DEPTH` levels.
+    """
+    try:
+        with open(path, "rb") as fp:
+            size = os.fstat(fp.fileno()).st_size
+            if size < 144:
+                return None
+            with mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+                if buf[128:132] != b"DICM":
+                    return None
+                meta: list[Any] = []
+                start = _scan_list(buf, 132, size, meta, meta=True)
+                syntax = _list_syntax(meta)
+                if (
+                    not syntax.is_transfer_syntax
+                    or not syntax.is_little_endian
+                    or syntax.is_deflated
+                ):
+                    return None
+                implicit = syntax.is_implicit_VR
+                elements: list[Any] = []
+                _scan_list(buf, start, size, elements, implicit=implicit)
+                if not elements:
+                    return None
+                return ScannedFile(meta, elements, implicit)
+    except _TooDeepError:
+        raise ReadError(path, too_deep()) from None
+    except (OSError, ValueError, _NotQuickError, struct.error, UnicodeDecodeError):
+        return None
+
+
+def _list_syntax(meta: list[Any]) -> UID:
+    for tag, _, _, value, _ in meta:
+        if tag == _TRANSFER_SYNTAX:
+            if not value or not isinstance(value, bytes):
+                break
+            return UID(value.decode("ascii", "replace").strip(" \x00"))
+    raise _NotQuickError

@@ -12,6 +12,7 @@ import pyarrow as pa
 from pydicom.charset import default_encoding
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 from deidscope.errors import InputError
 from deidscope.fields import (
@@ -31,9 +32,11 @@ from deidscope.fields._walk import (
     _skip_sets,
     _tag_info,
     element_vr,
+    resolve_tag_vr,
 )
 from deidscope.files import MAX_DEPTH, PathLike, RawItem, shown_path
-from deidscope.files._items import Encoding
+from deidscope.files._items import Encoding, charset_encoding
+from deidscope.files._quick import ScannedFile
 from deidscope.files._scan import too_deep
 from deidscope.frame._columns import COLUMNS, STRING, errors_frame
 from deidscope.frame._values import (
@@ -73,6 +76,7 @@ class FrameBuilder:
         self.chunks: list[pa.Array] = []
         self.flushed = 0  # rows whose values are in `chunks`
         self.errors: list[tuple[str, str]] = []
+        self._contexts = _Contexts()
 
     def __len__(self) -> int:
         return self.flushed + len(self.values)
@@ -146,6 +150,48 @@ class FrameBuilder:
             self.file_rows.append(rows)
         if len(values) >= _FLUSH_ROWS:
             self.flush()
+
+    def add_scanned(self, file: str, scanned: ScannedFile) -> bool:
+        """Add the rows of a file read by :func:`~deidscope.files._quick.scan_file`.
+
+        The rows :meth:`add_dataset` gives for the same file read by
+        :func:`~deidscope.files.read_raw_file` (or pydicom), in one pass
+        over the scanned elements. All or nothing: if anything is out of the
+        ordinary (tags out of order, a sequence pydicom must convert, an
+        ambiguous VR it cannot settle) or fails, no row of the file is kept
+        and False is returned: read the file the usual way.
+
+        Returns
+        -------
+        bool
+            True if the file's rows were added.
+        """
+        keys = self.keys
+        codes = self.key_codes
+        values = self.values
+        saved_codes, saved_values, saved_keys = len(codes), len(values), len(keys)
+        new_keys: list[_FieldKey] = []
+        try:
+            _scanned_rows(
+                scanned, keys, codes.append, values.append, new_keys, self._contexts
+            )
+        except BaseException as exc:
+            del codes[saved_codes:]
+            del values[saved_values:]
+            for key in new_keys:
+                del keys[key]
+            if len(keys) != saved_keys or new_keys:
+                self._contexts = _Contexts()  # they may hold the codes cut
+            if isinstance(exc, Exception):
+                return False
+            raise
+        rows = len(values) - saved_values
+        if rows:
+            self.files.append(file)
+            self.file_rows.append(rows)
+        if len(values) >= _FLUSH_ROWS:
+            self.flush()
+        return True
 
     def build(self) -> pd.DataFrame:
         """Return the frame of every row added, and the errors."""
@@ -307,6 +353,241 @@ def _add_rows(
                         queue.append(
                             (item, name, f"{uid}__{index}", False, depth + 1, encoding)
                         )
+
+
+class _NotHereError(Exception):
+    """The scanned file needs the usual way (pydicom's conversions)."""
+
+
+class _Context:
+    """Where a data set's rows go, and the key codes met there by tag.
+
+    A data set's place (its uid and name prefixes, depth, file meta or
+    not) and an element's tag, VR and private creator make its row key:
+    ``codes`` keeps, by tag, the VR, creator, code, uid and name last met,
+    so a row seen before costs one dict lookup.
+    """
+
+    __slots__ = ("codes", "depth", "is_filemeta", "name_prefix", "uid_prefix")
+
+    def __init__(
+        self,
+        uid_prefix: str | None,
+        name_prefix: str | None,
+        depth: int,
+        is_filemeta: bool,
+    ) -> None:
+        self.codes: dict[int, tuple[str, str | None, int, str, str]] = {}
+        self.uid_prefix = uid_prefix
+        self.name_prefix = name_prefix
+        self.depth = depth
+        self.is_filemeta = is_filemeta
+
+
+class _Contexts:
+    """The contexts of one builder: the data set, the file meta, the items."""
+
+    __slots__ = ("items", "meta", "top")
+
+    def __init__(self) -> None:
+        self.top = _Context(None, None, 0, False)
+        self.meta = _Context(None, None, 0, True)
+        # by the code of a sequence's row: its items' contexts, by index
+        self.items: dict[int, list[_Context]] = {}
+
+
+def _new_code(
+    context: _Context,
+    tag: int,
+    vr: str,
+    creator: str | None,
+    keys: dict[_FieldKey, int],
+    new_keys: list[_FieldKey],
+) -> tuple[str, str | None, int, str, str]:
+    """Return (and remember) the key code of a row met in `context`."""
+    own_uid, keyword = _TAG_INFO.get(tag) or _tag_info(tag)
+    uid_prefix, name_prefix = context.uid_prefix, context.name_prefix
+    uid = own_uid if uid_prefix is None else f"{uid_prefix}__{own_uid}"
+    label = keyword
+    if tag >> 16 & 1:
+        if creator is not None:
+            label = private_name(tag, creator)
+        else:
+            label = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    name = label if name_prefix is None else f"{name_prefix}__{label}"
+    key = (uid, name, vr, own_uid, keyword, creator, context.depth, context.is_filemeta)
+    code = keys.get(key)
+    if code is None:
+        code = keys[key] = len(keys)
+        new_keys.append(key)
+    entry = (vr, creator, code, uid, name)
+    context.codes[tag] = entry
+    return entry
+
+
+_CHARSET = 0x00080005
+_PIXEL_REPRESENTATION = 0x00280103
+#: Tags whose dictionary VR is "US or SS": pydicom settles them by the data
+#: set's PixelRepresentation (but the LUT descriptors, whose first value it
+#: also changes: those go the usual way).
+_US_OR_SS_TAGS = frozenset(
+    {
+        0x00189810, 0x00221452, 0x00280104, 0x00280105, 0x00280106, 0x00280107,
+        0x00280108, 0x00280109, 0x00280110, 0x00280111, 0x00280120, 0x00280121,
+        0x00409211, 0x00409216, 0x00603004, 0x00603006,
+    }
+)  # fmt: skip
+_IMPLICIT_VRS: dict[tuple[int, str | None], str] = {}
+_ENCODINGS: dict[bytes, Encoding] = {}
+
+
+def _list_encoding(elements: list[Any], inherited: Encoding) -> Encoding:
+    """Return the character set(s) of a scanned element list, as the quick reader."""
+    for tag, _, _, value, _ in elements:
+        if tag == _CHARSET:
+            return charset_encoding(value, inherited) if value else inherited
+        if tag > _CHARSET:
+            break
+    return inherited
+
+
+def _raw_item(elements: list[Any], encoding: Encoding) -> RawItem:
+    """Return a scanned element list as the quick reader's item (for pydicom)."""
+    stored: dict[BaseTag, Any] = {}
+    for tag, vr, length, value, tell in elements:
+        key = BaseTag(tag)
+        # a sequence's items are never converted here: an empty list stands in
+        stored_value: Any = ItemList() if type(value) is list else value
+        stored[key] = RawDataElement(
+            key, vr, length, stored_value, tell, vr is None, True
+        )
+    return RawItem(stored, encoding)
+
+
+def _scanned_rows(
+    scanned: ScannedFile,
+    keys: dict[_FieldKey, int],
+    add_code: Callable[[int], None],
+    add_value: Callable[[str], None],
+    new_keys: list[_FieldKey],
+    contexts: _Contexts,
+) -> None:
+    """Add a scanned file's rows: the rows of :func:`_add_rows` on the same file.
+
+    Raises :class:`_NotHereError` for what only pydicom settles.
+    """
+    skip_tags = _SKIP_TAGS
+    fast = format_raw
+    text_vrs = TEXT_VRS
+    padding = " \x00"
+    implicit_vrs = _IMPLICIT_VRS
+    item_contexts = contexts.items
+    queue: list[tuple[list[Any], _Context, Encoding]]
+    queue = [(scanned.elements, contexts.top, default_encoding)]
+    if scanned.meta:
+        queue.append((scanned.meta, contexts.meta, default_encoding))
+    position = 0
+    while position < len(queue):
+        elements, context, inherited = queue[position]
+        position += 1
+        codes_get = context.codes.get
+        depth = context.depth
+        encoding = inherited  # as read so far: what the items inherit
+        creators: dict[int, str | None] = {}
+        pixel_rep: int | None = None
+        item: RawItem | None = None  # built when pydicom must convert a value
+        last = -1
+        for tag, vr, length, value, _ in elements:
+            if tag <= last:
+                raise _NotHereError  # out of order, or twice
+            last = tag
+            creator: str | None = None
+            if tag >> 16 & 1:
+                low = tag & 0xFFFF
+                if low < 0x100:
+                    if low >= 0x10:  # a private creator
+                        creators[tag] = (
+                            value.decode("latin-1").strip(padding) or None
+                            if type(value) is bytes
+                            else None
+                        )
+                elif low >= 0x1000:
+                    creator = creators.get(tag & 0xFFFF0000 | low >> 8)
+            elif tag in skip_tags:
+                continue
+            elif tag == _CHARSET:
+                if value:
+                    found = _ENCODINGS.get(value)
+                    if found is None:
+                        found = charset_encoding(value, inherited)
+                        if len(_ENCODINGS) < 256 and isinstance(found, str | list):
+                            _ENCODINGS[value] = found
+                    encoding = found
+            elif (
+                tag == _PIXEL_REPRESENTATION
+                and depth == 0
+                and type(value) is bytes
+                and len(value) == 2
+            ):
+                pixel_rep = value[0] | value[1] << 8
+            if vr is None:
+                found_vr = implicit_vrs.get((tag, creator))
+                if found_vr is None:
+                    found_vr = resolve_tag_vr(tag, None, value, creator)
+                    if len(implicit_vrs) < 1 << 16:
+                        implicit_vrs[tag, creator] = found_vr
+                vr = found_vr
+                if " or " in vr:
+                    if (
+                        vr != "US or SS"
+                        or tag not in _US_OR_SS_TAGS
+                        or depth
+                        or pixel_rep is None
+                        or not value
+                    ):
+                        raise _NotHereError
+                    vr = "US" if pixel_rep == 0 else "SS"
+            elif vr == "UN":
+                vr = resolve_tag_vr(tag, vr, value, creator)
+                if " or " in vr:
+                    raise _NotHereError
+            entry = codes_get(tag)
+            if entry is None or entry[0] != vr or entry[1] != creator:
+                entry = _new_code(context, tag, vr, creator, keys, new_keys)
+            text: str | None
+            if vr == "SQ":
+                if type(value) is not list:
+                    raise _NotHereError  # a sequence only pydicom can read
+                text = _sequence_summary(len(value))
+            elif value and vr in text_vrs and value.isascii():
+                decoded = value.decode("ascii")
+                if text_vrs[vr] or "\\" not in decoded:
+                    text = decoded.strip(padding)
+                else:
+                    parts = decoded.split("\\")
+                    text = "\\".join(part.strip(padding) for part in parts)
+            else:
+                text = fast(vr, value, length, True)
+                if text is None:  # pydicom converts it, as in the quick reader's item
+                    if tag < _CHARSET:
+                        raise _NotHereError  # the item's encoding is not known yet
+                    if item is None:
+                        item = _raw_item(elements, _list_encoding(elements, inherited))
+                    text = format_element(item[tag])
+            add_code(entry[2])
+            add_value(text)
+            if vr == "SQ" and value:
+                if depth >= MAX_DEPTH:
+                    raise ValueError(too_deep(f" at {entry[3]}"[:80]))
+                children = item_contexts.get(entry[2])
+                if children is None:
+                    children = item_contexts[entry[2]] = []
+                for index, child in enumerate(value):
+                    if index == len(children):
+                        children.append(
+                            _Context(f"{entry[3]}__{index}", entry[4], depth + 1, False)
+                        )
+                    queue.append((child, children[index], encoding))
 
 
 def to_frame(ids: Mapping[PathLike, Mapping[str, Any]]) -> pd.DataFrame:

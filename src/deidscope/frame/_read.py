@@ -21,6 +21,7 @@ from deidscope.files import (
     read_header,
     shown_path,
 )
+from deidscope.files._quick import scan_file
 from deidscope.frame._builder import FrameBuilder
 from deidscope.frame._merge import RawRows, merge_rows, take_rows
 
@@ -53,6 +54,15 @@ def _add_file(builder: FrameBuilder, path: str, batch: BatchErrors) -> None:
     frame shows the path as :func:`~deidscope.files.shown_path` writes it.
     """
     file = shown_path(path)
+    try:
+        scanned = scan_file(path)
+    except ReadError as exc:
+        batch.add(file, exc.reason)
+        return
+    except Exception:  # a reader bug: the usual way says what it is
+        scanned = None
+    if scanned is not None and builder.add_scanned(file, scanned):
+        return  # the common file, in one pass
     try:
         ds, truncation = read_header(path)
     except ReadError as exc:

@@ -226,4 +226,9 @@ def format_raw(vr: str, value: bytes | None, length: int, little: bool) -> str |
         if len(value) == item.size:
             return str(item.unpack(value)[0])
         return "\\".join(str(number) for (number,) in item.iter_unpack(value))
+    if vr == "AT" and not len(value) % 4:
+        pairs = struct.unpack(f"{'<' if little else '>'}{len(value) // 2}H", value)
+        return "\\".join(
+            format_tag(pairs[i] << 16 | pairs[i + 1]) for i in range(0, len(pairs), 2)
+        )
     return None
