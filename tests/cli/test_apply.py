@@ -55,7 +55,7 @@ def test_clean_recipe_exits_0_and_keeps_the_tree(
     # would have replaced, and adds what PS3.15 does not ask for
     assert score.startswith("scorecard (PS3.15 Basic Profile, no options): ")
     assert score.endswith(
-        "below 100 %: kept, uids_changed (deidscope verify lists them)"
+        "below 100 %: kept, uids_changed (deidscope verify INPUT OUTPUT lists them)"
     )
     # deid.dicom's four ADD ... var: lines, one warning each
     skipped = [line for line in captured.err.splitlines() if "skipped" in line]
@@ -375,6 +375,61 @@ def _profile_file(tmp_path: Path, options: list[str]) -> str:
     path = tmp_path / "profile.deid"
     path.write_text(Recipe.from_profile(options).to_text())
     return str(path)
+
+
+def _score(out: str) -> str:
+    [line] = [line for line in out.splitlines() if line.startswith("scorecard")]
+    return line
+
+
+def test_the_scorecard_uses_the_options_a_profile_recipe_names(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ["retain_uids", "retain_device_identity", "clean_descriptors"]
+    recipe = _profile_file(tmp_path, options)
+    argv = ["apply", "--recipe", recipe, str(inputs)]
+    assert main([*argv, "-o", str(tmp_path / "out")]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "leak check: no identifying value of the originals survives" in out
+    assert _score(out) == (
+        f"scorecard (PS3.15 Basic Profile, options: {', '.join(options)}): "
+        "100.00 % (245 of 245 checks passed)"
+    )
+    # --option wins over the recipe's: with fewer options, the kept UIDs and
+    # the kept text fail (the leak check and the scorecard both)
+    code = main([*argv, "-o", str(tmp_path / "o2"), "--option", "retain_uids"])
+    assert code == EXIT_FINDINGS
+    captured = capsys.readouterr()
+    score = _score(captured.out)
+    assert score.startswith("scorecard (PS3.15 Basic Profile, options: retain_uids): 9")
+    assert score.endswith(
+        "below 100 %: text_removed "
+        "(deidscope verify INPUT OUTPUT --option retain_uids lists them)"
+    )
+    assert "identifying values survive" in captured.err
+
+
+def test_options_a_recipe_names_that_are_not_ps315s_are_reported(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recipe = tmp_path / "edited.deid"
+    text = Path(_profile_file(tmp_path, ["retain_uids"])).read_text()
+    recipe.write_text(
+        text.replace("# options: retain_uids", "# options: retain_uids, keep_all")
+    )
+    argv = ["apply", "--recipe", str(recipe), str(inputs), "-o", str(tmp_path / "o")]
+    assert main(argv) == EXIT_OK
+    captured = capsys.readouterr()
+    assert "options: retain_uids): 100.00 %" in _score(captured.out)
+    assert "'keep_all' is not a PS3.15 option" in captured.err
+
+
+def test_an_unknown_option_is_a_bad_command_line(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["apply", "-r", DEID_DICOM, str(inputs), "-o", str(tmp_path / "o")]
+    assert main([*argv, "--option", "retain_all"]) == EXIT_USAGE
+    assert "unknown option 'retain_all'" in capsys.readouterr().err
 
 
 def test_key_file_and_crosswalk(

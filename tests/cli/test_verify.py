@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from deidscope.cli import main
-from deidscope.cli._common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE
-from deidscope.cli._verify import OPTION_NAMES
+from deidscope.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_USAGE,
+    OPTION_NAMES,
+)
 from deidscope.dicom import replace_identifiers
 from deidscope.ps315 import OPTIONS
 from deidscope.recipe import Recipe

@@ -84,6 +84,8 @@ _TAG = re.compile(r"^\(([0-9a-fA-F]{4}), ?([0-9a-fA-F]{4})\)$")
 _META_STRUCTURE = frozenset(
     {0x00020000, 0x00020001, 0x00020002, 0x00020010, 0x00020012, 0x00020013}
 )
+# file meta elements that repeat a data set element (PS3.10 7.1)
+_META_MIRRORS = {0x00020003: "(0008, 0018)"}  # MediaStorageSOPInstanceUID
 # code item attributes (Code Value, Coding Scheme Designator and Version, Code
 # Meaning, Mapping Resource, Context Group ...): vocabulary, not identifiers
 _CODE_ATTRIBUTES = frozenset(
@@ -171,6 +173,12 @@ def _uid_class(uid: str, options: tuple[str, ...]) -> tuple[str, bool, bool, boo
     if not tags or tags[-1] == -1:
         return "", False, False, False
     if tags[0] >> 16 == 0x0002:
+        mirror = _META_MIRRORS.get(tags[0])
+        if mirror is not None and len(tags) == 1:
+            # the file meta follows the data set: kept where the option keeps
+            # the element it repeats (MediaStorageSOPInstanceUID, retain_uids)
+            kind, _, kept, cleaned = _uid_class(mirror, options)
+            return ("meta" if kind else ""), True, kept, cleaned
         return ("" if tags[0] in _META_STRUCTURE else "meta"), True, False, False
     last = tags[-1]
     if last >> 16 & 1 and 0x0010 <= last & 0xFFFF <= 0x00FF:

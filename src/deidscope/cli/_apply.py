@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 from deidscope.cli._common import (
     EXIT_FINDINGS,
     EXIT_OK,
+    OPTION_NAMES,
     Outcome,
     Subparsers,
     add_command,
+    add_options,
     add_output,
     add_run_options,
     add_strict,
@@ -67,6 +69,11 @@ recipe's PatientID, AccessionNumber and StudyID, and the dates of its
 Retain Longitudinal Modified Dates Option keyed: the same key gives the
 same values in every run. --crosswalk CSV (needs a key) writes the
 old-to-new table (owner-only), never inside OUT.
+
+The leak check and the scorecard at the end judge the output against the
+PS3.15 Basic Profile with the options the recipe was made with: --option
+NAME (repeatable) names them; without it, a recipe written by
+Recipe.from_profile says its own (its "# options:" comment).
 """
 
 _EPILOG = """\
@@ -156,6 +163,14 @@ def register(subparsers: Subparsers) -> None:
             "offset) to this CSV file, outside OUT; needs a key"
         ),
     )
+    add_options(
+        parser,
+        help=(
+            "a PS3.15 option the recipe applies, for the leak check and the "
+            "scorecard (default: the options a profile recipe names in its "
+            "'# options:' comment)"
+        ),
+    )
     add_strict(
         parser,
         help=(
@@ -201,6 +216,36 @@ def _unresolved(recipes: list[Recipe], lookup: dict[str, str]) -> list[str]:
             where = f"{recipe.path or 'recipe'}, line {number or '?'}"
             lines.append(f"{where}: {text}: skipped, as deid skips it ({why})")
     return lines
+
+
+#: How a recipe written by ``Recipe.from_profile`` names its options.
+_OPTIONS_COMMENT = "# options:"
+
+
+def _recipe_options(recipes: list[Recipe]) -> tuple[list[str], list[str]]:
+    """Return the PS3.15 options the recipes name, and warnings about others.
+
+    A profile recipe (``Recipe.from_profile``) says its options in a comment
+    before ``FORMAT``: ``# options: retain_uids, clean_descriptors`` (or
+    ``none``). Several recipes: every option any of them names.
+    """
+    found: list[str] = []
+    unknown: list[str] = []
+    for recipe in recipes:
+        for comment in recipe.comments:
+            if not comment.startswith(_OPTIONS_COMMENT):
+                continue
+            names = comment[len(_OPTIONS_COMMENT) :].split(",")
+            for name in (n.strip() for n in names):
+                if name in OPTION_NAMES:
+                    found.append(name)
+                elif name and name != "none":
+                    where = recipe.path or "recipe"
+                    unknown.append(
+                        f"{where}: {comment.strip()}: {name!r} is not a PS3.15 "
+                        "option; the leak check and the scorecard leave it out"
+                    )
+    return list(dict.fromkeys(found)), unknown
 
 
 def _key(args: argparse.Namespace, *, caller: str) -> bytes | None:
@@ -277,6 +322,11 @@ def run(args: argparse.Namespace) -> Outcome:
             f"{'line is' if len(skipped) == 1 else 'lines are'} not resolved, "
             f"nothing written: {skipped[0]}{more}"
         )
+    options, unknown_options = (
+        (list(dict.fromkeys(args.option)), [])
+        if args.option
+        else _recipe_options(recipes)
+    )
     recipe = Recipe.combine(recipes)
     files = _inputs_files(paths)
     if not files:
@@ -308,6 +358,7 @@ def run(args: argparse.Namespace) -> Outcome:
     }
     warnings: list[str] = [
         *skipped,
+        *unknown_options,
         *(
             f"{file}: {error}"
             for file, error in zip(result.errors.file, result.errors.error, strict=True)
@@ -326,7 +377,9 @@ def run(args: argparse.Namespace) -> Outcome:
     if written:
         before = read_inputs(list(written.values()), args)
         after = read_inputs(list(written), args)
-        found = leaks(before, after, pairs=written, scan_bytes=list(written))
+        found = leaks(
+            before, after, options=options, pairs=written, scan_bytes=list(written)
+        )
         if args.leaks is not None:
             with output_file(args.leaks, force=args.force, caller=caller) as temp:
                 escape_formulas(found).to_csv(temp, index=False, lineterminator="\r\n")
@@ -345,13 +398,14 @@ def run(args: argparse.Namespace) -> Outcome:
             messages.append(
                 "leak check: no identifying value of the originals survives"
             )
-        messages.append(_score_line(scorecard(before, after, pairs=written)))
+        card = scorecard(before, after, options=options, pairs=written)
+        messages.append(_score_line(card, options))
     return Outcome(
         messages=tuple(messages), notes=notes, warnings=tuple(warnings), code=code
     )
 
 
-def _score_line(card: Scorecard) -> str:
+def _score_line(card: Scorecard, options: list[str]) -> str:
     """One line for the scorecard (audit.scorecard, as deidscope verify shows it)."""
     failed = [
         str(check)
@@ -363,10 +417,15 @@ def _score_line(card: Scorecard) -> str:
         )
         if passed < total
     ]
+    named = f"options: {', '.join(options)}" if options else "no options"
     line = (
-        f"scorecard (PS3.15 Basic Profile, no options): {100 * card.rate:.2f} % "
+        f"scorecard (PS3.15 Basic Profile, {named}): {100 * card.rate:.2f} % "
         f"({card.passed:,} of {card.total:,} checks passed)"
     )
     if failed:
-        line += f"; below 100 %: {', '.join(failed)} (deidscope verify lists them)"
+        again = "".join(f" --option {o}" for o in options)
+        line += (
+            f"; below 100 %: {', '.join(failed)} "
+            f"(deidscope verify INPUT OUTPUT{again} lists them)"
+        )
     return line

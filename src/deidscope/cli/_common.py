@@ -50,9 +50,11 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "OPTION_NAMES",
     "SAMPLE_DATASET",
     "Outcome",
     "add_command",
+    "add_options",
     "add_output",
     "add_paths",
     "add_run_options",
@@ -282,6 +284,51 @@ def positive_int(text: str) -> int:
             f"expected a positive whole number, but got {text!r}"
         )
     return number
+
+
+#: PS3.15's options (deidscope.ps315.OPTIONS, which imports pandas: --help
+#: stays light; a test checks the two agree).
+OPTION_NAMES: tuple[str, ...] = (
+    "retain_safe_private",
+    "retain_uids",
+    "retain_device_identity",
+    "retain_institution_identity",
+    "retain_patient_characteristics",
+    "retain_long_full_dates",
+    "retain_long_modified_dates",
+    "clean_descriptors",
+    "clean_structured_content",
+    "clean_graphics",
+)
+
+
+def _option(text: str) -> str:
+    if text not in OPTION_NAMES:
+        raise argparse.ArgumentTypeError(
+            f"unknown option {text!r}; choose from {', '.join(OPTION_NAMES)}"
+        )
+    return text
+
+
+def add_options(parser: argparse.ArgumentParser, *, help: str) -> None:
+    """Add ``--option NAME`` (repeatable; ``args.option``, a list of names).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    help : str
+        What the option means for the subcommand, for ``--help`` (the names
+        and "repeat for several" are added).
+    """
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        type=_option,
+        metavar="NAME",
+        help=f"{help} (repeat for several): " + ", ".join(OPTION_NAMES),
+    )
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ from deidscope.cli._common import (
     EXIT_OK,
     Outcome,
     Subparsers,
+    add_options,
     add_run_options,
     add_strict,
     check_output_file,
@@ -46,30 +47,6 @@ examples:
   deidscope verify scans/ clean/ --option retain_uids --html score.html
   deidscope verify scans/ clean/ --min 99.5 --allow-leaks
 """
-
-
-#: PS3.15's options (deidscope.ps315.OPTIONS, which imports pandas: --help
-#: stays light; a test checks the two agree).
-OPTION_NAMES: tuple[str, ...] = (
-    "retain_safe_private",
-    "retain_uids",
-    "retain_device_identity",
-    "retain_institution_identity",
-    "retain_patient_characteristics",
-    "retain_long_full_dates",
-    "retain_long_modified_dates",
-    "clean_descriptors",
-    "clean_structured_content",
-    "clean_graphics",
-)
-
-
-def _option(text: str) -> str:
-    if text not in OPTION_NAMES:
-        raise argparse.ArgumentTypeError(
-            f"unknown option {text!r}; choose from {', '.join(OPTION_NAMES)}"
-        )
-    return text
 
 
 def _percent(text: str) -> float:
@@ -108,15 +85,7 @@ def register(subparsers: Subparsers) -> None:
         metavar="PCT",
         help="the lowest overall pass rate, in percent, that exits 0 (default 100)",
     )
-    parser.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        type=_option,
-        metavar="NAME",
-        help="a PS3.15 option the de-identification used (repeat for several): "
-        + ", ".join(OPTION_NAMES),
-    )
+    add_options(parser, help="a PS3.15 option the de-identification used")
     parser.add_argument(
         "--html",
         type=output_path((".html", ".htm")),
