@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from pydicom.charset import default_encoding
 from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
 from pydicom.fileutil import read_undefined_length_value
@@ -43,11 +44,24 @@ from deidscope.fields import (
     DEFAULT_SKIP,
     DicomField,
     FieldMap,
+    WalkedField,
     format_tag,
     iter_fields,
+    private_name,
+)
+from deidscope.fields._walk import (
+    _TAG_INFO,
+    _creator_of,
+    _encoding_of,
+    _in_tag_order,
+    _skip_sets,
+    _tag_info,
+    element_vr,
 )
 from deidscope.files import (
+    MAX_DEPTH,
     PathLike,
+    RawDataset,
     RawItem,
     as_input_list,
     check_paths,
@@ -57,7 +71,8 @@ from deidscope.files import (
     read_header,
 )
 from deidscope.files._items import ItemList
-from deidscope.frame._values import format_walked
+from deidscope.files._scan import too_deep
+from deidscope.frame._values import TEXT_VRS, format_raw, format_walked
 from deidscope.recipe._apply import ReplaceResult
 from deidscope.recipe._apply import replace_identifiers as _replace_identifiers
 from deidscope.recipe._types import RecipeLike
@@ -189,11 +204,16 @@ class _Source:
         self.dataset = dataset
         self.path = path
 
-    def __call__(self, tag: int) -> DataElement:
+    def __call__(self, field: DicomField) -> DataElement:
+        spec = field._tag
+        tag = spec[0] if isinstance(spec, tuple) else int(spec)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                elem = _make_element(self.dataset, tag, self.path)
+                if isinstance(spec, tuple):
+                    elem = _from_value(self.dataset, tag, spec[1], field._element)
+                else:
+                    elem = _make_element(self.dataset, tag, self.path)
             except Exception as exc:  # pydicom raises many kinds on bad values
                 reason = f"cannot be read: {type(exc).__name__}: {exc}"
                 logger.info("(%08x): %s", tag, reason)
@@ -201,6 +221,16 @@ class _Source:
         for warning in caught:
             logger.debug("(%08x): %s", tag, warning.message)
         return elem
+
+
+def _from_value(dataset: Any, tag: int, vr: str, value: bytes) -> DataElement:
+    """Convert a value the quick reader read (explicit VR, little endian).
+
+    `dataset` holds the data set's private creators and character set.
+    """
+    raw = RawDataElement(BaseTag(tag), vr, len(value), value, 0, False, True)
+    elem = convert_raw_data_element(raw, encoding=dataset.encoding, ds=dataset)
+    return _with_creator(dataset, elem, raw)
 
 
 def _make_element(
@@ -381,6 +411,16 @@ def _fields(
     (:class:`_Source`). Names and uids already in `strings` are shared, so
     the fields of many files hold one copy of each.
     """
+    if isinstance(ds, RawDataset) and path is not None and check:
+        return _quick_fields(
+            ds,
+            path,
+            expand_sequences=expand_sequences,
+            skip=skip,
+            strip_sequences=strip_sequences,
+            remove_private=remove_private,
+            strings=strings,
+        )
     fields = FieldMap()
     intern = strings.setdefault
     walk = iter_fields(
@@ -413,9 +453,177 @@ def _fields(
             if dataset is not holder:
                 holder = dataset
                 source = _Source(dataset, path)
-            field = DicomField._lazy(source, tag, name, uid, is_filemeta)
+            field = _keyed_field(source, tag, name, uid, is_filemeta)
         fields[uid] = field
     return fields
+
+
+#: Raw VRs a compact field cannot be made from: the field keeps its tag.
+_KEYED_VRS: frozenset[str | None] = frozenset({None, "UN", "SQ"})
+
+
+def _quick_fields(
+    ds: RawDataset,
+    path: PathLike,
+    *,
+    expand_sequences: bool,
+    skip: Collection[str | int],
+    strip_sequences: bool,
+    remove_private: bool,
+    strings: dict[Any, Any],
+) -> FieldMap:
+    """:func:`_fields` of a file the quick reader read, in one pass.
+
+    The fields of ``iter_fields(ds, fast_items=True)`` (the test suite
+    checks both agree), made without a WalkedField each, and each value
+    checked as ``read_identifiers``' one-pass builder checks it: what it
+    formats from bytes is left as read, and what it gives pydicom
+    (``format_walked``) is converted here too, so a file fails here exactly
+    when it fails there.
+
+    A top-level field of explicit VR keeps only its value (bytes), tag and
+    VR; the data set itself is not kept, but for what the fields need to
+    make their elements: the private creators, the sequences (their items
+    hold the nested fields' elements) and values left on disk.
+    """
+    skip_tags, skip_keywords = _skip_sets(skip)
+    tag_info = _TAG_INFO.get
+    intern = strings.setdefault
+    raw_type = RawDataElement
+    item_list = ItemList
+    text_vrs = TEXT_VRS
+    fast = format_raw
+    new_field = DicomField.__new__
+    field_type = DicomField
+    expand = expand_sequences and not strip_sequences
+    fields = FieldMap()
+    seen: set[str] = set()
+    queue: list[tuple[Any, str | None, str | None, bool, int, Any]]
+    queue = [(ds, None, None, False, 0, default_encoding)]
+    if len(ds.file_meta):
+        queue.append((ds.file_meta, None, None, True, 0, default_encoding))
+    position = 0
+    while position < len(queue):
+        dataset, name_prefix, uid_prefix, is_filemeta, depth, encoding = queue[position]
+        position += 1
+        encoding = _encoding_of(dataset, encoding)
+        top = uid_prefix is None
+        kept: dict[BaseTag, Any] = {}
+        source = _Source(RawItem(kept, encoding) if top else dataset, path)
+        creators: dict[int, str | None] = {}
+        for key, stored in _in_tag_order(dataset):
+            tag = int(key)
+            private = tag >> 16 & 1
+            if top and private and not tag & 0xFF00:
+                kept[key] = stored  # a private creator: the fields' creator
+            own_uid, keyword = tag_info(tag) or _tag_info(tag)
+            if tag in skip_tags or keyword in skip_keywords:
+                continue
+            if private and remove_private:
+                continue
+            uid = own_uid if top else f"{uid_prefix}__{own_uid}"
+            if uid in seen:
+                continue
+            seen.add(uid)
+            creator: str | None = None
+            name = keyword
+            if private:
+                creator = _creator_of(dataset, tag, creators)
+                if creator is not None:
+                    name = private_name(tag, creator)
+                else:
+                    name = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+            if name_prefix is not None:
+                name = f"{name_prefix}__{name}"
+            # the check, as the builder's one pass makes it
+            vr = raw_vr = stored.VR
+            value: Any = stored.value
+            children: Any = None
+            slow = True
+            if type(stored) is raw_type and vr is not None and vr != "UN":
+                if vr == "SQ":
+                    if type(value) is item_list:
+                        slow = False
+                        children = value
+                elif value and vr in text_vrs and value.isascii():
+                    slow = False  # formatted from its bytes: nothing to convert
+                else:
+                    little = stored.is_little_endian
+                    slow = fast(vr, value, stored.length, little) is None
+            if slow:
+                vr, raw = element_vr(dataset, key, stored, creator, encoding, True)
+                format_walked(
+                    WalkedField(
+                        uid,
+                        name,
+                        tag,
+                        keyword,
+                        vr,
+                        dataset,
+                        raw,
+                        is_filemeta,
+                        depth,
+                        creator,
+                    )
+                )
+                if vr == "SQ":
+                    children = raw if isinstance(raw, ItemList) else raw.value
+                stored = dataset.get_item(key)  # converted, maybe
+            if strip_sequences and vr == "SQ":
+                continue
+            if not top or private:
+                uid = intern(uid, uid)
+                name = intern(name, name)
+            field = new_field(field_type)
+            if type(stored) is not raw_type:  # converted by the check
+                field._element = stored
+                field._source = None
+                field._tag = 0
+            elif (
+                top
+                and type(value) is bytes
+                and value
+                and raw_vr not in _KEYED_VRS
+                and not stored.is_implicit_VR
+            ):
+                # compact: the value, and a (tag, VR) pair shared by every
+                # file; short values (most repeat across a series) shared too
+                field._element = intern(value, value) if len(value) <= 64 else value
+                field._source = source
+                field._tag = intern((tag, raw_vr), (tag, raw_vr))
+            else:
+                if top:
+                    kept[key] = stored
+                field._element = None
+                field._source = source
+                field._tag = key
+            field.name = name
+            field.uid = uid
+            field.is_filemeta = is_filemeta
+            fields[uid] = field
+            if expand and children:
+                if depth >= MAX_DEPTH:
+                    raise ValueError(too_deep(f" at {uid}"[:80]))
+                for index, item in enumerate(children):
+                    if isinstance(item, Dataset | RawItem):
+                        queue.append(
+                            (item, name, f"{uid}__{index}", False, depth + 1, encoding)
+                        )
+    return fields
+
+
+def _keyed_field(
+    source: _Source, tag: int, name: str, uid: str, is_filemeta: bool
+) -> DicomField:
+    """Return a field whose element `source` makes from the element `tag`."""
+    field = DicomField.__new__(DicomField)
+    field._element = None
+    field._source = source
+    field._tag = tag
+    field.name = name
+    field.uid = uid
+    field.is_filemeta = is_filemeta
+    return field
 
 
 def get_identifiers(

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any
 
 import pydicom
+import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from deidscope import read_identifiers
-from deidscope.dicom import get_identifiers
-from deidscope.files import read_header
+from deidscope.dicom import fields_of, get_identifiers
+from deidscope.files import read_checked, read_header, read_raw_file
 from fuzz_corpus import element_bytes, part10
+from samples import all_sample_files
 
 
 def _item(body: bytes) -> bytes:
@@ -89,3 +92,35 @@ def test_names_and_uids_are_shared_across_files(tmp_path: Path) -> None:
     uid = "(0008, 1032)__0__(0008, 0100)"
     assert ids[first][uid].uid is ids[second][uid].uid
     assert ids[first][uid].name is ids[second][uid].name
+
+
+OPTIONS = [
+    {},
+    {"skip": ()},
+    {"expand_sequences": False},
+    {"strip_sequences": True},
+    {"remove_private": True},
+]
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "default")
+def test_the_one_pass_walk_gives_the_walks_fields(options: dict[str, Any]) -> None:
+    """The quick reader's one pass and iter_fields list the same fields."""
+    compared = 0
+    for path in all_sample_files():
+        quick = read_raw_file(path)
+        if quick is None:
+            continue
+        slow = read_checked(path)[0]
+        ours = get_identifiers(path, errors="ignore", **options)[path]
+        theirs = fields_of(slow, **options)
+        assert list(ours) == list(theirs), path
+        for uid, field in ours.items():
+            other = theirs[uid]
+            assert (field.name, field.is_filemeta, field.tag) == (
+                other.name,
+                other.is_filemeta,
+                other.tag,
+            ), (path, uid)
+        compared += 1
+    assert compared > 100

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import DataElement
@@ -44,11 +44,13 @@ class DicomField:
     ('00100010', True)
     """
 
-    # `_element` is the DataElement once made; before that, a callable that
-    # makes it, or (with `_source` set) the element's tag, made by
-    # ``_source(tag)``: one loader shared by the fields of a data set, not
-    # one object per field
-    __slots__ = ("_element", "_source", "is_filemeta", "name", "uid")
+    # `_element` is the DataElement once made. Before that, either a
+    # callable that makes it (`_source` None), or, with `_source` set, what
+    # `_source(field)` makes it from: `_tag`, the element's tag, or a
+    # ``(tag, VR)`` pair shared by many fields when `_element` holds the raw
+    # value. One source serves the fields of a data set, so a field costs no
+    # loader object of its own.
+    __slots__ = ("_element", "_source", "_tag", "is_filemeta", "name", "uid")
 
     def __init__(
         self,
@@ -57,29 +59,12 @@ class DicomField:
         uid: str,
         is_filemeta: bool = False,
     ) -> None:
-        self._element: DataElement | Callable[[], DataElement] | int = element
-        self._source: Callable[[int], DataElement] | None = None
+        self._element: Any = element
+        self._source: Callable[[DicomField], DataElement] | None = None
+        self._tag: int | tuple[int, str] = 0
         self.name = name
         self.uid = uid
         self.is_filemeta = is_filemeta
-
-    @classmethod
-    def _lazy(
-        cls,
-        source: Callable[[int], DataElement],
-        tag: int,
-        name: str,
-        uid: str,
-        is_filemeta: bool,
-    ) -> DicomField:
-        """Return a field whose element `source` makes from `tag` on first use."""
-        field = cls.__new__(cls)
-        field._element = tag
-        field._source = source
-        field.name = name
-        field.uid = uid
-        field.is_filemeta = is_filemeta
-        return field
 
     @property
     def element(self) -> DataElement:
@@ -88,24 +73,22 @@ class DicomField:
         if isinstance(elem, DataElement):
             return elem
         source = self._source
-        if source is not None:
-            made = source(cast("int", elem))
-        else:
-            made = cast("Callable[[], DataElement]", elem)()
+        made = source(self) if source is not None else elem()
         self._element = made
         self._source = None
         return made
 
     def _tag_int(self) -> int:
-        elem = self._element
         if self._source is not None:
-            return elem  # type: ignore[return-value]
+            tag = self._tag
+            return tag[0] if isinstance(tag, tuple) else int(tag)
         return int(self.element.tag)
 
     def __getstate__(self) -> tuple[None, dict[str, Any]]:
         return None, {
             "_element": self.element,
             "_source": None,
+            "_tag": 0,
             "is_filemeta": self.is_filemeta,
             "name": self.name,
             "uid": self.uid,
