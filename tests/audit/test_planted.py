@@ -202,7 +202,9 @@ def test_the_profile_scores_100(
     assert card.ok, card.failures
     totals = card.summary.set_index("check")["total"]
     assert totals["text_removed"] > 1000
-    assert totals["uids_changed"] == totals["uids_consistent"] > 30
+    # the replaced UIDs, and in uids_consistent also the references the
+    # profile keeps with new UIDs (X/Z/U*: ReferencedImageSequence)
+    assert totals["uids_consistent"] > totals["uids_changed"] > 30
     assert totals["patient_ids_consistent"] == len(before["file"].unique())
 
 

@@ -38,6 +38,8 @@ CASES = [
     ("X__CodeValue", "CodeValue", "SH", "121322", ""),
     ("SOPInstanceUID", "SOPInstanceUID", "UI", "1.2.3.4.5", "uid"),
     ("SOPClassUID", "SOPClassUID", "UI", "1.2.840.10008.5.1.4.1.1.2", ""),
+    # a vendor's SOP class (Siemens CSA non-image) names a kind of object
+    ("X__ReferencedSOPClassUID", "ReferencedSOPClassUID", "UI", "1.3.12.2.1107.5", ""),
     (
         "X__ReferencedSOPInstanceUID",
         "ReferencedSOPInstanceUID",

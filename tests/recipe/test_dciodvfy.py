@@ -18,7 +18,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pydicom
 import pytest
+from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
 
 from deidscope.dicom import replace_identifiers
 from deidscope.recipe import Recipe
@@ -48,39 +50,16 @@ RESIDUALS: tuple[tuple[str, str, str], ...] = (
         "in SR: removed",
     ),
     (
-        "",
-        r"(SourceImageSequence\(0008,2112\)|ReferencedImageSequence\(0008,"
-        r"1140\))> - Missing attribute for Type 2",
-        "X/Z/U* taken as X (audit.scorecard reads the table's strictest code); "
-        "keeping the sequence with its UIDs replaced would be valid",
-    ),
-    (
-        "",
-        r"^</ReferencedSeriesSequence\(0008,1115\)> - ReferencedSeriesSequence "
-        r"present but Instance does not reference Instances",
-        "the same: the references (X/Z/U*) removed, the series list kept",
-    ),
-    (
-        "",
-        r"^</OverlayData\(60[0-9a-f]{2},3000\)> - Missing attribute for Type 1",
-        "OverlayData removed (X), the plane's other attributes kept as the "
-        "table keeps them",
-    ),
-    (
         "cat.dcm",
         r"^</Responsible(Person|Organization)\(0010,229[79]\)> - Missing",
         "an animal patient: the table removes them (X), Type 2C for animals",
-    ),
-    (
-        "image_dfl.dcm",
-        r"Tag read failed",
-        "a deflated input: pydicom's deflated output is not what dciodvfy reads",
     ),
 )
 _UNREADABLE = ("read failed", "Tags out of order", "giving up")
 
 
-def _errors(path: str) -> tuple[set[str], str]:
+def _errors(path: str, scratch: Path) -> tuple[set[str], str]:
+    path = _inflated(path, scratch)
     done = subprocess.run(
         ["dciodvfy", "-new", path], capture_output=True, timeout=120, check=False
     )
@@ -91,6 +70,28 @@ def _errors(path: str) -> tuple[set[str], str]:
         if line.startswith("Error")
     }
     return errors, text
+
+
+def _inflated(path: str, scratch: Path) -> str:
+    """A deflated file as Explicit VR Little Endian (dciodvfy reads no deflate).
+
+    This dciodvfy fails on deflated files, its author's own sample too
+    ("Tag read failed"): input and output are compared inflated, both
+    re-encoded the same way. That the deflated output itself is right (raw
+    deflate, PS3.5 A.5) is tests/recipe/test_write_clean.py's.
+    """
+    try:
+        meta = pydicom.filereader.read_file_meta_info(path)
+    except Exception:  # no file meta: not deflated
+        return path
+    if meta.get("TransferSyntaxUID") != DeflatedExplicitVRLittleEndian:
+        return path
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    scratch.mkdir(exist_ok=True)
+    target = scratch / f"{len(list(scratch.iterdir()))}.dcm"
+    ds.save_as(target)
+    return str(target)
 
 
 def _residual(name: str, error: str) -> bool:
@@ -126,11 +127,11 @@ def test_the_profile_adds_no_iod_error(dciodvfy: str, tmp_path: Path) -> None:
     new: list[str] = []
     seen_residuals: set[str] = set()
     for source, output in zip(files, written, strict=True):
-        before, text = _errors(source)
+        before, text = _errors(source, tmp_path / "inflated")
         if output is None or any(word in text for word in _UNREADABLE):
             continue  # dciodvfy does not read the input
         checked += 1
-        after, _ = _errors(output)
+        after, _ = _errors(output, tmp_path / "inflated")
         name = Path(source).name
         for error in sorted(after - before):
             if _residual(name, error):
@@ -139,3 +140,10 @@ def test_the_profile_adds_no_iod_error(dciodvfy: str, tmp_path: Path) -> None:
                 new.append(f"{name}: {error}")
     assert checked > 100
     assert new == []
+    # a residual that no longer occurs is stale: take it out of RESIDUALS
+    stale = [
+        pattern
+        for _, pattern, _ in RESIDUALS
+        if not any(re.search(pattern, error) for error in seen_residuals)
+    ]
+    assert stale == []

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pydicom
 import pytest
 from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
 
 from _recipe_helpers import deid_load, parity_files, plain
 from deidscope import ps315, read_identifiers
 from deidscope.errors import InputError
 from deidscope.recipe import Recipe
 from deidscope.recipe._apply import replace_identifiers
-from write_helpers import write_file
+from deidscope.recipe._keyed import Keyed
+from write_helpers import SECONDARY_CAPTURE, make_dataset, write_file
 
 
 def _by_field(recipe: Recipe) -> dict[str, str]:
@@ -31,14 +34,17 @@ def test_basic_profile_lines() -> None:
     assert actions["ContentDate"] == "REPLACE"  # Z/D: a dummy
     # Z/D, but Z: one dummy for every patient would join them
     assert next(a for a in recipe.header if a.field == "PatientID").action == "BLANK"
-    assert actions["SourceImageSequence"] == "REMOVE"  # X/Z/U*: X
+    # X/Z/U*: U*, no line (the sequence stays, its UIDs have their own lines)
+    assert "SourceImageSequence" not in actions
+    assert "ReferencedImageSequence" not in actions
     assert actions["ReferencedSOPInstanceUID"] == "REPLACE"
     assert actions["contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$"] == "REMOVE"
     uid = next(a for a in recipe.header if a.field == "SOPInstanceUID")
     assert uid.value == "deid_func:pydicom_uuid"
     assert recipe.header[-2:][0].field == "PatientIdentityRemoved"
-    # one line per row, the three keyed pseudonyms, the two ADD lines
-    assert len(recipe.header) == len(ps315.load_table()) + 3 + 2
+    # one line per row but the two X/Z/U* ones, the three keyed pseudonyms,
+    # the two ADD lines
+    assert len(recipe.header) == len(ps315.load_table()) - 2 + 3 + 2
     assert [a.value for a in recipe.header[-5:-2]] == ["func:deidscope_pseudonym"] * 3
 
 
@@ -123,3 +129,73 @@ def test_profile_preview_removes_identifiers() -> None:
     sop = out[out.uid == "(0008, 0018)"].set_index("file").after
     media = out[out.uid == "(0002, 0003)"].set_index("file").after
     assert (media.reindex(sop.index) == sop).all()
+
+
+def _reference(uid: str) -> Dataset:
+    item = Dataset()
+    item.ReferencedSOPClassUID = SECONDARY_CAPTURE
+    item.ReferencedSOPInstanceUID = uid
+    return item
+
+
+@pytest.mark.parametrize("key", [None, "secret"], ids=["no-key", "key"])
+def test_uid_reference_sequences_stay_with_their_uids_replaced(
+    tmp_path: Path, key: str | None
+) -> None:
+    """X/Z/U*: the references stay and point at the new UIDs of the files."""
+    first = write_file(tmp_path / "in" / "a.dcm")
+    old = str(pydicom.dcmread(first).SOPInstanceUID)
+    derivation = Dataset()
+    derivation.SourceImageSequence = Sequence([_reference(old)])
+    second = write_file(
+        tmp_path / "in" / "b.dcm",
+        ReferencedImageSequence=Sequence([_reference(old)]),
+        SourceImageSequence=Sequence([_reference(old)]),
+        DerivationImageSequence=Sequence([derivation]),
+    )
+    a, b = replace_identifiers([first, second], deid=Recipe.from_profile(), key=key)
+    new = str(a.SOPInstanceUID)
+    assert new != old
+    if key is not None:
+        assert new == Keyed(key.encode()).uid(old)
+    nested = b.DerivationImageSequence[0].SourceImageSequence
+    for sequence in (b.ReferencedImageSequence, b.SourceImageSequence, nested):
+        assert len(sequence) == 1
+        assert sequence[0].ReferencedSOPInstanceUID == new
+        assert sequence[0].ReferencedSOPClassUID == SECONDARY_CAPTURE
+
+
+def test_retain_uids_keeps_the_references(tmp_path: Path) -> None:
+    path = write_file(
+        tmp_path / "a.dcm", SourceImageSequence=Sequence([_reference("2.25.7")])
+    )
+    (ds,) = replace_identifiers([path], deid=Recipe.from_profile(["retain_uids"]))
+    assert ds.SourceImageSequence[0].ReferencedSOPInstanceUID == "2.25.7"
+
+
+def _add_plane(ds: Dataset, group: int) -> None:
+    for element, vr, value in (
+        (0x0010, "US", 4),  # OverlayRows
+        (0x0011, "US", 4),  # OverlayColumns
+        (0x0022, "LO", "drawn by Dr Who"),  # OverlayDescription
+        (0x0040, "CS", "G"),  # OverlayType
+        (0x0050, "SS", [1, 1]),  # OverlayOrigin
+        (0x0100, "US", 1),  # OverlayBitsAllocated
+        (0x0102, "US", 0),  # OverlayBitPosition
+        (0x1500, "LO", "Jane's mark"),  # OverlayLabel
+        (0x3000, "OW", bytes(2)),  # OverlayData
+        (0x4000, "LT", "Doe Jane"),  # OverlayComments
+    ):
+        ds.add_new(group << 16 | element, vr, value)
+
+
+def test_the_profile_removes_each_overlay_plane_whole(tmp_path: Path) -> None:
+    """OverlayData is X and Type 1 in its plane: the plane goes with it."""
+    path = tmp_path / "a.dcm"
+    ds = make_dataset()
+    for group in (0x6000, 0x6002, 0x601E):
+        _add_plane(ds, group)
+    ds.save_as(path, enforce_file_format=True)
+    (out,) = replace_identifiers([path], deid=Recipe.from_profile())
+    assert [e.tag for e in out if 0x6000 <= e.tag.group <= 0x601E] == []
+    assert out.Rows == 4  # the image's own attributes stay

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
+from io import BytesIO
 from pathlib import Path
 
 import pydicom
 import pytest
+from pydicom.filereader import read_dataset
 
 from deidscope import ps315
 from deidscope.dicom import replace_identifiers
@@ -138,3 +141,35 @@ def test_the_profile_survives_the_recipe_text(tmp_path: Path) -> None:
         [path], deid=Recipe.from_text("FORMAT dicom\n%header\nBLANK PatientName\n")
     )
     assert "DeidentificationMethodCodeSequence" not in own
+
+
+def test_a_deflated_input_is_written_raw_deflated(tmp_path: Path) -> None:
+    """PS3.5 A.5: the data set after the file meta is a raw deflate stream.
+
+    No zlib header or trailer; inflated, it is the de-identified data set in
+    Explicit VR Little Endian. (The dciodvfy installed here reads no deflated
+    file, not even pydicom's sample by dicom3tools' author, so
+    tests/recipe/test_dciodvfy.py checks the inflated copies.)
+    """
+    source = pydicom.data.get_testdata_file("image_dfl.dcm")
+    (out,) = replace_identifiers(
+        [source], deid=Recipe.from_profile(), save=True, output_folder=tmp_path
+    )
+    meta = pydicom.filereader.read_file_meta_info(out)
+    assert meta.TransferSyntaxUID == pydicom.uid.DeflatedExplicitVRLittleEndian
+    raw = Path(out).read_bytes()
+    body = raw[132 + 12 + meta.FileMetaInformationGroupLength :]
+    with pytest.raises(zlib.error):
+        zlib.decompress(body)  # no zlib wrapper
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    inflated = inflater.decompress(body) + inflater.flush()
+    assert inflater.eof
+    assert inflater.unused_data == b""
+    # the inflated data set: explicit VR, little endian, the new UIDs
+    ds = read_dataset(BytesIO(inflated), is_implicit_VR=False, is_little_endian=True)
+    written = pydicom.dcmread(out)
+    assert ds.SOPInstanceUID == written.SOPInstanceUID
+    assert ds.SOPInstanceUID == meta.MediaStorageSOPInstanceUID
+    assert ds.SOPInstanceUID != pydicom.dcmread(source).SOPInstanceUID
+    assert ds.PatientName == ""
+    assert written.PixelData == pydicom.dcmread(source).PixelData

@@ -12,7 +12,7 @@ first that applies):
   its text, so it is not identifying as a whole). An element inside such a
   sequence counts when it holds text, a date or time, a UID or bytes (not a
   code: the code items' CodeValue, CodeMeaning and the like, and not a
-  well-known UID such as a SOP class);
+  well-known UID nor a SOP class, a vendor's included);
 - ``"private"``: any value of a private element, or of an element inside a
   private sequence (private creators aside), unless the Retain Safe Private
   option keeps it;
@@ -285,8 +285,14 @@ def identifying(
             uid_codes
         ]
         inherited_ok &= ~np.isin(last_tags, list(_CODE_ATTRIBUTES))
+        # a standard UID, or a SOP class (a vendor's too: it names a kind of
+        # object, as the scorecard reads it)
         well_known = (vr == "UI") & np.array(
-            [v.startswith(WELL_KNOWN_UID_ROOTS) for v in value], dtype=bool
+            [
+                v.startswith(WELL_KNOWN_UID_ROOTS) or n.endswith("SOPClassUID")
+                for v, n in zip(value, name, strict=True)
+            ],
+            dtype=bool,
         )
         profile = (row_class == "profile") & (own_listed | inherited_ok) & ~well_known
         kind[(kind == "") & profile] = "profile"

@@ -214,8 +214,10 @@ RULES: tuple[Rule, ...] = (
         "uid_vr",
         "uid",
         "a UID outside the standard's root 1.2.840.10008 (it can lead back to the "
-        "original study, series or image)",
+        "original study, series or image; a SOP class, even a vendor's, names a "
+        "kind of object, not one)",
         vrs=frozenset({"UI"}),
+        skip_keyword=r"SOPClassUID$",
     ),
     Rule(
         "uid_text",

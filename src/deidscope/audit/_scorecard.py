@@ -14,7 +14,7 @@ happen to it:
     elements of an overlay plane (its data goes, the plane may go with it).
     In a sequence coded ``X/Z/U*`` (remove it, or keep it with new UIDs)
     either choice passes: its UIDs must be gone or changed, nothing else in
-    it is judged.
+    it is judged (nor a SOP class UID, a vendor's included).
 ``not_empty``
     An element whose action is ``D`` (a dummy value) is there and not empty.
 ``text_kept``
@@ -61,6 +61,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydicom.datadict import keyword_for_tag
 
 from deidscope import ps315
 from deidscope.audit._identifying import (
@@ -354,8 +355,10 @@ def _category(uid: str, vr: str, options: tuple[str, ...]) -> str:
     if "remove" in ancestors or "dummy" in ancestors:
         return "remove"
     if "uids" in ancestors:
-        # either choice passes: UIDs gone or changed, the rest not judged
-        return "remove" if vr == "UI" else ""
+        # either choice passes: UIDs gone or changed, the rest not judged (nor
+        # a SOP class, a vendor's included: it names a kind of object)
+        own_class = keyword_for_tag(last).endswith("SOPClassUID")
+        return "remove" if vr == "UI" and not own_class else ""
     if own == "uids":
         return ""
     if 0x6000 <= last >> 16 <= 0x601E and not last >> 16 & 1 and own == "keep":

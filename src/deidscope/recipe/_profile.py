@@ -24,12 +24,15 @@ Codes with a choice take the least destructive code that keeps the file
 valid whatever the attribute's Type in its IOD (pydicom has no IOD tables,
 and the standard offers a choice only where the stricter code can break an
 IOD; see :data:`CHOICES`): ``X/Z`` -> ``Z``, ``X/D``, ``Z/D`` and
-``X/Z/D`` -> ``D``, ``X/Z/U*`` -> ``X`` (the scorecard's reading); a
-sequence with ``X/Z`` or ``X/Z/D`` is removed unless :data:`TYPE2_SEQUENCES`
-lists it (then emptied).
+``X/Z/D`` -> ``D``, ``X/Z/U*`` -> ``U*`` (no line: the sequence stays,
+each UID in it is replaced by its own ``U`` line, as consistently as the
+top-level UIDs, keyed or not); a sequence with ``X/Z`` or ``X/Z/D`` is
+removed unless :data:`TYPE2_SEQUENCES` lists it (then emptied).
 Repeating groups and private attributes become expanders:
 ``REMOVE startswith:50[0-9a-f]{2}`` (curves), ``REMOVE
-contains:^60[0-9a-f]{2}3000$`` (overlay data), ``REMOVE
+contains:^60[01][02468ace][0-9a-f]{4}$`` (overlay data: its X removes the
+whole plane, every element of the groups 6000-601E, since a plane without
+its Type 1 data is invalid; :data:`OVERLAY_PLANE`), ``REMOVE
 contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$`` (every private element,
 whatever the options). With ``retain_safe_private``, one ``KEEP`` line per
 row of Table E.3.10-1 (``KEEP (0019,"GEMS_ACQU_01",23)``: group, private
@@ -89,6 +92,10 @@ _SPECIAL = {
     "(60xx, 4000)": "contains:^60[0-9a-f]{2}4000$",
     "private": "contains:^[0-9a-f]{3}[13579bdf][0-9a-f]{4}$",
 }
+#: Every element of an overlay plane (the even groups 6000-601E): removing
+#: OverlayData (Type 1 in the Overlay Plane module) alone leaves an invalid
+#: plane, so the profile's X on it removes the whole plane.
+OVERLAY_PLANE = "contains:^60[01][02468ace][0-9a-f]{4}$"
 #: The identifiers a key maps to keyed pseudonyms (the profile blanks them).
 PSEUDONYMS = ("PatientID", "AccessionNumber", "StudyID")
 _ORDER = {"KEEP": 0, "REPLACE": 1, "JITTER": 2, "BLANK": 3, "REMOVE": 4}
@@ -115,10 +122,11 @@ CHOICES: dict[str, str] = {
     "X/D": "D",  # never Type 2 alone: a dummy is valid, an empty value not for Type 1
     "Z/D": "D",  # a dummy is valid for Type 1 and 2, an empty value only for Type 2
     "X/Z/D": "D",  # likewise
-    # X/Z/U* (sequences of references): X. Keeping the sequence with its UIDs
-    # replaced (U*) is valid where it is Type 2 too, but audit.scorecard reads
-    # the table's strictest code; tests/recipe/test_dciodvfy.py lists the cost
-    "X/Z/U*": "X",
+    # X/Z/U* (sequences of references): U*, the sequence kept with its UIDs
+    # replaced (each nested UID has its own U line): valid where the sequence
+    # is Type 2 (SourceImageSequence in the Derivation Image macro) and where
+    # it is Type 3, and the references between the files stay consistent
+    "X/Z/U*": "U*",
 }
 
 
@@ -226,6 +234,8 @@ def profile_actions(
         field, vr = _field(row["tag"])
         if row["tag"] == "private":
             code = "X"  # every private element but the safe ones (kept above)
+        if row["tag"] == "(60xx, 3000)" and code == "X":
+            field = OVERLAY_PLANE  # the data goes with its plane
         action = _action(code, field, vr, jitter)
         if action is None:
             continue
