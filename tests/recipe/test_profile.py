@@ -199,3 +199,109 @@ def test_the_profile_removes_each_overlay_plane_whole(tmp_path: Path) -> None:
     (out,) = replace_identifiers([path], deid=Recipe.from_profile())
     assert [e.tag for e in out if 0x6000 <= e.tag.group <= 0x601E] == []
     assert out.Rows == 4  # the image's own attributes stay
+
+
+BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
+
+
+def _code(value: str, meaning: str) -> Dataset:
+    code = Dataset()
+    code.CodeValue = value
+    code.CodingSchemeDesignator = "99TEST"
+    code.CodeMeaning = meaning
+    return code
+
+
+def _report(path: Path, sop_class: str = BASIC_TEXT_SR) -> Path:
+    """A verified text report by Dr Who on Jane Doe, done in a step."""
+    step = _reference("2.25.99")
+    step.ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.3"
+    observer = Dataset()
+    observer.VerifyingObserverName = "Who^Doctor"
+    observer.VerifyingOrganization = "Gallifrey Clinic"
+    observer.VerificationDateTime = "20200316093000"
+    observer.VerifyingObserverIdentificationCodeSequence = Sequence(
+        [_code("WHO-1", "Dr Who")]
+    )
+    text = Dataset()
+    text.RelationshipType = "CONTAINS"
+    text.ValueType = "TEXT"
+    text.ConceptNameCodeSequence = Sequence([_code("F-1", "Finding")])
+    text.TextValue = "Jane Doe has a cold"
+    return write_file(
+        path,
+        SOPClassUID=sop_class,
+        Modality="SR",
+        ValueType="CONTAINER",
+        ConceptNameCodeSequence=Sequence([_code("R-1", "Report")]),
+        ContinuityOfContent="SEPARATE",
+        CompletionFlag="COMPLETE",
+        VerificationFlag="VERIFIED",
+        ReferencedPerformedProcedureStepSequence=Sequence([step]),
+        VerifyingObserverSequence=Sequence([observer]),
+        ContentSequence=Sequence([text]),
+    )
+
+
+def test_the_profile_keeps_a_report_valid(tmp_path: Path) -> None:
+    """What the IOD needs beyond the table's code: empty, dummy, or gone."""
+    (ds,) = replace_identifiers(
+        [_report(tmp_path / "sr.dcm")], deid=Recipe.from_profile()
+    )
+    # X/Z/D, Type 2 in the SR Document Series: empty, not removed
+    assert ds.ReferencedPerformedProcedureStepSequence == Sequence()
+    # D: one dummy observer with the item's Type 1 and 2 attributes
+    (observer,) = ds.VerifyingObserverSequence
+    assert observer.VerifyingObserverName == "ANONYMOUS"
+    assert observer.VerifyingOrganization == "ANONYMOUS"
+    assert observer.VerificationDateTime == "19000101000000"
+    assert observer.VerifyingObserverIdentificationCodeSequence == Sequence()
+    # D on the content: emptied, and an empty Type 1C sequence is invalid
+    # where the root container has no children left: removed
+    assert "ContentSequence" not in ds
+    assert ds.VerificationFlag == "VERIFIED"
+    text = str(ds)
+    for original in ("Who", "Gallifrey", "20200316", "Jane", "2.25.99"):
+        assert original not in text
+
+
+def test_the_profile_mends_only_what_the_iod_needs(tmp_path: Path) -> None:
+    """An image loses the step sequence (Type 3); a plain recipe mends nothing."""
+    image = write_file(
+        tmp_path / "ct.dcm",
+        ReferencedPerformedProcedureStepSequence=Sequence([_reference("2.25.9")]),
+        ResponsiblePerson="Doe^John",
+    )
+    (ds,) = replace_identifiers([image], deid=Recipe.from_profile())
+    assert "ReferencedPerformedProcedureStepSequence" not in ds
+    assert "ResponsiblePerson" not in ds  # a human patient: X
+    plain_recipe = Recipe.from_text(
+        "FORMAT dicom\n%header\nBLANK VerifyingObserverSequence\n"
+        "REMOVE ReferencedPerformedProcedureStepSequence\n"
+    )
+    (ds,) = replace_identifiers([_report(tmp_path / "sr.dcm")], deid=plain_recipe)
+    assert ds.VerifyingObserverSequence == Sequence()
+    assert "ReferencedPerformedProcedureStepSequence" not in ds
+
+
+def test_an_animal_keeps_its_responsible_person_empty(tmp_path: Path) -> None:
+    """Type 2C for an animal: the table's X becomes a zero-length value."""
+    path = write_file(
+        tmp_path / "cat.dcm",
+        PatientSpeciesDescription="cat",
+        ResponsiblePerson="Doe^John",
+        ResponsiblePersonRole="OWNER",
+        ResponsibleOrganization="Cat Rescue Ltd",
+    )
+    (ds,) = replace_identifiers([path], deid=Recipe.from_profile())
+    assert ds.ResponsiblePerson == ""
+    assert ds.ResponsibleOrganization == ""
+    assert ds.PatientSpeciesDescription == "cat"
+
+
+def test_a_sequence_with_x_or_d_is_removed() -> None:
+    """X/D on a sequence: emptied is invalid (Type 1 or 3), removed is not."""
+    actions = _by_field(Recipe.from_profile())
+    assert actions["WaveformAnnotationSequence"] == "REMOVE"
+    assert actions["OperatorIdentificationSequence"] == "REMOVE"
+    assert actions["OperatorsName"] == "REPLACE"  # X/D on a value: a dummy

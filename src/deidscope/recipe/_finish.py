@@ -9,6 +9,15 @@ After a recipe ran over a dataset (:mod:`deidscope.recipe._apply`):
   PS3.16 CID 7050 codes of the profile and of each option used, and
   Longitudinal Temporal Information Modified (0028,0303) ``MODIFIED`` when
   the recipe moved a date of the file;
+- a profile recipe's output stays valid where the table's code alone would
+  break its IOD (:func:`keep_iod_valid`): an attribute the table removes
+  (``X``) gets a zero-length value where the data set's IOD makes it Type 2
+  (Referenced Performed Procedure Step Sequence in an SR or a Key Object
+  Selection document; Responsible Person and Organization of an animal);
+  a sequence the table replaces by a dummy (``D``) and the recipe emptied
+  gets a dummy item (Verifying Observer Sequence), or goes where an empty
+  one is invalid and none is required (an SR's Content Sequence: the root
+  container has no children left);
 - a written file gets a new file meta made from the dataset (the SOP Class
   and Instance UIDs the dataset now has, the transfer syntax, pydicom's
   implementation UID and name; nothing else of the original meta: no
@@ -33,6 +42,7 @@ from deidscope import ps315
 __all__ = [
     "METHOD_CODES",
     "finish_dataset",
+    "keep_iod_valid",
     "method_codes",
     "new_file_meta",
     "profile_options",
@@ -101,6 +111,60 @@ def method_codes(options: Iterable[str]) -> DicomSequence:
     return DicomSequence(items)
 
 
+#: The SOP classes of the structured reports and Key Object Selection
+#: documents: their series modules (SR Document Series, Key Object Document
+#: Series) make Referenced Performed Procedure Step Sequence Type 2.
+_SR_CLASSES = "1.2.840.10008.5.1.4.1.1.88."
+#: The dummy of an emptied Verifying Observer Sequence: the Type 1 attributes
+#: of its item (the table's D for each) and the Type 2 code sequence (Z).
+_OBSERVER = (
+    ("VerifyingObserverName", "ANONYMOUS"),
+    ("VerifyingOrganization", "ANONYMOUS"),
+    ("VerificationDateTime", "19000101000000"),
+)
+
+
+def keep_iod_valid(ds: Dataset) -> None:
+    """Undo what makes a profile's output invalid where the IOD needs more.
+
+    Changes `ds` in place, after a profile recipe ran over it:
+
+    - an SR or Key Object Selection document without Referenced Performed
+      Procedure Step Sequence (the table's ``X/Z/D``: removed, since it is
+      Type 3 in the images' General Series) gets it empty (Type 2 there);
+    - an animal patient (a species given) without Responsible Person and
+      Responsible Organization (``X``) gets both zero-length (Type 2C);
+    - an empty Verifying Observer Sequence (``D``, emptied) gets one dummy
+      item: name and organization ``ANONYMOUS``, date-time 19000101, an
+      empty observer code sequence;
+    - an empty top-level Content Sequence of an SR (``D``, emptied) is
+      removed: it is Type 1C, required only when the root container has
+      children, and none is left.
+
+    Nothing identifying is added: zero-length values and fixed dummies.
+    """
+    sop_class = str(ds.get("SOPClassUID", "") or "")
+    if (
+        sop_class.startswith(_SR_CLASSES)
+        and "ReferencedPerformedProcedureStepSequence" not in ds
+    ):
+        ds.ReferencedPerformedProcedureStepSequence = DicomSequence()
+    animal = ds.get("PatientSpeciesDescription") or ds.get("PatientSpeciesCodeSequence")
+    if animal and "ResponsiblePerson" not in ds and "ResponsibleOrganization" not in ds:
+        ds.ResponsiblePerson = ""
+        ds.ResponsibleOrganization = ""
+    observers = ds.get("VerifyingObserverSequence")
+    if observers is not None and not observers:
+        item = Dataset()
+        for keyword, value in _OBSERVER:
+            setattr(item, keyword, value)
+        item.VerifyingObserverIdentificationCodeSequence = DicomSequence()
+        ds.VerifyingObserverSequence = DicomSequence([item])
+    content = ds.get("ContentSequence")
+    if content is not None and not content and "ValueType" in ds:
+        del ds.ContentSequence
+
+
 def finish_dataset(
     ds: Dataset, options: Sequence[str] | None, *, dates_moved: bool
 ) -> None:
@@ -118,6 +182,7 @@ def finish_dataset(
     """
     if options is None:
         return
+    keep_iod_valid(ds)
     ds.PatientIdentityRemoved = "YES"
     if "DeidentificationMethod" not in ds or not ds.DeidentificationMethod:
         ds.DeidentificationMethod = "PS3.15 Basic Application Confidentiality Profile"

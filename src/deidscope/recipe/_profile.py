@@ -27,7 +27,11 @@ IOD; see :data:`CHOICES`): ``X/Z`` -> ``Z``, ``X/D``, ``Z/D`` and
 ``X/Z/D`` -> ``D``, ``X/Z/U*`` -> ``U*`` (no line: the sequence stays,
 each UID in it is replaced by its own ``U`` line, as consistently as the
 top-level UIDs, keyed or not); a sequence with ``X/Z`` or ``X/Z/D`` is
-removed unless :data:`TYPE2_SEQUENCES` lists it (then emptied).
+removed unless :data:`TYPE2_SEQUENCES` lists it (then emptied), one with
+``X/D`` is removed. Where the data set's IOD needs more than the table's
+code gives (an SR's Type 2 sequence the table removes, an animal's
+responsible person, a ``D`` sequence emptied), the written data set is
+mended after the recipe (:func:`deidscope.recipe._finish.keep_iod_valid`).
 Repeating groups and private attributes become expanders:
 ``REMOVE startswith:50[0-9a-f]{2}`` (curves), ``REMOVE
 contains:^60[01][02468ace][0-9a-f]{4}$`` (overlay data: its X removes the
@@ -148,12 +152,17 @@ def choose(code: str, vr: str = "", keyword: str = "") -> str:
 
     A sequence with ``X/Z`` or ``X/Z/D`` is removed (``X``: an empty
     sequence is invalid where it is Type 3) unless :data:`TYPE2_SEQUENCES`
-    lists it (``Z``); the identifiers a key pseudonymises (:data:`PSEUDONYMS`,
+    lists it (``Z``); one with ``X/D`` is removed too
+    (OperatorIdentificationSequence is Type 3, WaveformAnnotationSequence
+    Type 1 in an optional module: emptied, either is invalid; removed,
+    neither is). The identifiers a key pseudonymises (:data:`PSEUDONYMS`,
     Type 2) take ``Z`` for ``Z/D``: one dummy shared by every patient would
     make them one.
     """
     if vr == "SQ" and code in ("X/Z", "X/Z/D"):
         return "Z" if keyword in TYPE2_SEQUENCES else "X"
+    if vr == "SQ" and code == "X/D":
+        return "X"  # an emptied sequence is invalid; no dummy items are made
     if keyword in PSEUDONYMS and code == "Z/D":
         return "Z"  # Type 2; one dummy for all would join the patients
     return CHOICES.get(code, code)
