@@ -284,30 +284,31 @@ def test_a_failure_in_the_scanner_leaves_no_row_of_the_file(
 ) -> None:
     good_a, bad, good_c = three_files
     expected = _frame([good_a, good_c])
-    real_format = builder_module.format_raw
-    current = {"file": "", "n": 0}
+    real_code = builder_module._new_code
+    rows_in: list[int] = []
 
-    def failing_format(*args: Any) -> str | None:
-        if current["file"] == bad:
-            current["n"] += 1
-            if current["n"] == 4:
-                raise make_error()
-        return real_format(*args)
+    def failing_code(context: Any, tag: int, *args: Any) -> Any:
+        if tag == 0x00204000:  # ImageComments: only file b has it
+            rows_in.append(len(builder))
+            raise make_error()
+        return real_code(context, tag, *args)
 
-    monkeypatch.setattr(builder_module, "format_raw", failing_format)
+    monkeypatch.setattr(builder_module, "_new_code", failing_code)
     builder = FrameBuilder()
     for file in three_files:
-        current["file"] = file
         found = scan_file(file)
         assert found is not None
         if file != bad:
             assert builder.add_scanned(file, found)
-        elif isinstance(make_error(), Exception):
+            continue
+        before = len(builder)
+        if isinstance(make_error(), Exception):
             assert not builder.add_scanned(file, found)  # read it the usual way
         else:
             with pytest.raises(type(make_error())):
                 builder.add_scanned(file, found)
-    assert current["n"] >= 4
+        assert rows_in[0] > before  # some of b's rows were in when it failed
+        assert len(builder) == before
     df = builder.build()
     pd.testing.assert_frame_equal(df, expected)
     assert "ImageComments" not in set(df.name.cat.categories)

@@ -62,6 +62,11 @@ _TRANSFER_SYNTAX: Final = 0x00020010
 #: The two-letter VRs by their bytes, and those with a 4-byte length.
 _VRS: Final = {vr.value.encode("ascii"): vr.value for vr in VR if len(vr.value) == 2}
 _LONG_VRS: Final = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
+#: The VRs with a 2-byte length, by their bytes: never a sequence, never
+#: deferred, never undefined.
+_SHORT_VRS: Final = {
+    code: vr for code, vr in _VRS.items() if vr not in _LONG_VRS and vr != "UN"
+}
 #: Binary VRs whose long values are summarised, never read (UN is not here:
 #: its VR may be replaced by the dictionary's, and its value read as that).
 _DEFERRED_VRS: Final = frozenset({"OB", "OW", "OF", "OD", "OL", "OV"})
@@ -482,6 +487,7 @@ def _scan_list(
     """
     implicit_vr = _NODE_VRS.get
     vrs = _VRS
+    short_vrs = _SHORT_VRS
     long_vrs = _LONG_VRS
     header_of = _HEADER
     item_header_of = _ITEM_HEADER
@@ -516,6 +522,18 @@ def _scan_list(
             else:
                 if group == 2 and not meta and not stack:
                     raise _NotQuickError  # file meta inside the data set
+                if not implicit:
+                    vr = short_vrs.get(vr_bytes)
+                    if vr is not None:  # the commonest element: a short value
+                        value_tell = offset + 8
+                        offset = value_tell + length
+                        if offset > limit:
+                            raise _NotQuickError  # the value runs past its end
+                        value: bytes | None = (
+                            buf[value_tell:offset] if length else empty[vr]
+                        )
+                        add((tag, vr, length, value, value_tell))
+                        continue
                 if implicit:
                     (length,) = long_of(buf, offset + 4)
                     value_tell = offset + 8
@@ -574,7 +592,6 @@ def _scan_list(
                     offset = value_tell + length
                     if offset > limit:
                         raise _NotQuickError  # the value runs past its end
-                    value: bytes | None
                     if not length:
                         value = empty[vr]
                     elif length > defer_size and vr in deferred:

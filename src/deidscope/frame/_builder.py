@@ -40,6 +40,7 @@ from deidscope.files._quick import ScannedFile
 from deidscope.files._scan import too_deep
 from deidscope.frame._columns import COLUMNS, STRING, errors_frame
 from deidscope.frame._values import (
+    _NUMBER_STRUCTS,
     TEXT_VRS,
     _sequence_summary,
     format_element,
@@ -355,6 +356,20 @@ def _add_rows(
                         )
 
 
+# how a row's value is formatted, by its VR
+_MULTI_TEXT, _ONE_TEXT, _NUMBER, _SEQUENCE, _OTHER = range(5)
+_Entry = tuple[
+    str,
+    "str | None",
+    int,
+    str,
+    str,
+    int,
+    "Callable[[bytes], tuple[Any, ...]] | None",
+    int,
+]
+
+
 class _NotHereError(Exception):
     """The scanned file needs the usual way (pydicom's conversions)."""
 
@@ -377,7 +392,7 @@ class _Context:
         depth: int,
         is_filemeta: bool,
     ) -> None:
-        self.codes: dict[int, tuple[str, str | None, int, str, str]] = {}
+        self.codes: dict[int, _Entry] = {}
         self.uid_prefix = uid_prefix
         self.name_prefix = name_prefix
         self.depth = depth
@@ -403,8 +418,12 @@ def _new_code(
     creator: str | None,
     keys: dict[_FieldKey, int],
     new_keys: list[_FieldKey],
-) -> tuple[str, str | None, int, str, str]:
-    """Return (and remember) the key code of a row met in `context`."""
+) -> _Entry:
+    """Return (and remember) the key code of a row met in `context`, and more.
+
+    The entry: VR, creator, key code, uid, name, how its value is formatted
+    (:data:`_MULTI_TEXT`...) and, for a number VR, its unpacking and size.
+    """
     own_uid, keyword = _TAG_INFO.get(tag) or _tag_info(tag)
     uid_prefix, name_prefix = context.uid_prefix, context.name_prefix
     uid = own_uid if uid_prefix is None else f"{uid_prefix}__{own_uid}"
@@ -420,7 +439,19 @@ def _new_code(
     if code is None:
         code = keys[key] = len(keys)
         new_keys.append(key)
-    entry = (vr, creator, code, uid, name)
+    unpack: Callable[[bytes], tuple[Any, ...]] | None = None
+    size = 0
+    if vr == "SQ":
+        kind = _SEQUENCE
+    elif vr in TEXT_VRS:
+        kind = _ONE_TEXT if TEXT_VRS[vr] else _MULTI_TEXT
+    elif vr in _NUMBER_STRUCTS:
+        kind = _NUMBER
+        number = _NUMBER_STRUCTS[vr][0]  # little endian
+        unpack, size = number.unpack, number.size
+    else:
+        kind = _OTHER
+    entry = (vr, creator, code, uid, name, kind, unpack, size)
     context.codes[tag] = entry
     return entry
 
@@ -477,8 +508,9 @@ def _scanned_rows(
     Raises :class:`_NotHereError` for what only pydicom settles.
     """
     skip_tags = _SKIP_TAGS
+    specials = _SKIP_TAGS | {_CHARSET, _PIXEL_REPRESENTATION}
+    multi_text, one_text, number, sequence = _MULTI_TEXT, _ONE_TEXT, _NUMBER, _SEQUENCE
     fast = format_raw
-    text_vrs = TEXT_VRS
     padding = " \x00"
     implicit_vrs = _IMPLICIT_VRS
     item_contexts = contexts.items
@@ -513,23 +545,23 @@ def _scanned_rows(
                         )
                 elif low >= 0x1000:
                     creator = creators.get(tag & 0xFFFF0000 | low >> 8)
-            elif tag in skip_tags:
-                continue
-            elif tag == _CHARSET:
-                if value:
+            elif tag in specials:  # skipped, or telling about the others
+                if tag in skip_tags:
+                    continue
+                if tag == _CHARSET and value:
                     found = _ENCODINGS.get(value)
                     if found is None:
                         found = charset_encoding(value, inherited)
                         if len(_ENCODINGS) < 256 and isinstance(found, str | list):
                             _ENCODINGS[value] = found
                     encoding = found
-            elif (
-                tag == _PIXEL_REPRESENTATION
-                and depth == 0
-                and type(value) is bytes
-                and len(value) == 2
-            ):
-                pixel_rep = value[0] | value[1] << 8
+                elif (
+                    tag == _PIXEL_REPRESENTATION
+                    and depth == 0
+                    and type(value) is bytes
+                    and len(value) == 2
+                ):
+                    pixel_rep = value[0] | value[1] << 8
             if vr is None:
                 found_vr = implicit_vrs.get((tag, creator))
                 if found_vr is None:
@@ -554,19 +586,27 @@ def _scanned_rows(
             entry = codes_get(tag)
             if entry is None or entry[0] != vr or entry[1] != creator:
                 entry = _new_code(context, tag, vr, creator, keys, new_keys)
-            text: str | None
-            if vr == "SQ":
+            kind = entry[5]
+            text: str | None = None
+            if kind == multi_text:  # the commonest field, inline: ASCII text
+                if value and value.isascii():
+                    decoded = value.decode("ascii")
+                    if "\\" not in decoded:
+                        text = decoded.strip(padding)
+                    else:
+                        parts = decoded.split("\\")
+                        text = "\\".join(part.strip(padding) for part in parts)
+            elif kind == number:
+                if length == entry[7]:  # one number
+                    text = str(entry[6](value)[0])  # type: ignore[misc]
+            elif kind == one_text:
+                if value and value.isascii():
+                    text = value.decode("ascii").strip(padding)
+            elif kind == sequence:
                 if type(value) is not list:
                     raise _NotHereError  # a sequence only pydicom can read
                 text = _sequence_summary(len(value))
-            elif value and vr in text_vrs and value.isascii():
-                decoded = value.decode("ascii")
-                if text_vrs[vr] or "\\" not in decoded:
-                    text = decoded.strip(padding)
-                else:
-                    parts = decoded.split("\\")
-                    text = "\\".join(part.strip(padding) for part in parts)
-            else:
+            if text is None:
                 text = fast(vr, value, length, True)
                 if text is None:  # pydicom converts it, as in the quick reader's item
                     if tag < _CHARSET:
@@ -576,7 +616,7 @@ def _scanned_rows(
                     text = format_element(item[tag])
             add_code(entry[2])
             add_value(text)
-            if vr == "SQ" and value:
+            if kind == sequence and value:
                 if depth >= MAX_DEPTH:
                     raise ValueError(too_deep(f" at {entry[3]}"[:80]))
                 children = item_contexts.get(entry[2])
