@@ -136,6 +136,15 @@ def _current_rss() -> int:
         return int(fp.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """User + system CPU seconds of this process and of its ended children."""
+    import resource
+
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    theirs = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime, theirs.ru_utime + theirs.ru_stime
+
+
 def measure(method: str, files: list[str]) -> dict[str, Any]:
     """Time one call of `method` on `files` in this process; see the module doc."""
     if method == "deid":
@@ -185,11 +194,18 @@ def measure(method: str, files: list[str]) -> dict[str, Any]:
         )
     gc.collect()
     baseline = _current_rss()
+    cpu_before = _cpu_seconds()
     seconds, result = timed(call)
+    cpu_self, cpu_children = (
+        after - before for after, before in zip(_cpu_seconds(), cpu_before, strict=True)
+    )
     info: dict[str, Any] = {
         "method": method,
         "files": len(files),
         "seconds": seconds,
+        # user + system CPU of the call: this process, and its workers (ended)
+        "cpu_seconds": cpu_self,
+        "children_cpu_seconds": cpu_children,
         "files_per_s": len(files) / seconds,
         "peak_rss": peak_rss_bytes(),
         "baseline_rss": baseline,
@@ -378,6 +394,14 @@ def _summarise(
                 "errors": ok[0]["errors"],
                 "note": "; ".join(notes),
             }
+            cpu = [
+                (m["cpu_seconds"] + m["children_cpu_seconds"]) / m["files"] * 1e3
+                for m in ok
+                if "cpu_seconds" in m
+            ]
+            if cpu:
+                row["cpu_ms_per_file"] = median(cpu)
+                row["cpu_ms_per_file_min"] = min(cpu)
             if "frame_bytes" in ok[0]:
                 row["frame_mb"] = ok[0]["frame_bytes"] / MB
                 row["frame_mb_per_million_rows"] = (
@@ -608,6 +632,8 @@ def _report(result: dict[str, Any]) -> str:
         "",
         targets,
     ]
+    if result["options"].get("cpu"):
+        lines += ["", _cpu_table(result["summary"])]
     if notes:
         lines += ["", *notes]
     lines += [
@@ -618,6 +644,39 @@ def _report(result: dict[str, Any]) -> str:
         "process and its workers. MB = 10^6 bytes.",
     ]
     return "\n".join(lines)
+
+
+def _cpu_table(summary: list[dict[str, Any]]) -> str:
+    """CPU time per file (the process and its workers), next to deid's."""
+    rows = []
+    deid: dict[int, float] = {
+        s["size"]: s["cpu_ms_per_file"]
+        for s in summary
+        if s["method"] == "deid" and "cpu_ms_per_file" in s
+    }
+    for s in summary:
+        if "cpu_ms_per_file" not in s:
+            continue
+        base = deid.get(s["size"])
+        rows.append(
+            [
+                s["size"],
+                LABELS[s["method"]],
+                f"{s['cpu_ms_per_file']:.3f}",
+                f"{s['cpu_ms_per_file_min']:.3f}",
+                "-" if base is None else f"{base / s['cpu_ms_per_file']:.1f}x",
+            ]
+        )
+    return markdown_table(
+        [
+            "files",
+            "contender",
+            "CPU ms per file (median)",
+            "CPU ms per file (min)",
+            "deid's CPU / ours",
+        ],
+        rows,
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -905,6 +964,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip-cpu-reference",
         action="store_true",
         help="leave out the CPU-bound reference (two processes' scaling)",
+    )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="also report CPU time per file (this process and its workers): "
+        "steadier than files/s on a busy machine",
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_ROOT)
     parser.add_argument(

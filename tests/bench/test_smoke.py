@@ -174,10 +174,12 @@ def test_bench_core_quick_writes_results(corpus: Path, tmp_path: Path) -> None:
         "--corpus",
         str(corpus),
         "--quick",
+        "--cpu",
         "--results-dir",
         str(results),
     )
     assert "| files | contender |" in proc.stdout
+    assert "CPU ms per file (median)" in proc.stdout
     [json_path] = results.glob("bench_core-*.json")
     [md_path] = results.glob("bench_core-*.md")
     report = md_path.read_text()
@@ -198,6 +200,9 @@ def test_bench_core_quick_writes_results(corpus: Path, tmp_path: Path) -> None:
     assert len({summary[method]["rows"] for method in METHODS}) == 1
     assert summary["deid"]["ratio_vs_deid"] == pytest.approx(1.0)
     assert summary["read_identifiers"]["frame_mb_per_million_rows"] > 0
+    # CPU per file: the process's own, and its workers' too with workers=2
+    assert summary["read_identifiers"]["cpu_ms_per_file"] > 0
+    assert summary["read_identifiers_w2"]["cpu_ms_per_file"] > 0
     # the floors: pydicom always, dicomsdl when installed (else a note says so)
     assert summary["pydicom_parse"]["files_per_s"] > 0
     assert summary["pydicom_parse"]["rows"] is None
