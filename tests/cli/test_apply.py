@@ -409,19 +409,17 @@ def test_the_scorecard_uses_the_options_a_profile_recipe_names(
     assert "identifying values survive" in captured.err
 
 
-def test_options_a_recipe_names_that_are_not_ps315s_are_reported(
+def test_options_are_read_only_from_a_profile_recipe(
     inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    recipe = tmp_path / "edited.deid"
+    """A recipe not written by Recipe.from_profile names no options, whatever
+    its comments say (as replace_identifiers reads them)."""
+    recipe = tmp_path / "hand.deid"
     text = Path(_profile_file(tmp_path, ["retain_uids"])).read_text()
-    recipe.write_text(
-        text.replace("# options: retain_uids", "# options: retain_uids, keep_all")
-    )
+    recipe.write_text(text.replace("# DICOM PS3.15 Table E.1-1", "# our table"))
     argv = ["apply", "--recipe", str(recipe), str(inputs), "-o", str(tmp_path / "o")]
-    assert main(argv) == EXIT_OK
-    captured = capsys.readouterr()
-    assert "options: retain_uids): 100.00 %" in _score(captured.out)
-    assert "'keep_all' is not a PS3.15 option" in captured.err
+    assert main(argv) == EXIT_FINDINGS
+    assert "(PS3.15 Basic Profile, no options): " in _score(capsys.readouterr().out)
 
 
 def test_an_unknown_option_is_a_bad_command_line(

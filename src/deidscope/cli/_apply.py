@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from deidscope.cli._common import (
     EXIT_FINDINGS,
     EXIT_OK,
-    OPTION_NAMES,
     Outcome,
     Subparsers,
     add_command,
@@ -218,34 +217,19 @@ def _unresolved(recipes: list[Recipe], lookup: dict[str, str]) -> list[str]:
     return lines
 
 
-#: How a recipe written by ``Recipe.from_profile`` names its options.
-_OPTIONS_COMMENT = "# options:"
+def _recipe_options(recipes: list[Recipe]) -> list[str]:
+    """Return the PS3.15 options the profile recipes among `recipes` name.
 
-
-def _recipe_options(recipes: list[Recipe]) -> tuple[list[str], list[str]]:
-    """Return the PS3.15 options the recipes name, and warnings about others.
-
-    A profile recipe (``Recipe.from_profile``) says its options in a comment
-    before ``FORMAT``: ``# options: retain_uids, clean_descriptors`` (or
-    ``none``). Several recipes: every option any of them names.
+    A recipe written by ``Recipe.from_profile`` says its options in a
+    comment before ``FORMAT`` (``# options: retain_uids, ...``), which
+    ``replace_identifiers`` also reads for the method codes it writes.
     """
+    from deidscope.recipe._finish import profile_options
+
     found: list[str] = []
-    unknown: list[str] = []
     for recipe in recipes:
-        for comment in recipe.comments:
-            if not comment.startswith(_OPTIONS_COMMENT):
-                continue
-            names = comment[len(_OPTIONS_COMMENT) :].split(",")
-            for name in (n.strip() for n in names):
-                if name in OPTION_NAMES:
-                    found.append(name)
-                elif name and name != "none":
-                    where = recipe.path or "recipe"
-                    unknown.append(
-                        f"{where}: {comment.strip()}: {name!r} is not a PS3.15 "
-                        "option; the leak check and the scorecard leave it out"
-                    )
-    return list(dict.fromkeys(found)), unknown
+        found += profile_options(recipe.comments) or ()
+    return list(dict.fromkeys(found))
 
 
 def _key(args: argparse.Namespace, *, caller: str) -> bytes | None:
@@ -289,7 +273,7 @@ def run(args: argparse.Namespace) -> Outcome:
     from deidscope.audit import leaks, scorecard
     from deidscope.dicom import replace_identifiers
     from deidscope.files import inputs_written_over, output_targets
-    from deidscope.parallel._write import escape_formulas
+    from deidscope.parallel._write import frame_to_csv
     from deidscope.recipe import Recipe
 
     caller = f"deidscope {NAME}"
@@ -322,11 +306,7 @@ def run(args: argparse.Namespace) -> Outcome:
             f"{'line is' if len(skipped) == 1 else 'lines are'} not resolved, "
             f"nothing written: {skipped[0]}{more}"
         )
-    options, unknown_options = (
-        (list(dict.fromkeys(args.option)), [])
-        if args.option
-        else _recipe_options(recipes)
-    )
+    options = list(dict.fromkeys(args.option)) or _recipe_options(recipes)
     recipe = Recipe.combine(recipes)
     files = _inputs_files(paths)
     if not files:
@@ -358,7 +338,6 @@ def run(args: argparse.Namespace) -> Outcome:
     }
     warnings: list[str] = [
         *skipped,
-        *unknown_options,
         *(
             f"{file}: {error}"
             for file, error in zip(result.errors.file, result.errors.error, strict=True)
@@ -382,7 +361,7 @@ def run(args: argparse.Namespace) -> Outcome:
         )
         if args.leaks is not None:
             with output_file(args.leaks, force=args.force, caller=caller) as temp:
-                escape_formulas(found).to_csv(temp, index=False, lineterminator="\r\n")
+                frame_to_csv(found, temp)
             messages.append(f"leaks written to {os.fspath(args.leaks)}")
         if len(found):
             kinds = found["kind"].astype(str).value_counts()
