@@ -249,6 +249,9 @@ def test_verify_fails_when_a_header_value_is_left(burned, tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == EXIT_FINDINGS
     assert "not known to be safe" in captured.err
+    raw = (out / "verify-report.csv").read_bytes()
+    assert raw.endswith(b"\r\n")  # CRLF as every CSV deidscope writes
+    assert raw.count(b"\n") == raw.count(b"\r\n")
     report = pd.read_csv(out / "verify-report.csv", keep_default_na=False)
     assert header[0].field in set(report["header_match"])
     assert set(report["original"]) == {str(burned.path)}

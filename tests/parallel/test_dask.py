@@ -224,3 +224,18 @@ def test_write_identifiers_dask_sidecar_escapes_formulas(
     assert written.n_errors == 1
     lines = errors_path(Path("ids")).read_text(encoding="utf-8").splitlines()
     assert lines == ["file,error", "'=scans/empty.dcm,empty file (0 bytes)"]
+
+
+def test_write_identifiers_dask_sidecar_crlf_a_cr_in_a_name(tmp_path: Path) -> None:
+    """The sidecar ends its lines with CRLF as every CSV deidscope writes: a
+    file name holding a lone CR is quoted and reads back whole."""
+    write_dicom(tmp_path / "in" / "good.dcm", PatientID="P1")
+    bad = tmp_path / "in" / "bad\rname.dcm"
+    bad.write_bytes(b"")
+    written = write_identifiers_dask(str(tmp_path / "in"), str(tmp_path / "ids"))
+    assert written.n_errors == 1
+    raw = errors_path(tmp_path / "ids").read_bytes()
+    assert raw.startswith(b"file,error\r\n")
+    assert raw.endswith(b"\r\n")
+    back = pd.read_csv(errors_path(tmp_path / "ids"), keep_default_na=False)
+    assert back["file"].tolist() == [str(bad)]

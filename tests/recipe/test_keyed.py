@@ -156,3 +156,22 @@ def test_a_preview_with_a_key_shows_the_pseudonyms(two_patients: list[Path]) -> 
         Keyed(b"k1").pseudonym("PatientID", "PID-4711"),
         Keyed(b"k1").pseudonym("PatientID", "PID-2"),
     }
+
+
+def test_the_crosswalk_keeps_line_breaks_and_formulas_as_they_are(
+    tmp_path: Path,
+) -> None:
+    """CRLF line ends (a lone CR in an old ID is quoted), no formula quote:
+    the table is read back by programs that re-link."""
+    odd = ["P\r1", "=P\n2"]
+    files = [
+        write_file(tmp_path / "in" / f"{n}.dcm", patient_id=pid)
+        for n, pid in enumerate(odd)
+    ]
+    table = tmp_path / "map.csv"
+    replace_identifiers(files, deid=MODIFIED, key="k1", crosswalk=table)
+    raw = table.read_bytes()
+    assert raw.endswith(b"\r\n")
+    assert raw.count(b"\r\n") == 3  # the header and two rows, nothing split
+    rows = pd.read_csv(table, dtype=str, keep_default_na=False)
+    assert rows["patient_old"].tolist() == odd

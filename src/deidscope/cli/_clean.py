@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> Outcome:
     import pandas as pd
 
     from deidscope.errors import DeidscopeError
-    from deidscope.parallel._write import escape_formulas
+    from deidscope.parallel._write import frame_to_csv
     from deidscope.pixels import DEFAULT_RECIPE, clean, detect
     from deidscope.recipe import Recipe
 
@@ -243,7 +243,7 @@ def run(args: argparse.Namespace) -> Outcome:
     ).fillna("")
     report_path = output / REPORT_NAME
     with output_file(report_path, force=True, caller=caller) as tmp:
-        escape_formulas(report).to_csv(tmp, index=False, lineterminator="\r\n")
+        frame_to_csv(report, tmp)
     counts = report["action"].value_counts()
     cleaned = int(counts.get("cleaned", 0))
     review = int(counts.get("flagged, no boxes: review", 0))
@@ -288,7 +288,7 @@ def _verify(
     """OCR the cleaned copies; write the verify report; return (rows, message)."""
     import pandas as pd
 
-    from deidscope.parallel._write import escape_formulas
+    from deidscope.parallel._write import frame_to_csv
     from deidscope.pixels import verify
 
     done = report[report["action"] == "cleaned"]
@@ -319,7 +319,7 @@ def _verify(
         rows = pd.DataFrame(columns=columns)
     path = output / VERIFY_NAME
     with output_file(path, force=True, caller=caller) as tmp:
-        escape_formulas(rows.astype(object).fillna("")).to_csv(tmp, index=False)
+        frame_to_csv(rows.astype(object).fillna(""), tmp)
     n_text = int((rows["error"].astype(str) == "").sum()) if len(rows) else 0
     message = (
         f"verify: {len(pairs)} cleaned cop{'y' if len(pairs) == 1 else 'ies'} "

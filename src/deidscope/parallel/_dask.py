@@ -22,7 +22,7 @@ from deidscope.parallel._format import SCHEMA, errors_path
 from deidscope.parallel._write import (
     IdentifiersWritten,
     _check_positive,
-    escape_formulas,
+    frame_to_csv,
 )
 
 __all__ = [
@@ -283,9 +283,7 @@ def write_identifiers_dask(
         )
         _, failed, n_rows = dask.compute(write, lazy.errors, lazy.rows.shape[0])
         # a cell a spreadsheet would run as a formula gets a leading quote
-        escape_formulas(failed).to_csv(
-            tmp_sidecar, index=False, encoding="utf-8", lineterminator="\r\n"
-        )
+        frame_to_csv(failed, tmp_sidecar)
         if output.exists():
             os.replace(output, old)
         os.replace(tmp_folder, output)

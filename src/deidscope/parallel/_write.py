@@ -7,6 +7,12 @@ errors sidecar here, the command line's reports) goes through
 :func:`escape_formulas` or :func:`escape_cell`, which put a single quote in
 front of such a cell (OWASP's advice against CSV injection). Parquet keeps
 every value as it is.
+
+Every CSV deidscope writes ends its lines with CRLF (:data:`CSV_LINE_END`,
+RFC 4180 and :mod:`csv`'s default): with it a value holding a lone carriage
+return or line feed is quoted, so ``pandas.read_csv`` gives it back whole
+(with LF line ends pandas leaves a lone CR unquoted, and the row splits).
+:func:`frame_to_csv` writes a frame that way.
 """
 
 from __future__ import annotations
@@ -45,11 +51,13 @@ from deidscope.parallel._format import (
 )
 
 __all__ = [
+    "CSV_LINE_END",
     "FILES_PER_ROW_GROUP",
     "FORMULA_STARTS",
     "IdentifiersWritten",
     "escape_cell",
     "escape_formulas",
+    "frame_to_csv",
     "write_identifiers",
 ]
 
@@ -62,6 +70,8 @@ FILES_PER_ROW_GROUP = 500
 _IN_FLIGHT_PER_WORKER = 2
 #: First characters that make a spreadsheet read a CSV cell as a formula.
 FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+#: The line end of every CSV deidscope writes (see the module documentation).
+CSV_LINE_END = "\r\n"
 _FORMATS: dict[str, Literal["parquet", "csv"]] = {
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -119,6 +129,45 @@ def escape_cell(text: str) -> str:
     Doe^Jane
     """
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def frame_to_csv(
+    df: pd.DataFrame, target: Any = None, *, escape: bool = True, header: bool = True
+) -> str | None:
+    r"""Write `df` as deidscope writes every CSV: CRLF line ends, UTF-8.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The rows (the index is left out).
+    target : str, os.PathLike or text file, optional
+        Where to write; None returns the text.
+    escape : bool, optional
+        Put a quote in front of a cell a spreadsheet would run
+        (:func:`escape_formulas`; default True). False keeps every value
+        as it is (a table read back by programs, such as the crosswalk).
+    header : bool, optional
+        Write the column names first (default True).
+
+    Returns
+    -------
+    str or None
+        The CSV text if `target` is None.
+
+    Examples
+    --------
+    >>> frame_to_csv(pd.DataFrame({"value": ["a\rb", "=1"]}))
+    'value\r\n"a\rb"\r\n\'=1\r\n'
+    """
+    rows = escape_formulas(df) if escape else df
+    text: str | None = rows.to_csv(
+        target,
+        header=header,
+        index=False,
+        encoding="utf-8",
+        lineterminator=CSV_LINE_END,
+    )
+    return text
 
 
 def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
@@ -393,10 +442,7 @@ def _write_csv(
         csv.writer(fp).writerow(COLUMNS)
         for n_files, frame in batches:
             error_writer.write(frame.attrs["errors"])
-            # CRLF line ends, as csv.writer: a value holding a lone CR is quoted
-            escape_formulas(frame).to_csv(
-                fp, header=False, index=False, lineterminator="\r\n"
-            )
+            frame_to_csv(frame, fp, header=False)
             rows += len(frame)
             bar.update(n_files)
     return rows

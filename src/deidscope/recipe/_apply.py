@@ -45,6 +45,7 @@ from deidscope.files import (
     read_dataset,
 )
 from deidscope.frame._builder import FrameBuilder
+from deidscope.parallel._write import frame_to_csv
 from deidscope.recipe._actions import RecipeFunctionError
 from deidscope.recipe._engine import Outcome
 from deidscope.recipe._expand import uid_path
@@ -592,5 +593,6 @@ class _Crosswalk:
         with atomic_output(
             self.path, overwrite=self.overwrite, caller="replace_identifiers"
         ) as temp:
-            frame.to_csv(temp, index=False)
+            # exact values (no formula quote): a table programs read back
+            frame_to_csv(frame, temp, escape=False)
             os.chmod(temp, 0o600)

@@ -15,7 +15,7 @@ import pandas as pd
 import traitlets
 
 from deidscope.files import atomic_output, check_output
-from deidscope.parallel._write import escape_formulas
+from deidscope.parallel._write import frame_to_csv
 from deidscope.pixels import to_png
 from deidscope.recipe import Recipe
 from deidscope.recipe._types import as_recipe as _as_recipe
@@ -117,7 +117,7 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     The escaping is :func:`deidscope.parallel._write.escape_formulas`, as for
     every CSV deidscope writes.
     """
-    return escape_formulas(df).to_csv(index=False).encode("utf-8")
+    return str(frame_to_csv(df)).encode("utf-8")
 
 
 def download_html(
@@ -213,7 +213,7 @@ def export_frame(
     rows.attrs = {}  # read errors and the like stay with the frame, not the file
     with atomic_output(target, overwrite=overwrite, caller=caller) as temp:
         if target.suffix.lower() == ".csv":
-            escape_formulas(rows).to_csv(temp, index=False)
+            frame_to_csv(rows, temp)
         else:
             rows.to_parquet(temp, index=False)
     return target
