@@ -179,7 +179,25 @@ def _unconvertible_element(tag: int, reason: str) -> DataElement:
     """
     text = f"<cannot be converted: {reason}>"[:_MAX_REASON]
     data = text.encode("ascii", "backslashreplace")
-    return DataElement(tag, "UN", data + b" " * (len(data) % 2))
+    elem = DataElement(tag, "UN", data + b" " * (len(data) % 2))
+    elem.VR = "UN"  # pydicom gives a public tag its dictionary's VR
+    return elem
+
+
+def _empty_element(dataset: Any, tag: int) -> DataElement | None:
+    """Return an element pydicom refuses but that has no value, as it was read.
+
+    An unknown VR with no value: its raw VR and no value, as
+    ``read_identifiers`` shows it (there is nothing to convert, so nothing
+    to say why). None if the element has a value.
+    """
+    try:
+        stored = dataset.get_item(tag, keep_deferred=True)
+    except Exception:  # pragma: no cover - get_item of a raw element
+        return None
+    if type(stored) is not RawDataElement or stored.length or stored.VR is None:
+        return None
+    return DataElement(tag, stored.VR, None, already_converted=True)
 
 
 class _Source:
@@ -217,7 +235,12 @@ class _Source:
             except Exception as exc:  # pydicom raises many kinds on bad values
                 reason = f"cannot be read: {type(exc).__name__}: {exc}"
                 logger.info("(%08x): %s", tag, reason)
-                elem = _unconvertible_element(tag, reason)
+                empty = None
+                if not isinstance(spec, tuple):
+                    empty = _empty_element(self.dataset, tag)
+                if empty is None:
+                    empty = _unconvertible_element(tag, reason)
+                elem = empty
         for warning in caught:
             logger.debug("(%08x): %s", tag, warning.message)
         return elem

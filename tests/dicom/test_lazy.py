@@ -6,12 +6,13 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from deidscope import read_identifiers
+from deidscope import read_identifiers, to_frame
 from deidscope.dicom import fields_of, get_identifiers
 from deidscope.files import read_checked, read_header, read_raw_file
 from fuzz_corpus import element_bytes, part10
@@ -124,3 +125,37 @@ def test_the_one_pass_walk_gives_the_walks_fields(options: dict[str, Any]) -> No
             ), (path, uid)
         compared += 1
     assert compared > 100
+
+
+def test_an_unknown_vr_without_a_value_reads_alike_both_ways(tmp_path: Path) -> None:
+    body = (
+        element_bytes(0x00080060, b"CS", b"OT")
+        + element_bytes(0x00080081, b"S\xd4", b"")  # a damaged VR, no value
+        + element_bytes(0x00100010, b"PN", b"Doe^Jane")
+    )
+    path = tmp_path / "unknown_vr.dcm"
+    path.write_bytes(part10(b"1.2.840.10008.1.2.1", body))
+    df = read_identifiers(path, errors="ignore")
+    ids = get_identifiers(path, errors="ignore")
+    assert ids[path].error is None
+    assert df.attrs["errors"].empty
+    element = ids[path]["InstitutionAddress"].element  # pydicom refuses it
+    assert element.value is None
+    pd.testing.assert_frame_equal(df, to_frame(ids), check_categorical=False)
+
+
+def test_a_public_element_that_cannot_be_read_later_is_un_saying_why(
+    tmp_path: Path,
+) -> None:
+    document = b"%PDF" + b"\x01" * 6000  # public, OB, left on disk
+    body = element_bytes(0x00100010, b"PN", b"Doe^Jane") + element_bytes(
+        0x00420011, b"OB", document
+    )
+    path = tmp_path / "document.dcm"
+    path.write_bytes(part10(b"1.2.840.10008.1.2.1", body))
+    ids = get_identifiers(path)
+    path.write_bytes(b"")  # gone before the value is read
+    element = ids[path]["EncapsulatedDocument"].element
+    assert element.VR == "UN"
+    assert element.value.decode().startswith("<cannot be converted: ")
+    assert ids[path].error is None
