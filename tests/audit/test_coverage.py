@@ -117,6 +117,27 @@ def test_coverage_of_private_and_nested_fields(tmp_path: Path) -> None:
     assert "(0009,0010)" in names  # the creator element itself has no decision
 
 
+def test_a_reference_sequence_is_decided_by_its_uids(tmp_path: Path) -> None:
+    """X/Z/U*: the profile keeps the sequence, its UIDs have their own lines."""
+    ds = nested_dataset()
+    path = write_dicom(
+        tmp_path / "n.dcm",
+        ReferencedImageSequence=ds.ReferencedImageSequence,
+        SourceImageSequence=ds.ReferencedImageSequence,
+    )
+    df = deidscope.read_identifiers([path])
+    assert coverage(df, Recipe.from_profile()).empty
+    text = Recipe.from_profile().to_text()
+    without = "\n".join(
+        line for line in text.splitlines() if "ReferencedSOPInstanceUID" not in line
+    )
+    names = set(coverage(df, Recipe.from_text(without))["name"])
+    assert names == {
+        "ReferencedImageSequence__ReferencedSOPInstanceUID",
+        "SourceImageSequence__ReferencedSOPInstanceUID",
+    }
+
+
 def test_coverage_bad_input(cookies: pd.DataFrame) -> None:
     recipe = _recipe("REMOVE PatientName")
     with pytest.raises(InputError, match="unknown options"):

@@ -54,7 +54,8 @@ def test_basic_profile_lines() -> None:
         (["retain_uids"], "StudyInstanceUID", "KEEP", None),
         (["retain_long_full_dates"], "StudyDate", "KEEP", None),
         (["retain_long_modified_dates"], "StudyDate", "JITTER", "var:jitter"),
-        (["retain_long_modified_dates"], "StudyTime", "BLANK", None),
+        # a dummy time: Type 1 in places, and a whole-day shift keeps it as is
+        (["retain_long_modified_dates"], "StudyTime", "REPLACE", "000000"),
         (["clean_descriptors"], "StudyDescription", "BLANK", None),
         (["retain_device_identity"], "DeviceSerialNumber", "KEEP", None),
     ],
@@ -305,3 +306,34 @@ def test_a_sequence_with_x_or_d_is_removed() -> None:
     assert actions["WaveformAnnotationSequence"] == "REMOVE"
     assert actions["OperatorIdentificationSequence"] == "REMOVE"
     assert actions["OperatorsName"] == "REPLACE"  # X/D on a value: a dummy
+
+
+def test_clean_graphics_leaves_a_blank_overlay(tmp_path: Path) -> None:
+    """C on OverlayData: a blank bitmap of the plane's size (Type 1)."""
+    path = tmp_path / "a.dcm"
+    ds = make_dataset()
+    _add_plane(ds, 0x6002)
+    ds[0x60023000].value = b"\xff\x0f"
+    ds.save_as(path, enforce_file_format=True)
+    (out,) = replace_identifiers([path], deid=Recipe.from_profile(["clean_graphics"]))
+    assert out[0x60023000].value == bytes(2)  # 4 x 4 bits
+    assert out[0x60020010].value == 4  # the plane stays
+
+
+def test_clean_descriptors_keeps_the_request_cleaned(tmp_path: Path) -> None:
+    """C on RequestAttributesSequence: kept; its IDs go, its text is cleaned."""
+    request = Dataset()
+    request.RequestedProcedureID = "RP-4711"
+    request.ScheduledProcedureStepID = "SPS-4711"
+    request.RequestedProcedureDescription = "CT head for Jane Doe"
+    path = write_file(tmp_path / "a.dcm", RequestAttributesSequence=Sequence([request]))
+    (out,) = replace_identifiers(
+        [path], deid=Recipe.from_profile(["clean_descriptors"])
+    )
+    (item,) = out.RequestAttributesSequence
+    assert "RequestedProcedureID" not in item
+    assert "ScheduledProcedureStepID" not in item
+    text = item.RequestedProcedureDescription
+    assert text.startswith("CT head for")
+    assert "Jane" not in text
+    assert "Doe" not in text

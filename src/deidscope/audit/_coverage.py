@@ -7,11 +7,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydicom.datadict import tag_for_keyword
 
 from deidscope.audit._partial import check_frame, codes, derived, is_dask, tag_int
 from deidscope.errors import InputError
 from deidscope.ps315 import ACTION_CODES, OPTIONS, lookup_many
 from deidscope.recipe import RecipeRun
+from deidscope.recipe._profile import CLEANED_SEQUENCES
 
 __all__ = ["COVERAGE_COLUMNS", "coverage"]
 
@@ -29,6 +31,17 @@ COVERAGE_COLUMNS: tuple[str, ...] = (
     "example",
     "reason",
 )
+
+#: The sequences whose items decide them: X/Z/U* (kept with new UIDs) and
+#: those the profile's C keeps (:data:`CLEANED_SEQUENCES`).
+_BY_ITEMS = [
+    int(tag_for_keyword(keyword) or 0)
+    for keyword in (
+        "ReferencedImageSequence",
+        "SourceImageSequence",
+        *sorted(CLEANED_SEQUENCES),
+    )
+]
 
 #: Actions that keep a value: the profile asks for nothing then.
 _KEEPS = frozenset({"", "K"})
@@ -158,6 +171,12 @@ def coverage(
     row_action = asked[tag_codes]
     private = np.asarray([t >= 0 and bool(t >> 16 & 1) for t in tag_ints])[tag_codes]
     wanted = ~np.isin(row_action, list(_KEEPS)) | private
+    # a sequence kept with its UIDs replaced (X/Z/U*), or cleaned by keeping
+    # it (the profile's C on the sequences its items' own lines clean), is
+    # decided through its items: their rows say what is left
+    by_items = np.isin(tag_ints, _BY_ITEMS)[tag_codes]
+    by_items &= np.isin(row_action, ["X/Z/U*", "C"])
+    wanted &= ~(by_items & (frame["VR"].astype(str).to_numpy() == "SQ"))
     asked_of = frame.loc[wanted]  # only these rows are turned into text
     # object columns while joining and grouping (pandas' str dtype would
     # convert every value to Arrow and back); the result gets str at the end

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from pydicom import __version__ as _pydicom_version
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, generate_uid
@@ -139,7 +140,10 @@ def keep_iod_valid(ds: Dataset) -> None:
       empty observer code sequence;
     - an empty top-level Content Sequence of an SR (``D``, emptied) is
       removed: it is Type 1C, required only when the root container has
-      children, and none is left.
+      children, and none is left;
+    - an emptied OverlayData (Clean Graphics' ``C``: the bitmap may hold
+      burned-in text, and cannot be cleaned bit by bit) becomes a blank
+      bitmap of its plane's size (Type 1 in the Overlay Plane module).
 
     Nothing identifying is added: zero-length values and fixed dummies.
     """
@@ -163,6 +167,29 @@ def keep_iod_valid(ds: Dataset) -> None:
     content = ds.get("ContentSequence")
     if content is not None and not content and "ValueType" in ds:
         del ds.ContentSequence
+    for group in range(0x6000, 0x6020, 2):
+        _blank_overlay(ds, group)
+
+
+def _blank_overlay(ds: Dataset, group: int) -> None:
+    """Make an emptied OverlayData (Type 1) a blank bitmap of its plane."""
+    data = ds.get(group << 16 | 0x3000)
+    if data is None or data.value:
+        return
+    rows = ds.get(group << 16 | 0x0010)
+    columns = ds.get(group << 16 | 0x0011)
+    frames = ds.get(group << 16 | 0x0015)
+    if rows is None or columns is None or not rows.value or not columns.value:
+        return
+    try:
+        count = int(frames.value) if frames is not None and frames.value else 1
+    except (TypeError, ValueError):
+        count = 1
+    bits = int(rows.value) * int(columns.value) * max(count, 1)
+    size = (bits + 7) // 8
+    ds[group << 16 | 0x3000] = DataElement(
+        group << 16 | 0x3000, "OW", bytes(size + size % 2)
+    )
 
 
 def finish_dataset(

@@ -17,7 +17,9 @@ K      ``KEEP field``
 C      dates and date-times: ``JITTER field <jitter>``; text: ``BLANK``,
        then at the end ``REPLACE field func:deidscope_clean`` (the text
        cleaned of its file's identifying values, :mod:`._clean`; deid
-       skips it); times and sequences: ``BLANK``
+       skips it); times: a dummy; the sequences of
+       :data:`CLEANED_SEQUENCES`: no line (kept, their items cleaned by
+       their own lines); other sequences and overlay data: ``BLANK``
 ====== ==================================================================
 
 Codes with a choice take the least destructive code that keeps the file
@@ -147,6 +149,23 @@ TYPE2_SEQUENCES = frozenset(
 )
 
 
+#: Sequences an option cleans (``C``) by keeping them: what their items hold
+#: is codes, or has a line of its own (RequestAttributesSequence's IDs and
+#: descriptions; GraphicAnnotationSequence's UnformattedTextValue, ``D``).
+#: Other sequences with ``C`` are emptied: their items can hold text the
+#: table does not list (TextValue in ContentSequence and
+#: AcquisitionContextSequence).
+CLEANED_SEQUENCES = frozenset(
+    {
+        "AdmittingDiagnosesCodeSequence",
+        "ReasonForVisitCodeSequence",
+        "ReasonForRequestedProcedureCodeSequence",
+        "RequestAttributesSequence",
+        "GraphicAnnotationSequence",
+    }
+)
+
+
 def choose(code: str, vr: str = "", keyword: str = "") -> str:
     """Return the code taken for a table code (codes with a choice resolved).
 
@@ -183,8 +202,14 @@ def _action(code: str, field: str, vr: str, jitter: str) -> Action | None:
     if code == "C":
         if vr in ("DA", "DT"):
             return Action("JITTER", field, jitter)
+        if vr == "TM":
+            # a dummy: a time is Type 1 in places (ContentTime of an SR),
+            # and a whole-day offset would leave the time of day as it was
+            return Action("REPLACE", field, _DUMMIES["TM"])
+        if vr == "SQ" and field in CLEANED_SEQUENCES:
+            return None  # kept: every text, ID and UID in it has its own line
         # text: blanked here, cleaned by a line at the end (see _clean);
-        # times, sequences and the rest: blanked
+        # other sequences and the rest: blanked
         return Action("BLANK", field)
     # D: a dummy of the VR; sequences and unknown VRs are emptied
     if vr in _DUMMIES:
