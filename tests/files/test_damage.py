@@ -268,3 +268,49 @@ def test_a_length_past_the_end_never_allocates_it(tmp_path: Path, vr: bytes) -> 
     pd.testing.assert_frame_equal(mine, theirs, check_categorical=False)
     value = mine.loc[mine.tag == "(0009, 1010)", "value"].tolist()
     assert value == ["x" * 40]  # what the file holds (OB: printable, shown)
+
+
+def test_a_cut_after_encapsulated_pixel_data_is_found(tmp_path: Path) -> None:
+    """The fragments of encapsulated pixel data are bytes, walked over, so a
+    cut in the trailing padding after them is found (pydicom reads it short)."""
+    source = Path(get_testdata_file("MR_small_RLE.dcm"))
+    assert read_checked(source)[1] is None  # whole: the fragments walk to the end
+    data = source.read_bytes()
+    damaged = tmp_path / "cut.dcm"
+    damaged.write_bytes(data[: len(data) - 114])  # inside (fffc, fffc)'s value
+    _, reason = read_checked(damaged)
+    assert reason is not None
+    assert reason.startswith("truncated: element (fffc, fffc) needs 126 bytes")
+    df = read_identifiers([damaged], errors="ignore")
+    assert df.attrs["errors"].error.tolist() == [reason]
+    via_ids = to_frame(get_identifiers([damaged], errors="ignore"))
+    assert via_ids.attrs["errors"].error.tolist() == [reason]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["JPEG2000.dcm", "SC_rgb_rle.dcm", "JPEG2000-embedded-sequence-delimiter.dcm"],
+)
+def test_whole_encapsulated_files_are_not_claimed(name: str) -> None:
+    assert read_checked(get_testdata_file(name))[1] is None
+
+
+def test_a_length_past_the_end_inside_an_item_is_found(tmp_path: Path) -> None:
+    """An element of a defined-length item claims more than the file holds:
+    past its item's end and past the file's (a DICOMDIR record, say)."""
+    from fuzz_corpus import element_bytes, part10
+
+    inner = element_bytes(0x00100020, b"LO", b"ABCD")
+    item = b"\xfe\xff\x00\xe0" + len(inner).to_bytes(4, "little") + inner
+    sequence = b"\x08\x00\x40\x11SQ\0\0" + len(item).to_bytes(4, "little") + item
+    after = element_bytes(0x00200010, b"SH", b"S1")  # the item ends before the file
+    data = bytearray(part10(b"1.2.840.10008.1.2.1", sequence + after))
+    at = len(data) - len(after) - len(inner) + 6  # the LO's 2-byte length
+    data[at : at + 2] = (5000).to_bytes(2, "little")
+    damaged = tmp_path / "record.dcm"
+    damaged.write_bytes(bytes(data))
+    df = read_identifiers([damaged], errors="ignore")
+    [reason] = df.attrs["errors"].error.tolist()
+    assert reason.startswith("truncated: element (0010, 0020) needs 5000 bytes")
+    via_ids = to_frame(get_identifiers([damaged], errors="ignore"))
+    assert via_ids.attrs["errors"].error.tolist() == [reason]

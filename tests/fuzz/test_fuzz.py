@@ -40,13 +40,8 @@ CASES_PER_SHARD = 75
 #: Seconds a child may take for one case (a whole case takes well under 1 s).
 TIMEOUT = 30.0
 
-#: Cases known to fail, kept out of this run until fixed (see
-#: /tmp/notes/robust.md): a VR damaged inside a sequence item ('S\x7f'),
-#: which the quick reader refuses (read_identifiers lists the file) while
-#: pydicom reads the item another way (get_identifiers does not).
-KNOWN_OPEN: frozenset[str] = frozenset(
-    {"overwrite-5-00080100@836-test_files/SC_rgb_dcmtk_+eb+cy+s2.dcm"}
-)
+#: Cases known to fail, kept out of this run until fixed (their labels).
+KNOWN_OPEN: frozenset[str] = frozenset()
 
 
 def _errors(df: pd.DataFrame) -> dict[str, str]:

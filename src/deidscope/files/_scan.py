@@ -45,6 +45,7 @@ _ITEM: Final = 0xFFFEE000
 _ITEM_END: Final = 0xFFFEE00D
 _SEQUENCE_END: Final = 0xFFFEE0DD
 _UNDEFINED: Final = 0xFFFFFFFF
+_PIXEL_DATA: Final = 0x7FE00010
 _VRS: Final = frozenset(vr.value.encode("ascii") for vr in VR if len(vr.value) == 2)
 _LONG_VRS: Final = frozenset(str(vr).encode("ascii") for vr in EXPLICIT_VR_LENGTH_32)
 _HEADER_LE = struct.Struct("<HH2sH").unpack_from
@@ -162,7 +163,8 @@ def find_damage(
     values are only checked to fit in the file (never read). Claims only
     what the bytes prove:
 
-    - a value that runs past the end of the file;
+    - a value (or an item) that runs past the end of the file, also
+      inside an item whose own length ends sooner;
     - stray bytes after the last element, too few for an element header;
     - an undefined-length sequence, item or pixel data not closed before
       the end of the file;
@@ -193,14 +195,17 @@ def find_damage(
     long_of = _LONG_LE if little else _LONG_BE
     sequences = _sequence_tags()
     # the open containers: (holds items, implicit VR, end or -1 if it ends
-    # with a delimiter); the top level is an element list, a sequence holds
-    # items, an item holds elements
-    stack: list[tuple[bool, bool, int, int]] = [(False, implicit, end, end)]
+    # with a delimiter, the end of the innermost one of defined length, its
+    # items are pixel data fragments); the top level is an element list, a
+    # sequence holds items, an item holds elements (a fragment holds bytes)
+    stack: list[tuple[bool, bool, int, int, bool]] = [
+        (False, implicit, end, end, False)
+    ]
     depth = 0  # items open
     offset = start
     while True:
         # bound: the end of the innermost container of defined length
-        in_sequence, is_implicit, limit, bound = stack[-1]
+        in_sequence, is_implicit, limit, bound, fragments = stack[-1]
         if limit >= 0 and offset >= limit:
             if offset > limit:
                 return None  # ran past its container: not a cut, not claimed
@@ -230,19 +235,25 @@ def find_damage(
             if tag != _ITEM:
                 return None  # not an item: damage of another kind, not claimed
             if length != _UNDEFINED and offset + length > bound:
-                if bound < end:
-                    return None  # past its sequence's end: not a cut
+                if offset + length <= end:
+                    return None  # past its sequence's end, in the file: not a cut
                 return (
                     f"truncated: an item needs {length} bytes from offset "
                     f"{offset}, but the file ends at {end} bytes"
                 )
+            if fragments:  # encapsulated pixel data: bytes, not elements
+                if length == _UNDEFINED:
+                    return None  # a fragment has a length: not claimed
+                offset += length
+                continue
             if depth >= MAX_DEPTH:
                 return too_deep()
             depth += 1
             if length == _UNDEFINED:
-                stack.append((False, is_implicit, -1, bound))
+                stack.append((False, is_implicit, -1, bound, False))
             else:
-                stack.append((False, is_implicit, offset + length, offset + length))
+                item_end = offset + length
+                stack.append((False, is_implicit, item_end, item_end, False))
             continue
         if is_implicit:
             group, element, length = tag_length_of(buf, offset)
@@ -272,20 +283,21 @@ def find_damage(
         if length == _UNDEFINED:
             # a sequence, or encapsulated pixel data: items up to a delimiter;
             # inside an explicit UN of undefined length, items are implicit VR
-            stack.append((True, is_implicit or vr == b"UN", -1, bound))
+            pixels = tag == _PIXEL_DATA or vr in (b"OB", b"OW")
+            stack.append((True, is_implicit or vr == b"UN", -1, bound, pixels))
             offset = value_tell
             continue
         offset = value_tell + length
         if offset > bound:
-            if bound < end:
-                return None  # past its item's end: not a cut, not claimed
+            if offset <= end:
+                return None  # past its item's end, in the file: not claimed
             return (
                 f"truncated: element ({group:04x}, {element:04x}) needs "
                 f"{length} bytes from offset {value_tell}, but the file ends "
                 f"at {end} bytes"
             )
         if length and (vr == b"SQ" or (is_implicit and tag in sequences)):
-            stack.append((True, is_implicit, offset, offset))  # its items, walked
+            stack.append((True, is_implicit, offset, offset, False))  # its items
             offset = value_tell
 
 
