@@ -337,3 +337,15 @@ def test_clean_descriptors_keeps_the_request_cleaned(tmp_path: Path) -> None:
     assert text.startswith("CT head for")
     assert "Jane" not in text
     assert "Doe" not in text
+
+
+def test_retain_device_identity_cleans_the_network_id(tmp_path: Path) -> None:
+    """NetworkID (AE) is C with the option: kept, cleaned like other text."""
+    plain_id = write_file(tmp_path / "a.dcm", NetworkID="CT_NODE_7")
+    named = write_file(tmp_path / "b.dcm", NetworkID="DOE_CT")
+    recipe = Recipe.from_profile(["retain_device_identity"])
+    a, b = replace_identifiers([plain_id, named], deid=recipe)
+    assert a.NetworkID == "CT_NODE_7"
+    assert b.NetworkID == "[removed]_CT"  # Doe, the patient's family name
+    (basic,) = replace_identifiers([plain_id], deid=Recipe.from_profile())
+    assert "NetworkID" not in basic

@@ -41,7 +41,15 @@ _MIN = 3
 _TEXT_VRS = frozenset(
     {"PN", "LO", "SH", "LT", "ST", "UT", "UC", "DA", "DT", "AE", "UI", "CS"}
 )
-_MAX_LENGTH = {"SH": 16, "LO": 64, "ST": 1024, "LT": 10240, "PN": 64, "CS": 16}
+_MAX_LENGTH = {
+    "AE": 16,
+    "SH": 16,
+    "LO": 64,
+    "ST": 1024,
+    "LT": 10240,
+    "PN": 64,
+    "CS": 16,
+}
 
 
 def _variants(value: str, vr: str) -> Iterable[str]:

@@ -91,7 +91,7 @@ _DUMMIES = {
     "UL": "0",
     "US": "0",
 }
-_CLEANED_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC", "PN"})
+_CLEANED_VRS = frozenset({"AE", "LO", "SH", "ST", "LT", "UT", "UC", "PN"})
 _SPECIAL = {
     "(50xx, xxxx)": "startswith:50[0-9a-f]{2}",
     "(60xx, 3000)": "contains:^60[0-9a-f]{2}3000$",
