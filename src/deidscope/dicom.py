@@ -481,6 +481,9 @@ def _fields(
     return fields
 
 
+#: Where :func:`_quick_fields` keeps the skip list's sets in its `strings`.
+_SKIP_SETS = ("skip sets",)
+
 #: Raw VRs a compact field cannot be made from: the field keeps its tag.
 _KEYED_VRS: frozenset[str | None] = frozenset({None, "UN", "SQ"})
 
@@ -509,7 +512,11 @@ def _quick_fields(
     make their elements: the private creators, the sequences (their items
     hold the nested fields' elements) and values left on disk.
     """
-    skip_tags, skip_keywords = _skip_sets(skip)
+    # the skip list's tags and keywords, worked out once per call
+    sets = strings.get(_SKIP_SETS)
+    if sets is None or sets[0] is not skip:
+        sets = strings[_SKIP_SETS] = (skip, *_skip_sets(skip))
+    _, skip_tags, skip_keywords = sets
     tag_info = _TAG_INFO.get
     intern = strings.setdefault
     raw_type = RawDataElement
@@ -613,7 +620,8 @@ def _quick_fields(
                 # file; short values (most repeat across a series) shared too
                 field._element = intern(value, value) if len(value) <= 64 else value
                 field._source = source
-                field._tag = intern((tag, raw_vr), (tag, raw_vr))
+                pair = (tag, raw_vr)
+                field._tag = intern(pair, pair)
             else:
                 if top:
                     kept[key] = stored
