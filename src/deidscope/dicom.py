@@ -289,9 +289,7 @@ def _with_creator(
     """Give a private element its creator, as pydicom does on access."""
     tag = elem.tag
     if tag.is_private and tag.element >> 8:
-        creator = dataset.get_item(tag.group << 16 | tag.element >> 8)
-        if creator is not None and creator is not stored:
-            elem.private_creator = dataset[creator.tag].value
+        elem.private_creator = dataset.creator_of(tag)
     return elem
 
 

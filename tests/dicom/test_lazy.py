@@ -159,3 +159,24 @@ def test_a_public_element_that_cannot_be_read_later_is_un_saying_why(
     assert element.VR == "UN"
     assert element.value.decode().startswith("<cannot be converted: ")
     assert ids[path].error is None
+
+
+def test_a_creator_damaged_into_numbers_gives_its_text(tmp_path: Path) -> None:
+    # a private creator whose VR byte says US (fuzz seed 14): pydicom converts
+    # it to a list of numbers, which as a field's creator made to_frame raise
+    # "unhashable type: 'list'" for the whole batch
+    path = tmp_path / "creator-us.dcm"
+    body = (
+        element_bytes(0x00100010, b"PN", b"Doe^Jane")
+        + element_bytes(0x00110010, b"US", b"GEMS_GENIE_1")
+        + element_bytes(0x00111001, b"LO", b"secret")
+    )
+    path.write_bytes(part10(b"1.2.840.10008.1.2.1", body))
+    fields = get_identifiers(path)[path]
+    private = next(f for f in fields.values() if f.element.tag == 0x00111001)
+    assert private.element.private_creator == "GEMS_GENIE_1"
+    ours = to_frame({path: fields})
+    frame = read_identifiers(path, progress=False)
+    theirs = frame.loc[frame["tag"] == "(0011, 1001)", "private_creator"]
+    assert list(theirs.astype(str)) == ["GEMS_GENIE_1"]
+    assert "GEMS_GENIE_1" in set(ours["private_creator"].dropna().astype(str))

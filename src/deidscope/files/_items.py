@@ -107,11 +107,36 @@ class RawItem:
             return stored
         elem = convert_raw_data_element(stored, encoding=self.encoding, ds=self)  # type: ignore[arg-type]
         if key.is_private and key.element >> 8:
-            creator = self._elements.get(BaseTag(key.group << 16 | key.element >> 8))
-            if creator is not None and creator is not stored:
-                elem.private_creator = self[creator.tag].value
+            elem.private_creator = self.creator_of(key)
         self._elements[key] = elem
         return elem
+
+    def creator_of(self, tag: int) -> str | None:
+        """Return the private creator of `tag`'s block, or None.
+
+        The creator's value converted as pydicom converts it, without
+        storing the conversion; a creator whose value is not text (its VR
+        damaged, say ``US``) gives its bytes as text, as the frame shows it,
+        never a list that would make a field unhashable.
+        """
+        group, element = tag >> 16, tag & 0xFFFF
+        stored = self._elements.get(BaseTag(group << 16 | element >> 8))
+        if stored is None or element >> 8 == 0 or stored.tag == tag:
+            return None
+        if isinstance(stored, DataElement):
+            value = stored.value
+        else:
+            try:
+                value = convert_raw_data_element(
+                    stored,
+                    encoding=self.encoding,
+                    ds=self,  # type: ignore[arg-type]
+                ).value
+            except Exception:  # a damaged creator: its bytes' text below
+                value = None
+            if not isinstance(value, str) and isinstance(stored.value, bytes):
+                value = stored.value.decode("latin-1").strip(" \x00") or None
+        return value if isinstance(value, str) else None
 
 
 class ItemList(list[RawItem]):
