@@ -319,7 +319,9 @@ def _add_rows(
                             part.strip(padding) for part in decoded.split("\\")
                         )
                 else:
-                    text = fast(vr, value, element.length, element.is_little_endian)
+                    text = fast(
+                        vr, value, element.length, element.is_little_endian, tag
+                    )
             if text is None:  # the walk's way: pydicom converts what it must
                 vr, raw = element_vr(dataset, key, stored, creator, encoding, True)
                 text = format_walked(
@@ -607,7 +609,7 @@ def _scanned_rows(
                     raise _NotHereError  # a sequence only pydicom can read
                 text = _sequence_summary(len(value))
             if text is None:
-                text = fast(vr, value, length, True)
+                text = fast(vr, value, length, True, tag)
                 if text is None:  # pydicom converts it, as in the quick reader's item
                     if tag < _CHARSET:
                         raise _NotHereError  # the item's encoding is not known yet

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
+from pydicom.tag import _LUT_DESCRIPTOR_TAGS
 
 from deidscope.fields import BULK_VRS, WalkedField, format_tag
 from deidscope.fields._walk import ItemList
@@ -173,7 +174,9 @@ _NUMBER_STRUCTS = {
 }
 
 
-def format_raw(vr: str, value: bytes | None, length: int, little: bool) -> str | None:
+def format_raw(
+    vr: str, value: bytes | None, length: int, little: bool, tag: int = 0
+) -> str | None:
     """Return the frame's text for a raw value, or None if pydicom must convert it.
 
     The one-pass builder's way in: the same text as :func:`format_walked`
@@ -190,6 +193,10 @@ def format_raw(vr: str, value: bytes | None, length: int, little: bool) -> str |
         Its length in the file.
     little : bool
         Whether numbers are little endian.
+    tag : int, optional
+        The element's tag: a LUT descriptor's first number is unsigned
+        whatever its VR, as pydicom reads it (a negative ``SS`` one gains
+        65536).
 
     Returns
     -------
@@ -225,7 +232,10 @@ def format_raw(vr: str, value: bytes | None, length: int, little: bool) -> str |
             return None
         if len(value) == item.size:
             return str(item.unpack(value)[0])
-        return "\\".join(str(number) for (number,) in item.iter_unpack(value))
+        numbers = [number for (number,) in item.iter_unpack(value)]
+        if tag in _LUT_DESCRIPTOR_TAGS and numbers[0] < 0:
+            numbers[0] += 65536  # the first is always unsigned, as pydicom reads it
+        return "\\".join(map(str, numbers))
     if vr == "AT" and not len(value) % 4:
         pairs = struct.unpack(f"{'<' if little else '>'}{len(value) // 2}H", value)
         return "\\".join(
