@@ -218,6 +218,17 @@ def verify_run(args: argparse.Namespace) -> dict[str, Any]:
         "ratio_with_reads": (proof + medians["read both"]) / medians["replace"],
         "score": card.rate,
         "leaks": len(found),
+        # what survived, by kind and element: a leak is a finding, not noise
+        "leaks_by_kind": {
+            f"{kind} {name}": int(count)
+            for (kind, name), count in found.groupby(
+                ["kind", "source_name"], observed=True
+            )
+            .size()
+            .sort_values(ascending=False)
+            .head(20)
+            .items()
+        },
     }
 
 
@@ -252,6 +263,13 @@ def report_text(result: dict[str, Any]) -> str:
                 ],
             ),
         ]
+        by_kind = verify["leaks_by_kind"]
+        if by_kind:
+            verify_lines += [
+                "",
+                "Leaks by kind and element (the 20 commonest): "
+                + "; ".join(f"{what}: {count}" for what, count in by_kind.items()),
+            ]
     return "\n".join(
         [
             f"Frame: {result['rows']:,} rows from {result['files']:,} files; "
