@@ -182,6 +182,35 @@ def test_a_value_also_in_a_kept_element_is_not_a_leak_elsewhere(
     assert "ORIGINAL" not in set(found["source_value"])
 
 
+def test_a_dummy_equal_to_an_original_value_is_not_a_leak(tmp_path: Path) -> None:
+    # the corpus case: a birth time of midnight, and the profile's dummy time
+    # 000000 written into InstanceCreationTime (1,000 files gave 29 such leaks)
+    from deidscope.dicom import replace_identifiers
+    from deidscope.recipe import Recipe
+
+    before = write_dicom(
+        tmp_path / "b" / "a.dcm",
+        PatientBirthTime="000000",
+        InstanceCreationTime="084826.804",
+        PatientName="Quist^Ottoline",
+    )
+    out = tmp_path / "out"
+    profile = Recipe.from_profile()
+    written = replace_identifiers([before], deid=profile, save=True, output_folder=out)
+    assert b"000000" in Path(written[0]).read_bytes()  # the dummy is there
+    before_df = deidscope.read_identifiers([before])
+    after_df = deidscope.read_identifiers([written[0]])
+    assert leaks(before_df, after_df, scan_bytes=True).empty
+    # a recipe that keeps the birth time is still caught, where it was kept
+    weak = Recipe.from_text("FORMAT dicom\n%header\nREMOVE PatientName\n")
+    kept = replace_identifiers(
+        [before], deid=weak, save=True, output_folder=tmp_path / "weak"
+    )
+    found = leaks(before_df, deidscope.read_identifiers(kept), scan_bytes=True)
+    birth = found[found["source_name"] == "PatientBirthTime"]
+    assert set(birth["name"]) == {"PatientBirthTime"}
+
+
 def _with_jpeg_comment(source: str, target: Path, comment: str) -> Path:
     """A copy of a JPEG-encapsulated file with a comment segment after SOI."""
     from pydicom.encaps import encapsulate, generate_frames

@@ -24,6 +24,7 @@ from deidscope.audit._identifying import (
     alnum,
     checked_kinds,
     identifying,
+    is_dummy,
     leak_frame,
 )
 from deidscope.audit._pairs import files_of, pair_files
@@ -106,6 +107,7 @@ def _searchable(
                 vr not in _CODES_AND_NUMBERS
                 and not _NUMBER.match(value)
                 and value.casefold() not in background.get(file, "")
+                and not is_dummy(value)
             )
         keep.append(ok)
     return sources[keep]

@@ -39,6 +39,7 @@ from deidscope.audit._partial import check_frame, derived, is_dask, triples
 from deidscope.audit._rules import KINDS, RULES, WELL_KNOWN_UID_ROOTS
 from deidscope.errors import InputError
 from deidscope.fields import SINGLE_VALUE_TEXT_VRS
+from deidscope.recipe._profile import DUMMY_VALUES
 
 __all__ = [
     "BINARY",
@@ -47,9 +48,23 @@ __all__ = [
     "check_options",
     "checked_kinds",
     "identifying",
+    "is_dummy",
     "leak_frame",
     "path_tags",
 ]
+
+_DUMMIES = frozenset(value.casefold() for value in DUMMY_VALUES)
+
+
+def is_dummy(value: str) -> bool:
+    """Tell whether `value` is one of the profile's dummy values.
+
+    A dummy (``000000``, ``19000101``, ``ANONYMOUS``...) is written into
+    every de-identified file whatever its original, so finding one equal to
+    an original value (a birth time of midnight) says nothing about it.
+    """
+    return value.casefold() in _DUMMIES
+
 
 #: The kinds this module adds to the heuristic ones.
 EXTRA_KINDS: tuple[str, ...] = ("profile", "private", "meta")

@@ -49,6 +49,7 @@ from deidscope.audit._identifying import (
     BINARY,
     checked_kinds,
     identifying,
+    is_dummy,
     leak_frame,
     path_tags,
 )
@@ -324,7 +325,9 @@ def _needles(
             source = needles.add_source(uid, name, binary_label(data), kind, data)
             needles.add(data[:_HEAD], source, "bytes")
             continue
-        if kind in _BACKGROUND_KINDS and value.casefold() in background:
+        if kind in _BACKGROUND_KINDS and (
+            value.casefold() in background or is_dummy(value)
+        ):
             continue
         source = needles.add_source(uid, name, value, kind)
         for data, form in _text_forms(value, part=bool(part)):

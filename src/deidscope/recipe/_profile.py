@@ -64,7 +64,7 @@ from deidscope.recipe._clean import CLEAN_FUNCTION
 from deidscope.recipe._keyed import PSEUDONYM_FUNCTION
 from deidscope.recipe._model import Action
 
-__all__ = ["profile_actions"]
+__all__ = ["DUMMY_VALUES", "profile_actions"]
 
 _DUMMIES = {
     "AE": "ANONYMOUS",
@@ -91,6 +91,9 @@ _DUMMIES = {
     "UL": "0",
     "US": "0",
 }
+#: The dummy values the profile writes (the same in every file, so finding
+#: one in a written file says nothing about its original).
+DUMMY_VALUES: frozenset[str] = frozenset(_DUMMIES.values())
 _CLEANED_VRS = frozenset({"AE", "LO", "SH", "ST", "LT", "UT", "UC", "PN"})
 _SPECIAL = {
     "(50xx, xxxx)": "startswith:50[0-9a-f]{2}",
