@@ -220,7 +220,10 @@ def test_write_identifiers_dask_sidecar_escapes_formulas(
     folder = Path("=scans")
     write_dicom(folder / "good.dcm", PatientID="P1")
     (folder / "empty.dcm").write_bytes(b"")
-    written = write_identifiers_dask(str(folder), "ids")
+    # relative paths: read in this process, not by the workers of a cluster a
+    # test before left as the default client (their folder is not tmp_path)
+    with dask.config.set(scheduler="synchronous"):
+        written = write_identifiers_dask(str(folder), "ids")
     assert written.n_errors == 1
     lines = errors_path(Path("ids")).read_text(encoding="utf-8").splitlines()
     assert lines == ["file,error", "'=scans/empty.dcm,empty file (0 bytes)"]

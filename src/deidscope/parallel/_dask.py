@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import operator
 import os
 import shutil
 import uuid
@@ -69,9 +70,10 @@ def _build(
     caller: str,
 ) -> _Lazy:
     """List the files once; build the rows and the errors from the same tasks."""
-    dask = import_optional("dask", extra="dask", feature=caller)
     dd = import_optional("dask.dataframe", extra="dask", feature=caller)
     utils = import_optional("dask.dataframe.utils", extra="dask", feature=caller)
+    tokenize = import_optional("dask.tokenize", extra="dask", feature=caller)
+    spec = import_optional("dask._task_spec", extra="dask", feature=caller)
     if errors not in ("ignore", "raise"):
         raise InputError(
             f"{caller}: errors must be 'ignore' (list them with read_errors_dask) "
@@ -82,26 +84,57 @@ def _build(
     files, skipped = expand_paths(items)
     if skipped and errors == "raise":
         raise ReadError(*skipped[0])
-    read = dask.delayed(_read_partition, pure=True)
-    parts = [
-        read(tuple(files[start : start + files_per_partition]), errors)
+    chunks = [
+        tuple(files[start : start + files_per_partition])
         for start in range(0, len(files), files_per_partition)
     ]
+    # The graph by hand, two small tasks per partition: the read (a tuple of
+    # rows and errors) and a getitem. from_delayed needed four (the read,
+    # a getitem, a container and its own task) and from_map can share no read
+    # between the rows and the errors; each task is a round trip through the
+    # scheduler, and on 4,000 files the extra ones cost more than a tenth of
+    # the time (benchmarks/bench_scale.py --part dask). The keys depend only
+    # on the arguments, so read_errors_dask shares the reads.
+    token = tokenize.tokenize(chunks, errors, tuple(skipped))
+    read_name = f"_read_partition-{token}"
+    reads = {
+        (read_name, i): spec.Task((read_name, i), _read_partition, chunk, errors)
+        for i, chunk in enumerate(chunks)
+    }
+    divisions = (None,) * (len(chunks) + 1)
     meta = empty_frame()
     meta.attrs = {}
-    if parts:
-        rows = dd.from_delayed(
-            [part[0] for part in parts],
-            meta=utils.clear_known_categories(meta),
-            verify_meta=False,
+    if chunks:
+        rows_graph = dict(reads)
+        rows_keys = [(f"identifiers-part-{token}", i) for i in range(len(chunks))]
+        for i, key in enumerate(rows_keys):
+            rows_graph[key] = spec.Task(
+                key, operator.getitem, spec.TaskRef((read_name, i)), 0
+            )
+        rows = dd.from_graph(
+            rows_graph,
+            utils.clear_known_categories(meta),
+            divisions,
+            rows_keys,
+            "identifiers",
         )
     else:
         rows = dd.from_pandas(meta, npartitions=1)
-    first = dask.delayed(_skipped_frame, pure=True)(tuple(skipped))
-    failed = dd.from_delayed(
-        [first, *(part[1] for part in parts)],
-        meta=_skipped_frame(()),
-        verify_meta=False,
+    errors_graph = dict(reads)
+    errors_keys = [(f"errors-part-{token}", i) for i in range(len(chunks) + 1)]
+    errors_graph[errors_keys[0]] = spec.Task(
+        errors_keys[0], _skipped_frame, tuple(skipped)
+    )
+    for i, key in enumerate(errors_keys[1:]):
+        errors_graph[key] = spec.Task(
+            key, operator.getitem, spec.TaskRef((read_name, i)), 1
+        )
+    failed = dd.from_graph(
+        errors_graph,
+        _skipped_frame(()),
+        (None,) * (len(errors_keys) + 1),
+        errors_keys,
+        "identifier-errors",
     )
     return _Lazy(rows=rows, errors=failed, n_files=len(files) + len(skipped))
 
