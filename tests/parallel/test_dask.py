@@ -163,6 +163,27 @@ def test_raise_fails_the_computation(
         ddf.compute()
 
 
+def test_few_tasks_per_partition(tmp_path: Path) -> None:
+    """Each task is a round trip through the scheduler: a partition costs its
+    read, a getitem and the collection's alias, and the errors reuse the
+    reads (from_delayed made four tasks a partition and its own keys)."""
+    for i in range(6):
+        write_dicom(tmp_path / f"{i}.dcm", PatientID=f"P{i}")
+    (tmp_path / "bad.dcm").write_bytes(b"")
+    ddf = read_identifiers_dask(tmp_path, files_per_partition=2)
+    errors = read_errors_dask(tmp_path, files_per_partition=2)
+    assert ddf.npartitions == 4
+    rows_graph = dict(ddf.optimize().__dask_graph__())
+    errors_graph = dict(errors.optimize().__dask_graph__())
+    assert len(rows_graph) == 3 * ddf.npartitions
+    reads = {k for k in rows_graph if "_read_partition" in str(k)}
+    assert len(reads) == ddf.npartitions
+    assert reads <= set(errors_graph)  # the same keys: computed together, read once
+    frame, failed = dask.compute(ddf, errors, scheduler="sync")
+    assert frame["file"].nunique() == 6
+    assert failed["file"].tolist() == [str(tmp_path / "bad.dcm")]
+
+
 def test_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     ddf = read_identifiers_dask(tmp_path / "empty")
