@@ -56,7 +56,6 @@ from deidscope.fields._walk import (
     _in_tag_order,
     _skip_sets,
     _tag_info,
-    element_vr,
 )
 from deidscope.files import (
     MAX_DEPTH,
@@ -72,6 +71,7 @@ from deidscope.files import (
 )
 from deidscope.files._items import ItemList
 from deidscope.files._scan import too_deep
+from deidscope.frame._builder import walked_text
 from deidscope.frame._values import TEXT_VRS, format_raw, format_walked
 from deidscope.recipe._apply import ReplaceResult
 from deidscope.recipe._apply import replace_identifiers as _replace_identifiers
@@ -578,24 +578,26 @@ def _quick_fields(
                 else:
                     little = stored.is_little_endian
                     slow = fast(vr, value, stored.length, little) is None
-            if slow:
-                vr, raw = element_vr(dataset, key, stored, creator, encoding, True)
-                format_walked(
+            if slow:  # the builder's own check: pydicom converts what it must
+                vr, _, items = walked_text(
+                    dataset,
                     WalkedField(
                         uid,
                         name,
                         tag,
                         keyword,
-                        vr,
+                        "",
                         dataset,
-                        raw,
+                        stored,
                         is_filemeta,
                         depth,
                         creator,
-                    )
+                    ),
+                    key,
+                    encoding,
                 )
                 if vr == "SQ":
-                    children = raw if isinstance(raw, ItemList) else raw.value
+                    children = items
                 stored = dataset.get_item(key)  # converted, maybe
             if strip_sequences and vr == "SQ":
                 continue

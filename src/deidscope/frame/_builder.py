@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pydicom.charset import default_encoding
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
@@ -323,23 +323,25 @@ def _add_rows(
                         vr, value, element.length, element.is_little_endian, tag
                     )
             if text is None:  # the walk's way: pydicom converts what it must
-                vr, raw = element_vr(dataset, key, stored, creator, encoding, True)
-                text = format_walked(
+                vr, text, items = walked_text(
+                    dataset,
                     WalkedField(
                         uid,
                         name,
                         tag,
                         keyword,
-                        vr,
+                        "",  # settled by walked_text
                         dataset,
-                        raw,
+                        stored,
                         is_filemeta,
                         depth,
                         creator,
-                    )
+                    ),
+                    key,
+                    encoding,
                 )
                 if vr == "SQ":
-                    children = raw if isinstance(raw, ItemList) else raw.value
+                    children = items
             # uid[-12:] is the element's own tag, "(gggg, eeee)"
             row_key = (uid, name, vr, uid[-12:], keyword, creator, depth, is_filemeta)
             code = keys.get(row_key)
@@ -630,6 +632,30 @@ def _scanned_rows(
                             _Context(f"{entry[3]}__{index}", entry[4], depth + 1, False)
                         )
                     queue.append((child, children[index], encoding))
+
+
+def walked_text(
+    dataset: Dataset | RawItem, field: WalkedField, key: Any, encoding: Encoding
+) -> tuple[str, str, Any]:
+    """Format one element the walk's way: pydicom converts what it must.
+
+    The one check :meth:`FrameBuilder.add_dataset` and ``get_identifiers``
+    share, so a file fails in both or in neither. `field` is the element's
+    walked field with its stored element as ``raw`` and any ``vr`` (the VR
+    is settled here, as pydicom settles it).
+
+    Returns
+    -------
+    tuple
+        The VR, the value's text, and for a sequence its items.
+    """
+    stored = cast("DataElement | RawDataElement", field.raw)
+    vr, raw = element_vr(dataset, key, stored, field.private_creator, encoding, True)
+    text = format_walked(field._replace(vr=vr, raw=raw))
+    items = None
+    if vr == "SQ":
+        items = raw if isinstance(raw, ItemList) else raw.value
+    return vr, text, items
 
 
 def to_frame(ids: Mapping[PathLike, Mapping[str, Any]]) -> pd.DataFrame:
