@@ -139,17 +139,27 @@ class FrameBuilder:
                     add_code(code)
                     add_value(value)
         except BaseException:
-            # a file never spans a flush: its rows are all at the end
-            del codes[saved_codes:]
-            del values[saved_values:]
-            for key in new_keys:  # the newest codes: the others keep theirs
-                del keys[key]
+            self._cut_back(saved_codes, saved_values, new_keys)
             raise
-        rows = len(values) - saved_values
+        self._file_done(file, saved_values)
+
+    def _cut_back(
+        self, saved_codes: int, saved_values: int, new_keys: list[_FieldKey]
+    ) -> None:
+        """Remove the rows and the keys of a file that failed half-way."""
+        # a file never spans a flush: its rows are all at the end
+        del self.key_codes[saved_codes:]
+        del self.values[saved_values:]
+        for key in new_keys:  # the newest codes: the others keep theirs
+            del self.keys[key]
+
+    def _file_done(self, file: str, saved_values: int) -> None:
+        """List a file whose rows are all in, and flush if the columns are long."""
+        rows = len(self.values) - saved_values
         if rows:
             self.files.append(file)
             self.file_rows.append(rows)
-        if len(values) >= _FLUSH_ROWS:
+        if len(self.values) >= _FLUSH_ROWS:
             self.flush()
 
     def add_scanned(self, file: str, scanned: ScannedFile) -> bool:
@@ -177,21 +187,13 @@ class FrameBuilder:
                 scanned, keys, codes.append, values.append, new_keys, self._contexts
             )
         except BaseException as exc:
-            del codes[saved_codes:]
-            del values[saved_values:]
-            for key in new_keys:
-                del keys[key]
+            self._cut_back(saved_codes, saved_values, new_keys)
             if len(keys) != saved_keys or new_keys:
                 self._contexts = _Contexts()  # they may hold the codes cut
             if isinstance(exc, Exception):
                 return False
             raise
-        rows = len(values) - saved_values
-        if rows:
-            self.files.append(file)
-            self.file_rows.append(rows)
-        if len(values) >= _FLUSH_ROWS:
-            self.flush()
+        self._file_done(file, saved_values)
         return True
 
     def build(self) -> pd.DataFrame:
