@@ -253,7 +253,7 @@ def _from_value(dataset: Any, tag: int, vr: str, value: bytes) -> DataElement:
     """
     raw = RawDataElement(BaseTag(tag), vr, len(value), value, 0, False, True)
     elem = convert_raw_data_element(raw, encoding=dataset.encoding, ds=dataset)
-    return _with_creator(dataset, elem, raw)
+    return _with_creator(dataset, elem)
 
 
 def _make_element(
@@ -263,29 +263,44 @@ def _make_element(
     if isinstance(dataset, RawItem):
         stored = dataset.get_item(tag)
         if type(stored) is RawDataElement:
-            value: Any = stored.value
-            if type(value) is ItemList:
-                elem = DataElement(
-                    stored.tag,
-                    "SQ",
-                    PydicomSequence([_item_dataset(item, path) for item in value]),
-                    stored.value_tell,
+            whole = _as_read_by_pydicom(stored, path)
+            if whole is not stored:
+                elem = (
+                    whole
+                    if isinstance(whole, DataElement)
+                    else convert_raw_data_element(
+                        whole,
+                        encoding=dataset.encoding,
+                        ds=dataset,  # type: ignore[arg-type]
+                    )
                 )
-                return _with_creator(dataset, elem, stored)
-            if value is None and stored.length and path is not None:
-                stored = _with_value(stored, _read_value(path, stored))
-                elem = convert_raw_data_element(
-                    stored,
-                    encoding=dataset.encoding,
-                    ds=dataset,  # type: ignore[arg-type]
-                )
-                return _with_creator(dataset, elem, stored)
+                return _with_creator(dataset, elem)
     return dataset[tag]
 
 
-def _with_creator(
-    dataset: RawItem, elem: DataElement, stored: RawDataElement
-) -> DataElement:
+def _as_read_by_pydicom(
+    stored: RawDataElement, path: PathLike | None
+) -> RawDataElement | DataElement:
+    """Return a quick reader's raw element as pydicom's reader would hold it.
+
+    A sequence of raw items becomes a ``Sequence`` of Datasets, a value
+    left on disk is read from `path` in full; anything else is returned as
+    it is.
+    """
+    value: Any = stored.value
+    if type(value) is ItemList:
+        return DataElement(
+            stored.tag,
+            "SQ",
+            PydicomSequence([_item_dataset(item, path) for item in value]),
+            stored.value_tell,
+        )
+    if value is None and stored.length and path is not None:
+        return _with_value(stored, _read_value(path, stored))
+    return stored
+
+
+def _with_creator(dataset: RawItem, elem: DataElement) -> DataElement:
     """Give a private element its creator, as pydicom does on access."""
     tag = elem.tag
     if tag.is_private and tag.element >> 8:
@@ -306,16 +321,7 @@ def _item_dataset(item: RawItem, path: PathLike | None) -> Dataset:
     for key, stored in item.items():
         if type(stored) is RawDataElement:
             flags = flags or (stored.is_implicit_VR, stored.is_little_endian)
-            value: Any = stored.value
-            if type(value) is ItemList:
-                stored = DataElement(
-                    key,
-                    "SQ",
-                    PydicomSequence([_item_dataset(inner, path) for inner in value]),
-                    stored.value_tell,
-                )
-            elif value is None and stored.length and path is not None:
-                stored = _with_value(stored, _read_value(path, stored))
+            stored = _as_read_by_pydicom(stored, path)
         elements[key] = stored
     ds = Dataset(elements, parent_encoding=item.encoding)
     if flags is not None:
