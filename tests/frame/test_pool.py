@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import fcntl
 import logging
 import os
 import pickle
@@ -168,3 +170,42 @@ def test_files_of_a_failed_worker_are_read_here(
     else:
         assert others > 0
         assert "a worker failed" in caplog.text
+
+
+def _pipe_bytes(pool: Any) -> int:
+    return int(fcntl.fcntl(pool._result_queue._reader.fileno(), fcntl.F_GETPIPE_SZ))
+
+
+def test_the_rows_come_back_through_a_wide_pipe() -> None:
+    pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=pool_context())
+    try:
+        default = _pipe_bytes(pool)
+        _read._widen_result_pipe(pool)
+        # a chunk's rows (about 370 kB) fit at once
+        assert default < _read.RESULT_PIPE_BYTES <= _pipe_bytes(pool)
+        assert pool.submit(_read._ready).result(timeout=60) is True
+    finally:
+        pool.shutdown()
+
+
+def test_a_pipe_that_cannot_widen_is_left_as_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Elsewhere:  # another Python's executor, without ``_result_queue``
+        pass
+
+    _read._widen_result_pipe(Elsewhere())  # type: ignore[arg-type]
+
+    def refuse(*args: Any) -> int:
+        raise PermissionError(1, "Operation not permitted")  # over pipe-max-size
+
+    pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=pool_context())
+    try:
+        before = _pipe_bytes(pool)
+        monkeypatch.setattr(_read.fcntl, "fcntl", refuse)
+        _read._widen_result_pipe(pool)  # no error
+        monkeypatch.undo()
+        assert _pipe_bytes(pool) == before
+        assert pool.submit(_read._ready).result(timeout=60) is True
+    finally:
+        pool.shutdown()

@@ -466,7 +466,14 @@ def expand_paths(
     files: list[str] = []
     skipped: list[tuple[str, str]] = []
     for path in paths:
-        if os.path.isdir(path):
+        try:  # one stat for the common case, a regular file or a folder
+            mode = os.stat(path).st_mode
+        except (OSError, ValueError):
+            mode = 0  # not_a_regular_file says why
+        if stat.S_ISREG(mode):
+            files.append(os.fspath(path))
+            continue
+        if stat.S_ISDIR(mode):
             found = _iter_files([path], check=False, pattern=None, skipped=skipped)
             files.extend(found)
             continue

@@ -59,7 +59,17 @@ _KEY_COLUMNS = ("uid", "name", "VR", "tag", "keyword", "private_creator")
 _FLUSH_ROWS = 1 << 16
 
 
+def _code_type(categories: int) -> type[np.signedinteger[Any]]:
+    """Return the integer type pandas keeps for the codes of so many categories."""
+    if categories < np.iinfo(np.int8).max:
+        return np.int8
+    if categories < np.iinfo(np.int16).max:
+        return np.int16
+    return np.int32
+
+
 def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    # codes already of pandas' type are kept as they are, not copied
     return pd.Categorical.from_codes(
         codes, categories=pd.Index(categories, dtype=STRING), validate=False
     )
@@ -85,7 +95,7 @@ class FrameBuilder:
     def flush(self) -> None:
         """Move the values gathered so far into an Arrow array (compact text)."""
         if self.values:
-            self.chunks.append(pa.array(self.values, type=pa.string()))
+            self.chunks.append(pa.array(self.values, type=pa.large_string()))
             self.flushed += len(self.values)
             self.values = []
 
@@ -208,7 +218,10 @@ class FrameBuilder:
         # a file read twice (named twice) has one category
         file_index = {file: code for code, file in enumerate(dict.fromkeys(self.files))}
         file_codes = np.repeat(
-            np.array([file_index[file] for file in self.files], dtype=np.int32),
+            np.array(
+                [file_index[file] for file in self.files],
+                dtype=_code_type(len(file_index)),
+            ),
             np.frombuffer(self.file_rows, dtype=np.int64)
             if self.file_rows
             else np.empty(0, np.int64),
@@ -226,9 +239,10 @@ class FrameBuilder:
                 if code is None:
                     code = uniques[value] = len(uniques)
                 per_key[i] = code
+            per_key = per_key.astype(_code_type(len(uniques)), copy=False)
             data[column] = _categorical(per_key[codes], list(uniques))
         self.flush()
-        values = pa.chunked_array(self.chunks, type=pa.string())
+        values = pa.chunked_array(self.chunks, type=pa.large_string())
         data["value"] = pd.array(values, dtype=STRING)
         data["depth"] = (
             np.minimum([key[6] for key in table], 127).astype(np.int8)[codes]
@@ -240,7 +254,7 @@ class FrameBuilder:
             if table
             else np.empty(0, bool)
         )
-        df = pd.DataFrame(data, columns=list(COLUMNS))
+        df = pd.DataFrame(data, columns=list(COLUMNS), copy=False)
         df.attrs["errors"] = errors_frame(self.errors)
         return df
 

@@ -58,7 +58,7 @@ def take_rows(builder: FrameBuilder) -> RawRows:
         file_rows=builder.file_rows.tobytes(),
         keys=list(builder.keys),
         key_codes=builder.key_codes.tobytes(),
-        values=pa.chunked_array(builder.chunks, type=pa.string()),
+        values=pa.chunked_array(builder.chunks, type=pa.large_string()),
     )
 
 
