@@ -216,6 +216,16 @@ def test_bench_core_quick_writes_results(corpus: Path, tmp_path: Path) -> None:
     assert scaling["cpu_reference_runs"] == 1
     assert 0 < scaling["cpu_scaling"] < 3
     assert scaling["w2_over_w1"] > 0
+    # the pair of the one repetition: one process, then two, back to back
+    assert scaling["w2_pairs"] == 1
+    seconds = {
+        m["method"]: m["seconds"]
+        for m in result["measurements"]
+        if m["method"].startswith("read_identifiers")
+    }
+    assert scaling["w2_over_w1_paired"] == pytest.approx(
+        seconds["read_identifiers"] / seconds["read_identifiers_w2"]
+    )
     assert {t["target"].split(" (")[0] for t in result["targets"]} >= {
         "read_identifiers >= 40x deid",
         "read_identifiers peak < 500 MiB",
