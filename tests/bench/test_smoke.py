@@ -344,3 +344,22 @@ def test_bench_widgets_edit_shows_a_preview_for_each_recipe() -> None:
     for line in lines:
         assert float(line.split("preview shown")[1].split("ms")[0]) > 0
     assert "worst " in out
+
+
+@pytest.mark.slow
+def test_bench_scale_dask_times_the_pool_and_dask_in_pairs() -> None:
+    out = _run("bench_scale.py", "--part", "dask", "--quick").stdout
+    rows = [line for line in out.splitlines() if line.startswith("| 200 |")]
+    assert [row.split(" | ")[1] for row in rows] == [
+        "read_identifiers(workers=2)",
+        "read_identifiers_dask(files_per_partition=50).compute(), 2 workers",
+    ]
+    [verdict] = [line for line in out.splitlines() if line.startswith("Dask / pool")]
+    # one repetition: one pair, and its ratio is the ratio of the medians
+    ratio, of_medians = (
+        float(verdict.split("= ")[1].split(",")[0]),
+        float(verdict.rsplit(" ", 1)[1]),
+    )
+    assert "median of 1 back-to-back pairs" in verdict
+    assert ratio == of_medians > 0
+    assert rows[1].rsplit(" | ", 1)[1].strip(" |") == f"{ratio:.2f}x"
