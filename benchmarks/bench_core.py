@@ -148,8 +148,18 @@ def _cpu_seconds() -> tuple[float, float]:
     return mine.ru_utime + mine.ru_stime, theirs.ru_utime + theirs.ru_stime
 
 
-def measure(method: str, files: list[str]) -> dict[str, Any]:
-    """Time one call of `method` on `files` in this process; see the module doc."""
+def measure(
+    method: str, files: list[str], min_pool_files: int | None = None
+) -> dict[str, Any]:
+    """Time one call of `method` on `files` in this process; see the module doc.
+
+    `min_pool_files` replaces ``MIN_POOL_FILES`` (the batch size below which
+    ``workers=2`` reads in one process), to find the break-even again.
+    """
+    if min_pool_files is not None:
+        import deidscope.frame._read
+
+        deidscope.frame._read.MIN_POOL_FILES = min_pool_files
     if method == "deid":
         try:  # if memory runs out, the kernel kills this process first
             with open("/proc/self/oom_score_adj", "w") as fp:
@@ -659,6 +669,13 @@ def _report(result: dict[str, Any]) -> str:
         "",
         targets,
     ]
+    if result["options"].get("min_pool_files") is not None:
+        lines.insert(
+            4,
+            "MIN_POOL_FILES set to "
+            f"{result['options']['min_pool_files']} for this run (workers=2 uses "
+            "its pool from that many files).",
+        )
     if result["options"].get("cpu"):
         lines += ["", _cpu_table(result["summary"])]
     if notes:
@@ -853,6 +870,11 @@ def _measure_once(
         [
             sys.executable,
             script,
+            *(
+                ()
+                if args.min_pool_files is None
+                else ("--min-pool-files", str(args.min_pool_files))
+            ),
             "--measure",
             method,
             "--file-list",
@@ -1008,6 +1030,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N",
         help="profile our readers on N files instead",
     )
+    parser.add_argument(
+        "--min-pool-files",
+        type=int,
+        default=None,
+        metavar="N",
+        help="read batches of N files or more with workers=2's pool (default: "
+        "deidscope's MIN_POOL_FILES; 0 to find the break-even at small sizes)",
+    )
     parser.add_argument("--measure", choices=METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--file-list", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -1015,7 +1045,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.measure:  # the measuring child
         files = json.loads(args.file_list.read_text())
-        write_json(args.result, measure(args.measure, files))
+        write_json(args.result, measure(args.measure, files, args.min_pool_files))
         return 0
     if args.profile:
         text = profile(args.corpus.resolve(), args.profile, args.results_dir)

@@ -175,10 +175,13 @@ def test_bench_core_quick_writes_results(corpus: Path, tmp_path: Path) -> None:
         str(corpus),
         "--quick",
         "--cpu",
+        "--min-pool-files",
+        "0",  # workers=2 starts its pool even on 20 files
         "--results-dir",
         str(results),
     )
     assert "| files | contender |" in proc.stdout
+    assert "MIN_POOL_FILES set to 0 for this run" in proc.stdout
     assert "CPU ms per file (median)" in proc.stdout
     [json_path] = results.glob("bench_core-*.json")
     [md_path] = results.glob("bench_core-*.md")
