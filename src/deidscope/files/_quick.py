@@ -1,25 +1,25 @@
 """A quick header reader for the common DICOM file, without pydicom Datasets.
 
 Most files a deidscope user meets are Part 10 files in little endian,
-explicit VR (native or encapsulated pixel data) or implicit VR.
-:func:`read_raw_file` reads such
-a file's elements straight from a memory map into :class:`RawDataset`, a
+explicit VR (native or encapsulated pixel data) or implicit VR. One scanner
+reads such a file's elements straight from a memory map, with an explicit
+stack (no recursion, memory in proportion to the file): :func:`scan_file`
+gives them as flat tuples (the frame's reader), and :func:`read_raw_file`
+turns those into :class:`RawDataset`, a
 :class:`~deidscope.files._items.RawItem` with its file meta, which the walk
 reads as it reads a pydicom ``Dataset``: elements stay raw until someone
 converts them, and binary values over :data:`DEFER_SIZE` bytes (pixel data
 above all) are never read. Bulk values are read as bytes, text as bytes.
-Sequences are read in the same pass, into an
-:class:`~deidscope.files._items.ItemList` of items, whatever their lengths
-(defined or undefined), with an explicit stack: no recursion, memory in
-proportion to the file; items nested deeper than
+Sequences are read in the same pass, whatever their lengths (defined or
+undefined); items nested deeper than
 :data:`~deidscope.files._scan.MAX_DEPTH` levels are refused (``ReadError``).
 
 It reads only files it can read completely and exactly as pydicom would:
 anything else (no ``DICM`` marker, big endian, deflate, an
 unknown VR, an element that runs past the end of the file or its item,
 stray bytes, an undefined length outside a sequence or the pixel data, an
-item in implicit VR in an explicit VR file, ``UN`` elements -- or implicit
-VR ones -- whose dictionary VR is ambiguous)
+item in implicit VR in an explicit VR file, ``UN`` elements -- or, for
+:func:`read_raw_file`, implicit VR ones -- whose dictionary VR is ambiguous)
 returns None, and the caller reads the file with pydicom as usual, with its
 error messages and truncation checks. The test suite checks that both
 readers give the same rows for every sample file.
@@ -69,7 +69,8 @@ _SHORT_VRS: Final = {
 }
 #: Binary VRs whose long values are summarised, never read (UN is not here:
 #: its VR may be replaced by the dictionary's, and its value read as that).
-_DEFERRED_VRS: Final = frozenset({"OB", "OW", "OF", "OD", "OL", "OV"})
+#: "OB or OW" stands for any ambiguous dictionary VR that may be bulk (implicit VR).
+_DEFERRED_VRS: Final = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "OB or OW"})
 #: A raw empty value is b"" or None, by VR (pydicom's rule).
 _EMPTY: Final[dict[str, bytes | None]] = {
     vr: cast("bytes | None", empty_value_for_VR(vr, raw=True)) for vr in _VRS.values()
@@ -136,326 +137,6 @@ class _TooDeepError(Exception):
     """Sequence items nest deeper than MAX_DEPTH."""
 
 
-# what is saved of the element list holding a sequence while its items are
-# read: its elements, its end, whether it ends with a delimiter, its
-# inherited encoding; then the sequence's tag, value offset, items, end and
-# whether it ends with a delimiter
-_Open = tuple[
-    dict[BaseTag, RawDataElement | DataElement],
-    int,
-    bool,
-    Encoding,
-    int,
-    int,
-    list[RawItem],
-    int,
-    bool,
-]
-
-
-def _scan(
-    buf: mmap.mmap,
-    offset: int,
-    end: int,
-    elements: dict[BaseTag, RawDataElement | DataElement],
-    *,
-    meta: bool = False,
-    implicit: bool = False,
-) -> int:
-    """Read little endian elements from `offset`; return where it stopped.
-
-    Each element is stored in `elements` raw, as pydicom's reader makes it;
-    a sequence's value is an :class:`~deidscope.files._items.ItemList` of
-    its items (:class:`RawItem`), read in the same pass. Nesting is followed
-    with an explicit stack, never recursion, and nothing but values is
-    copied: memory grows with the file, not with its depth. `meta` stops
-    before the first element that is not in group 0002. With `implicit`,
-    the elements are implicit VR: stored without a VR (as pydicom stores
-    them), sequences found by the dictionary; an element whose dictionary
-    VR is ambiguous (but the pixel data), or a private or unknown one of
-    undefined length, is left to pydicom.
-    """
-    implicit_vr = _IMPLICIT_VRS.get
-    vrs = _VRS
-    long_vrs = _LONG_VRS
-    header_of = _HEADER
-    item_header_of = _ITEM_HEADER
-    empty = _EMPTY
-    deferred = _DEFERRED_VRS
-    defer_size = DEFER_SIZE
-    new_raw = tuple.__new__
-    raw_type = RawDataElement
-    stack: list[_Open] = []
-    limit = end  # where the current element list ends
-    delimited = False  # it ends with an item delimiter (undefined length)
-    inherited: Encoding = default_encoding
-    while True:
-        # -- the elements of the data set or of an item
-        if offset >= limit:
-            if offset != limit or delimited:
-                raise _NotQuickError  # past an item's end, or an item never closed
-            if not stack:
-                return offset
-            items = stack[-1][6]
-            items.append(RawItem(elements, _encoding(elements, inherited)))
-        else:
-            if limit - offset < 8:
-                raise _NotQuickError  # stray bytes: an element header cut short
-            group, element, vr_bytes, length = header_of(buf, offset)
-            if meta and group != 2:
-                return offset
-            tag = group << 16 | element
-            if group == 0xFFFE:
-                if not (delimited and tag == _ITEM_END):
-                    raise _NotQuickError
-                offset += 8
-                items = stack[-1][6]
-                items.append(RawItem(elements, _encoding(elements, inherited)))
-            else:
-                if group == 2 and not meta and not stack:
-                    raise _NotQuickError  # file meta inside the data set
-                if implicit:
-                    (length,) = _LONG(buf, offset + 4)
-                    value_tell = offset + 8
-                    known = implicit_vr(tag)
-                    if known is None:
-                        known = _implicit_vr(tag)
-                    if known != "SQ":
-                        offset = value_tell + length
-                        if length == _UNDEFINED or offset > limit:
-                            raise _NotQuickError
-                        # stored as pydicom stores it: no VR, the walk's to find
-                        leaf: bytes | None = None
-                        if length and not (length > defer_size and known in deferred):
-                            leaf = buf[value_tell:offset]
-                        key = BaseTag(tag)
-                        elements[key] = new_raw(
-                            raw_type,
-                            (key, None, length, leaf, value_tell, True, True),
-                        )
-                        continue
-                    vr_bytes = b"SQ"
-                vr = vrs.get(vr_bytes)
-                if vr is None:
-                    raise _NotQuickError  # implicit VR, or an unknown VR
-                if implicit:
-                    pass
-                elif vr in long_vrs:
-                    if limit - offset < 12:
-                        raise _NotQuickError
-                    (length,) = _LONG(buf, offset + 8)
-                    value_tell = offset + 12
-                else:
-                    value_tell = offset + 8
-                value: bytes | None
-                if vr == "SQ":
-                    if length == _UNDEFINED:
-                        seq_end, seq_delimited = limit, True
-                    else:
-                        seq_end, seq_delimited = value_tell + length, False
-                        if seq_end > limit:
-                            raise _NotQuickError
-                    stack.append(
-                        (
-                            elements,
-                            limit,
-                            delimited,
-                            inherited,
-                            tag,
-                            value_tell,
-                            [],
-                            seq_end,
-                            seq_delimited,
-                        )
-                    )
-                    offset = value_tell
-                elif length == _UNDEFINED:
-                    if tag != _PIXEL_DATA:
-                        raise _NotQuickError
-                    offset = _fragments_end(buf, value_tell, limit)
-                    key = BaseTag(tag)
-                    elements[key] = new_raw(
-                        raw_type, (key, vr, length, None, value_tell, False, True)
-                    )
-                    continue
-                else:
-                    offset = value_tell + length
-                    if offset > limit:
-                        raise _NotQuickError  # the value runs past its end
-                    if not length:
-                        value = empty[vr]
-                    elif length > defer_size and vr in deferred:
-                        value = None
-                    else:
-                        value = buf[value_tell:offset]
-                    if vr == "UN" and " or " in _dictionary_vr(tag):
-                        raise _NotQuickError  # pydicom corrects ambiguous VRs
-                    key = BaseTag(tag)
-                    elements[key] = new_raw(
-                        raw_type, (key, vr, length, value, value_tell, False, True)
-                    )
-                    continue
-        # -- the items of the innermost open sequence
-        (
-            parent,
-            parent_limit,
-            parent_delimited,
-            parent_inherited,
-            seq_tag,
-            seq_tell,
-            items,
-            seq_end,
-            seq_delimited,
-        ) = stack[-1]
-        while True:
-            if offset >= seq_end:
-                if offset != seq_end or seq_delimited:
-                    raise _NotQuickError
-                closed = True
-                break
-            if seq_end - offset < 8:
-                raise _NotQuickError
-            group, element, length = item_header_of(buf, offset)
-            tag = group << 16 | element
-            offset += 8
-            if seq_delimited and tag == _SEQUENCE_END:
-                closed = True
-                break
-            if tag != _ITEM:
-                raise _NotQuickError
-            if len(stack) > MAX_DEPTH:
-                raise _TooDeepError
-            # an item: read its elements
-            elements = {}
-            inherited = _encoding(parent, parent_inherited)
-            if length == _UNDEFINED:
-                limit, delimited = seq_end, True
-            else:
-                limit, delimited = offset + length, False
-                if limit > seq_end:
-                    raise _NotQuickError
-            closed = False
-            break
-        if closed:
-            stack.pop()
-            elements, limit, delimited, inherited = (
-                parent,
-                parent_limit,
-                parent_delimited,
-                parent_inherited,
-            )
-            key = BaseTag(seq_tag)
-            elements[key] = new_raw(
-                raw_type,
-                (
-                    key,
-                    "SQ",
-                    offset - seq_tell,
-                    ItemList(items),
-                    seq_tell,
-                    False,
-                    True,
-                ),
-            )
-
-
-_IMPLICIT_VRS: dict[int, str] = {}
-
-
-def _implicit_vr(tag: int) -> str:
-    """Return what the reader needs of an implicit element's VR (cached).
-
-    The dictionary's VR for a standard tag ("SQ" opens a sequence, bulk VRs
-    may be deferred), "" for a private or unknown one (stored without a VR,
-    as pydicom does); an ambiguous VR raises, but the pixel data's.
-    """
-    if tag >> 16 & 1:
-        vr = ""
-    else:
-        vr = _dictionary_vr(tag)
-        if " or " in vr:
-            if tag != _PIXEL_DATA:
-                raise _NotQuickError  # pydicom corrects ambiguous VRs
-            vr = "OB"
-    if len(_IMPLICIT_VRS) < 1 << 16:
-        _IMPLICIT_VRS[tag] = vr
-    return vr
-
-
-def _dictionary_vr(tag: int) -> str:
-    try:
-        return str(dictionary_VR(tag))
-    except KeyError:
-        return ""
-
-
-def _transfer_syntax(meta: dict[BaseTag, RawDataElement | DataElement]) -> UID:
-    raw = meta.get(BaseTag(_TRANSFER_SYNTAX))
-    if raw is None or not raw.value:
-        raise _NotQuickError
-    return UID(raw.value.decode("ascii", "replace").strip(" \x00"))
-
-
-def read_raw_file(path: str | os.PathLike[str]) -> RawDataset | None:
-    """Read a Part 10 little endian (explicit or implicit VR) file's elements, or None.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file.
-
-    Returns
-    -------
-    RawDataset or None
-        Every element of the file meta and the data set (also those after
-        the pixel data), raw, sequences with their items read; None if the
-        file is not one this reader handles exactly as pydicom does (see the
-        module documentation), or cannot be opened: then read it with
-        pydicom, which says why.
-
-    Raises
-    ------
-    ReadError
-        If sequence items nest deeper than :data:`MAX_DEPTH` levels.
-    """
-    try:
-        with open(path, "rb") as fp:
-            size = os.fstat(fp.fileno()).st_size
-            if size < 144:
-                return None
-            with mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-                return _read(buf, size)
-    except _TooDeepError:
-        raise ReadError(path, too_deep()) from None
-    except (OSError, ValueError, _NotQuickError, struct.error, UnicodeDecodeError):
-        return None
-
-
-def _read(buf: mmap.mmap, size: int) -> RawDataset | None:
-    if buf[128:132] != b"DICM":
-        return None
-    meta: dict[BaseTag, RawDataElement | DataElement] = {}
-    start = _scan(buf, 132, size, meta, meta=True)
-    syntax = _transfer_syntax(meta)
-    if (
-        not syntax.is_transfer_syntax
-        or not syntax.is_little_endian
-        or syntax.is_deflated
-    ):
-        return None
-    elements: dict[BaseTag, RawDataElement | DataElement] = {}
-    _scan(buf, start, size, elements, implicit=syntax.is_implicit_VR)
-    if not elements:
-        return None
-    return RawDataset(
-        elements,
-        _encoding(elements, default_encoding),
-        RawItem(meta, default_encoding),
-    )
-
-
-# -- the frame's reader: elements as flat tuples, no pydicom objects
-
 #: One element as :func:`scan_file` gives it: tag, VR (None in implicit VR,
 #: "SQ" for a sequence), length, value (bytes; None when left on disk or
 #: undefined; for a sequence the list of its items, each a list of
@@ -465,10 +146,10 @@ ScannedElement = tuple[int, "str | None", int, Any, int]
 # what is saved of the element list holding a sequence while its items are
 # read: its elements, its end, whether it ends with a delimiter; then the
 # sequence's tag, value offset, items, end and whether it ends with a delimiter
-_ListOpen = tuple[list[Any], int, bool, int, int, list[Any], int, bool]
+_Open = tuple[list[Any], int, bool, int, int, list[Any], int, bool]
 
 
-def _scan_list(
+def _scan(
     buf: mmap.mmap,
     offset: int,
     end: int,
@@ -479,13 +160,17 @@ def _scan_list(
 ) -> int:
     """Read little endian elements into `elements`; return where it stopped.
 
-    The same walk over the bytes as :func:`_scan`, with the same refusals
-    (:class:`_NotQuickError`), but each element is a
-    :data:`ScannedElement` tuple in a list, in file order. In implicit VR,
-    an element whose dictionary VR is ambiguous is kept (VR None, its value
-    read): the caller decides what it can do with it.
+    Each element is a :data:`ScannedElement` tuple, in file order; a
+    sequence's items are read in the same pass, with an explicit stack
+    (never recursion). Anything this reader does not handle exactly as
+    pydicom raises :class:`_NotQuickError`. `meta` stops before the first
+    element that is not in group 0002. With `implicit`, the elements are
+    implicit VR: kept without a VR (as pydicom keeps them), sequences found
+    by the dictionary; a private or unknown one of undefined length is left
+    to pydicom, one whose dictionary VR is ambiguous is kept (its value
+    read unless it may be bulk and is long): the caller decides.
     """
-    implicit_vr = _NODE_VRS.get
+    implicit_vr = _IMPLICIT_VRS.get
     vrs = _VRS
     short_vrs = _SHORT_VRS
     long_vrs = _LONG_VRS
@@ -495,7 +180,7 @@ def _scan_list(
     empty = _EMPTY
     deferred = _DEFERRED_VRS
     defer_size = DEFER_SIZE
-    stack: list[_ListOpen] = []
+    stack: list[_Open] = []
     add = elements.append
     limit = end  # where the current element list ends
     delimited = False  # it ends with an item delimiter (undefined length)
@@ -539,7 +224,7 @@ def _scan_list(
                     value_tell = offset + 8
                     known = implicit_vr(tag)
                     if known is None:
-                        known = _node_vr(tag)
+                        known = _implicit_vr(tag)
                     if known != "SQ":
                         offset = value_tell + length
                         if length == _UNDEFINED or offset > limit:
@@ -649,21 +334,29 @@ def _scan_list(
             add((seq_tag, "SQ", offset - seq_tell, items, seq_tell))
 
 
-_NODE_VRS: dict[int, str] = {}
+_IMPLICIT_VRS: dict[int, str] = {}
 
 
-def _node_vr(tag: int) -> str:
+def _implicit_vr(tag: int) -> str:
     """Return what the reader needs of an implicit element's VR (cached).
 
-    The dictionary's VR ("" if private or unknown); "OB" for an ambiguous
-    one that may be bulk (OB or OW), so that a long value stays on disk.
+    The dictionary's VR ("" if private or unknown); "OB or OW" for any
+    ambiguous one that may be bulk (the pixel data, overlays, LUT data), so
+    that a long value stays on disk, as pydicom leaves it.
     """
     vr = "" if tag >> 16 & 1 else _dictionary_vr(tag)
     if " or " in vr and ("OB" in vr or "OW" in vr):
-        vr = "OB"  # left on disk if long, as pydicom would (the pixel data)
-    if len(_NODE_VRS) < 1 << 16:
-        _NODE_VRS[tag] = vr
+        vr = "OB or OW"
+    if len(_IMPLICIT_VRS) < 1 << 16:
+        _IMPLICIT_VRS[tag] = vr
     return vr
+
+
+def _dictionary_vr(tag: int) -> str:
+    try:
+        return str(dictionary_VR(tag))
+    except KeyError:
+        return ""
 
 
 class ScannedFile(NamedTuple):
@@ -687,13 +380,13 @@ class ScannedFile(NamedTuple):
 
 
 def scan_file(path: str | os.PathLike[str]) -> ScannedFile | None:
-    """Read a file's elements as flat tuples, for the frame, or None.
+    """Read a file's elements as flat tuples, or None.
 
-    The files :func:`read_raw_file` reads, read the same way into lists of
-    :data:`ScannedElement` tuples instead of pydicom elements; in implicit
-    VR, elements whose dictionary VR is ambiguous are kept too. None when
-    the file is not one this reader handles (then read it with
-    :func:`read_raw_file`, or pydicom).
+    The elements of the file meta and the data set as :data:`ScannedElement`
+    tuples, read as :func:`read_raw_file` reads them, but that in implicit
+    VR elements whose dictionary VR is ambiguous are kept too. None when the
+    file is not one this reader handles (see the module documentation) or
+    cannot be opened: then read it with pydicom, which says why.
 
     Raises
     ------
@@ -709,8 +402,8 @@ def scan_file(path: str | os.PathLike[str]) -> ScannedFile | None:
                 if buf[128:132] != b"DICM":
                     return None
                 meta: list[Any] = []
-                start = _scan_list(buf, 132, size, meta, meta=True)
-                syntax = _list_syntax(meta)
+                start = _scan(buf, 132, size, meta, meta=True)
+                syntax = _transfer_syntax(meta)
                 if (
                     not syntax.is_transfer_syntax
                     or not syntax.is_little_endian
@@ -719,7 +412,7 @@ def scan_file(path: str | os.PathLike[str]) -> ScannedFile | None:
                     return None
                 implicit = syntax.is_implicit_VR
                 elements: list[Any] = []
-                _scan_list(buf, start, size, elements, implicit=implicit)
+                _scan(buf, start, size, elements, implicit=implicit)
                 if not elements:
                     return None
                 return ScannedFile(meta, elements, implicit)
@@ -729,10 +422,81 @@ def scan_file(path: str | os.PathLike[str]) -> ScannedFile | None:
         return None
 
 
-def _list_syntax(meta: list[Any]) -> UID:
-    for tag, _, _, value, _ in meta:
-        if tag == _TRANSFER_SYNTAX:
-            if not value or not isinstance(value, bytes):
-                break
-            return UID(value.decode("ascii", "replace").strip(" \x00"))
-    raise _NotQuickError
+def _transfer_syntax(meta: list[Any]) -> UID:
+    """Return the transfer syntax the file meta names (the last, as pydicom keeps)."""
+    found = [value for tag, _, _, value, _ in meta if tag == _TRANSFER_SYNTAX]
+    if not found or not found[-1] or not isinstance(found[-1], bytes):
+        raise _NotQuickError
+    return UID(found[-1].decode("ascii", "replace").strip(" \x00"))
+
+
+def read_raw_file(path: str | os.PathLike[str]) -> RawDataset | None:
+    """Read a Part 10 little endian (explicit or implicit VR) file's elements, or None.
+
+    The elements :func:`scan_file` reads, as pydicom's reader stores them.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    RawDataset or None
+        Every element of the file meta and the data set (also those after
+        the pixel data), raw, sequences with their items read; None if the
+        file is not one this reader handles exactly as pydicom does (see the
+        module documentation), or cannot be opened: then read it with
+        pydicom, which says why.
+
+    Raises
+    ------
+    ReadError
+        If sequence items nest deeper than :data:`MAX_DEPTH` levels.
+    """
+    scanned = scan_file(path)
+    if scanned is None:
+        return None
+    try:
+        elements = _raw_elements(scanned.elements, default_encoding)
+        meta = _raw_elements(scanned.meta, default_encoding)
+    except (ValueError, _NotQuickError):
+        return None
+    return RawDataset(
+        elements,
+        _encoding(elements, default_encoding),
+        RawItem(meta, default_encoding),
+    )
+
+
+def _raw_elements(
+    elements: list[Any], inherited: Encoding
+) -> dict[BaseTag, RawDataElement | DataElement]:
+    """Return scanned elements by tag, as pydicom's reader stores them.
+
+    A sequence's items become :class:`~deidscope.files._items.RawItem`
+    objects whose text inherits the character sets of the elements before
+    the sequence. The recursion is as deep as the items nest: at most
+    :data:`MAX_DEPTH` levels, which :func:`_scan` checked.
+    """
+    stored: dict[BaseTag, RawDataElement | DataElement] = {}
+    new_raw = tuple.__new__
+    for tag, vr, length, value, tell in elements:
+        if vr is None:  # implicit VR
+            known = _IMPLICIT_VRS.get(tag)
+            if known is None:
+                known = _implicit_vr(tag)
+            if " or " in known and tag != _PIXEL_DATA:
+                raise _NotQuickError  # pydicom corrects ambiguous VRs
+        elif vr == "SQ":
+            encoding = _encoding(stored, inherited) if value else inherited
+            items = ItemList()
+            for item in value:
+                held = _raw_elements(item, encoding)
+                items.append(RawItem(held, _encoding(held, encoding)))
+            value = items
+        key = BaseTag(tag)
+        stored[key] = new_raw(
+            RawDataElement, (key, vr, length, value, tell, vr is None, True)
+        )
+    return stored
