@@ -6,6 +6,7 @@ import tracemalloc
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pydicom
@@ -18,7 +19,7 @@ import deidscope.files._scan as scan_module
 from deidscope import read_identifiers, to_frame
 from deidscope.dicom import get_identifiers
 from deidscope.errors import ReadError
-from deidscope.files import MAX_DEPTH, read_checked, read_header
+from deidscope.files import MAX_DEPTH, read_checked, read_header, read_raw_file
 from samples import write_dicom
 
 #: Sample files in each encoding the readers meet.
@@ -217,6 +218,12 @@ def test_nesting_up_to_the_bound_is_read(tmp_path: Path, undefined: bool) -> Non
     assert deepest.depth.tolist() == [MAX_DEPTH]
     assert deepest.keyword.tolist() == ["PatientName"]
     assert "nested" in df.value.tolist()
+    quick = read_raw_file(path)  # its items made from the scanner's, as deep
+    assert quick is not None
+    item: Any = quick
+    for _ in range(MAX_DEPTH):
+        item = item.get_item(0x00081140).value[0]
+    assert item[0x00100010].value == "Deep^Down"
 
 
 @pytest.mark.parametrize("undefined", [True, False], ids=["undefined", "defined"])
