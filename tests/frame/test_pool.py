@@ -181,7 +181,7 @@ def test_the_rows_come_back_through_a_wide_pipe() -> None:
     try:
         default = _pipe_bytes(pool)
         _read._widen_result_pipe(pool)
-        # a chunk's rows (about 370 kB) fit at once
+        # a chunk's rows (up to about 0.7 MB) fit at once
         assert default < _read.RESULT_PIPE_BYTES <= _pipe_bytes(pool)
         assert pool.submit(_read._ready).result(timeout=60) is True
     finally:

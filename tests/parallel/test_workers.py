@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from deidscope.frame import COLUMNS, read_identifiers
-from deidscope.frame._read import CHUNK_FILES, pool_context
+from deidscope.frame._read import CHUNK_FILES, PARENT_STEP, pool_context
 from samples import write_dicom
 
 
@@ -21,8 +21,9 @@ def scale_reference(scale_mixed_files: list[str]) -> pd.DataFrame:
 def test_reference_holds_what_the_comparison_needs(
     scale_reference: pd.DataFrame, scale_mixed_files: list[str]
 ) -> None:
-    # enough files for the pool to get several chunks, and errors to compare
-    assert len(scale_mixed_files) > 2 * CHUNK_FILES
+    # enough files for the pool to give the worker several chunks (with two
+    # processes a chunk is at most a quarter of the files left), and errors
+    assert len(scale_mixed_files) // 4 > PARENT_STEP
     errors = scale_reference.attrs["errors"]
     assert errors["file"].tolist() == [
         scale_mixed_files[0],

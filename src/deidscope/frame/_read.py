@@ -40,14 +40,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Files per task when reading with several processes.
-CHUNK_FILES = 64
+#: Files per task when reading with several processes, at most: each task
+#: costs a round trip and a warm-up of the worker's key caches, and its rows
+#: (about 0.7 MB for 128 files) must fit the result pipe at once.
+CHUNK_FILES = 128
 #: Files this process reads between looks at the workers.
 PARENT_STEP = 8
 #: Fewer files than this are read in this process whatever ``workers`` says:
 #: starting the workers and sending the rows back costs more than the second
-#: process saves (the break-even measured by ``benchmarks/bench_core.py``).
-MIN_POOL_FILES = 200
+#: process saves. ``benchmarks/bench_core.py --min-pool-files 0`` measures the
+#: break-even: between 200 and 250 files on the project's machine (2026-12).
+MIN_POOL_FILES = 300
 #: The size asked for the pipe that brings the workers' rows back.
 RESULT_PIPE_BYTES = 1 << 20
 
@@ -164,7 +167,7 @@ def _read_rows(
 def _widen_result_pipe(pool: concurrent.futures.ProcessPoolExecutor) -> None:
     """Let a worker send a chunk's rows without waiting for this process.
 
-    A chunk's rows take about 370 kB; through Linux's default 64 KiB pipe
+    A chunk's rows take up to about 0.7 MB; through Linux's default 64 KiB pipe
     the worker writes them in several pieces, each waiting for the pool's
     thread here to read the last one, and that thread waits for the GIL,
     which the reading loop holds for up to a switch interval (5 ms) at a
