@@ -17,8 +17,10 @@ from deidscope.data import DATASETS, get_dataset
 from deidscope.dicom import get_files
 from deidscope.errors import InputError
 from deidscope.files import (
+    check_paths,
     expand_paths,
     iter_dicom_files,
+    list_paths,
     not_a_regular_file,
     shown_path,
     sniff_dicom,
@@ -325,3 +327,37 @@ def test_file_names_that_are_not_utf8_are_kept_as_given(tmp_path: Path) -> None:
     assert os.fsencode(found[0]) == name
     assert shown_path(found[0]) == str(tmp_path / "caf\\xe9.dcm")
     assert shown_path(tmp_path / "café.dcm") == str(tmp_path / "café.dcm")
+
+
+def test_list_paths_checks_every_path_before_walking_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_dicom(tmp_path / "tree" / "a.dcm")
+    walked: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        walked.append(os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(FileNotFoundError, match=r"read_identifiers: no such") as info:
+        list_paths(
+            [tmp_path / "tree", tmp_path / "gone.dcm"], caller="read_identifiers"
+        )
+    assert info.value.filename == str(tmp_path / "gone.dcm")
+    assert walked == []
+
+
+def test_list_paths_lists_as_check_then_expand(odd_tree: Path) -> None:
+    names = [odd_tree, odd_tree / "good.dcm", odd_tree / "pipe.dcm", str(odd_tree)]
+    assert list_paths(names, caller="x") == expand_paths(check_paths(names, caller="x"))
+    files, skipped = list_paths(odd_tree / "good.dcm", caller="x")  # one path
+    assert (files, skipped) == ([str(odd_tree / "good.dcm")], [])
+    # a dangling link or a link loop is missing to both, as to os.path.exists
+    for odd in ("dangling.dcm", "loop.dcm"):
+        assert (odd_tree / odd).is_symlink()
+        with pytest.raises(FileNotFoundError, match=odd.replace(".", r"\.")):
+            list_paths([odd_tree / odd], caller="x")
+        with pytest.raises(FileNotFoundError):
+            check_paths([odd_tree / odd], caller="x")

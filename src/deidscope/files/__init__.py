@@ -1,7 +1,9 @@
 """Everything that touches a file: finding, opening, reading, checking, writing.
 
 - Finding: :func:`check_paths` (every path exists, before any work),
-  :func:`iter_dicom_files` (folders walked in sorted order, each file once),
+  :func:`list_paths` (that check and the files to read, one ``stat`` per
+  path named), :func:`iter_dicom_files` (folders walked in sorted order,
+  each file once),
   :func:`sniff_dicom` (why a file cannot be DICOM, from its first bytes).
 - Reading a header: :func:`read_header` takes the quick reader
   (:func:`read_raw_file`, Part 10 explicit VR little endian straight from a
@@ -33,6 +35,7 @@ from deidscope.files._discover import (
     check_paths,
     expand_paths,
     iter_dicom_files,
+    list_paths,
     not_a_regular_file,
     shown_path,
     sniff_dicom,
@@ -72,6 +75,7 @@ __all__ = [
     "find_truncation",
     "inputs_written_over",
     "iter_dicom_files",
+    "list_paths",
     "not_a_regular_file",
     "output_targets",
     "read_checked",

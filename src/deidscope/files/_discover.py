@@ -26,6 +26,7 @@ __all__ = [
     "check_paths",
     "expand_paths",
     "iter_dicom_files",
+    "list_paths",
     "not_a_regular_file",
     "open_error",
     "shown_path",
@@ -118,12 +119,52 @@ def check_paths(paths: PathLike | Iterable[PathLike], *, caller: str) -> list[Pa
         If `paths` is not a path or an iterable of paths.
     """
     items = as_input_list(paths, caller=caller)
+    _modes(items, caller)
+    return items
+
+
+def _modes(items: list[PathLike], caller: str) -> list[int]:
+    """Stat `items` once each; raise, naming the first that does not exist."""
+    modes = []
     for item in items:
-        if not os.path.exists(item):
+        try:
+            modes.append(os.stat(item).st_mode)
+        except (OSError, ValueError):  # what os.path.exists calls missing
             raise FileNotFoundError(
                 2, f"{caller}: no such file or folder", os.fspath(item)
-            )
-    return items
+            ) from None
+    return modes
+
+
+def list_paths(
+    paths: PathLike | Iterable[PathLike], *, caller: str
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Check `paths` as :func:`check_paths`, then list them as :func:`expand_paths`.
+
+    The batch readers' listing, with one ``stat`` per path named: every
+    path is checked before any folder is walked.
+
+    Parameters
+    ----------
+    paths : str, os.PathLike or iterable of them
+        Files and folders.
+    caller : str
+        The public function's name, for messages.
+
+    Returns
+    -------
+    tuple of (list of str, list of (str, str))
+        The files, in order, and the files left out with the reason.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the first path that does not exist.
+    InputError
+        If `paths` is not a path or an iterable of paths.
+    """
+    items = as_input_list(paths, caller=caller)
+    return _expand(items, _modes(items, caller))
 
 
 def shown_path(path: PathLike) -> str:
@@ -463,13 +504,23 @@ def expand_paths(
     tuple of (list of str, list of (str, str))
         The files, in order, and the files left out with the reason.
     """
+    items = list(paths)
+    modes = []
+    for path in items:
+        try:  # one stat for the common case, a regular file or a folder
+            modes.append(os.stat(path).st_mode)
+        except (OSError, ValueError):
+            modes.append(0)  # not_a_regular_file says why
+    return _expand(items, modes)
+
+
+def _expand(
+    paths: list[PathLike], modes: list[int]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """List `paths`, whose ``st_mode`` are `modes` (0: not known)."""
     files: list[str] = []
     skipped: list[tuple[str, str]] = []
-    for path in paths:
-        try:  # one stat for the common case, a regular file or a folder
-            mode = os.stat(path).st_mode
-        except (OSError, ValueError):
-            mode = 0  # not_a_regular_file says why
+    for path, mode in zip(paths, modes, strict=True):
         if stat.S_ISREG(mode):
             files.append(os.fspath(path))
             continue

@@ -21,8 +21,7 @@ from deidscope._progress import progress_bar
 from deidscope.errors import BatchErrors, Errors, InputError, ReadError
 from deidscope.files import (
     PathLike,
-    check_paths,
-    expand_paths,
+    list_paths,
     read_header,
     shown_path,
 )
@@ -332,8 +331,7 @@ def read_identifiers(
             "read_identifiers: workers must be a positive int or None, "
             f"but got {workers!r}"
         )
-    items = check_paths(paths, caller="read_identifiers")
-    files, skipped = expand_paths(items)
+    files, skipped = list_paths(paths, caller="read_identifiers")
     batch.extend(skipped)
 
     def bar_of(total: int) -> Any:

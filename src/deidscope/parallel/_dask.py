@@ -16,7 +16,7 @@ import pandas as pd
 
 from deidscope._optional import import_optional
 from deidscope.errors import Errors, InputError, ReadError, errors_frame
-from deidscope.files import PathLike, check_output, check_paths, expand_paths
+from deidscope.files import PathLike, check_output, list_paths
 from deidscope.frame import empty_frame
 from deidscope.frame._read import read_files_frame
 from deidscope.parallel._format import SCHEMA, errors_path
@@ -80,8 +80,7 @@ def _build(
             f"or 'raise', but got {errors!r}"
         )
     _check_positive(files_per_partition, "files_per_partition", caller, none=False)
-    items = check_paths(paths, caller=caller)
-    files, skipped = expand_paths(items)
+    files, skipped = list_paths(paths, caller=caller)
     if skipped and errors == "raise":
         raise ReadError(*skipped[0])
     chunks = [
