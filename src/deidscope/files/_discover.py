@@ -146,22 +146,13 @@ def list_paths(
 
     Parameters
     ----------
-    paths : str, os.PathLike or iterable of them
-        Files and folders.
-    caller : str
-        The public function's name, for messages.
+    paths, caller
+        As for :func:`check_paths`, which says what it raises.
 
     Returns
     -------
     tuple of (list of str, list of (str, str))
         The files, in order, and the files left out with the reason.
-
-    Raises
-    ------
-    FileNotFoundError
-        Naming the first path that does not exist.
-    InputError
-        If `paths` is not a path or an iterable of paths.
     """
     items = as_input_list(paths, caller=caller)
     return _expand(items, _modes(items, caller))
