@@ -14,6 +14,10 @@ address space. A case passes when:
   same files as errors and give the same rows for the others, and no field
   of ``get_identifiers`` raises when touched.
 
+And a batch of damaged files, each followed by a good one, read with a pool
+forced on (small chunks, so the worker gets damaged files) gives exactly the
+frame and the errors one process gives.
+
 ``DEIDSCOPE_FUZZ_SEED`` changes the seed (default 11), so a failure found
 with another seed can be replayed; the label names the damage and the file.
 """
@@ -199,3 +203,53 @@ def test_a_damaged_file_never_costs_the_batch(
         for problem in _problems(case, good, alone, out):
             failures.append(f"{case.label} [{case.expect}]: {problem}")
     assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures)
+
+
+def _read_both_ways(paths: list[str]) -> dict[str, Any]:
+    """Read `paths` in one process, then with a pool forced on (a child's job)."""
+    import logging
+
+    from deidscope.frame import _read
+
+    messages: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    logger = logging.getLogger("deidscope.frame._read")
+    logger.addHandler(Keep())
+    logger.setLevel(logging.DEBUG)
+    _read.MIN_POOL_FILES = 0
+    _read.CHUNK_FILES = 16  # many chunks, so damaged files land in the worker's
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = read_identifiers(paths, errors="ignore")
+        two = read_identifiers(paths, workers=2, errors="ignore")
+    try:  # the same frame, rows, categories and errors (and their reasons)
+        pd.testing.assert_frame_equal(one, two)
+        pd.testing.assert_frame_equal(one.attrs["errors"], two.attrs["errors"])
+        difference = None
+    except AssertionError as exc:
+        difference = str(exc)
+    return {
+        "difference": difference,
+        "errors": len(one.attrs["errors"]),
+        "shared": [m for m in messages if "other processes" in m],
+    }
+
+
+def test_the_pool_reads_a_damaged_batch_as_one_process_does(tmp_path: Path) -> None:
+    """Damaged files read by the worker give the frame one process gives."""
+    cases = make_corpus(tmp_path / "corpus", SEED * 1000 + 99, 120)
+    good = good_files()
+    paths = [path for case in cases for path in (str(case.path), good[0])]
+    out = run_isolated(_read_both_ways, paths, timeout=10 * TIMEOUT)
+    assert out.status == "ok", out.value
+    got = out.value
+    assert got["difference"] is None, got["difference"]
+    assert got["errors"] > 0  # damaged files were listed, by both
+    [shared] = got["shared"]
+    here, others, _ = (int(word) for word in shared.split() if word.isdigit())
+    assert here > 0, shared
+    assert others > 0, shared  # the worker read some of them
