@@ -48,7 +48,7 @@ from deidscope.frame._values import (
     format_walked,
 )
 
-__all__ = ["FrameBuilder", "to_frame"]
+__all__ = ["VALUE_TYPE", "FrameBuilder", "to_frame"]
 
 _FieldKey = tuple[str, str, str, str, str, "str | None", int, bool]
 # uid, name, VR, tag, keyword, private_creator, depth, is_filemeta: everything
@@ -57,6 +57,9 @@ _FieldKey = tuple[str, str, str, str, str, "str | None", int, bool]
 _KEY_COLUMNS = ("uid", "name", "VR", "tag", "keyword", "private_creator")
 #: Values are moved into Arrow arrays every this many rows, between files.
 _FLUSH_ROWS = 1 << 16
+#: The Arrow type values are gathered in: the one pandas' pyarrow strings
+#: keep, so that the frame is built without a cast.
+VALUE_TYPE = pa.large_string()
 
 
 def _code_type(categories: int) -> type[np.signedinteger[Any]]:
@@ -95,7 +98,7 @@ class FrameBuilder:
     def flush(self) -> None:
         """Move the values gathered so far into an Arrow array (compact text)."""
         if self.values:
-            self.chunks.append(pa.array(self.values, type=pa.large_string()))
+            self.chunks.append(pa.array(self.values, type=VALUE_TYPE))
             self.flushed += len(self.values)
             self.values = []
 
@@ -242,7 +245,7 @@ class FrameBuilder:
             per_key = per_key.astype(_code_type(len(uniques)), copy=False)
             data[column] = _categorical(per_key[codes], list(uniques))
         self.flush()
-        values = pa.chunked_array(self.chunks, type=pa.large_string())
+        values = pa.chunked_array(self.chunks, type=VALUE_TYPE)
         data["value"] = pd.array(values, dtype=STRING)
         data["depth"] = (
             np.minimum([key[6] for key in table], 127).astype(np.int8)[codes]

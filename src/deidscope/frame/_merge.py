@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from deidscope.frame._builder import FrameBuilder
+from deidscope.frame._builder import VALUE_TYPE, FrameBuilder
 
 __all__ = ["RawRows", "merge_rows", "take_rows"]
 
@@ -58,7 +58,7 @@ def take_rows(builder: FrameBuilder) -> RawRows:
         file_rows=builder.file_rows.tobytes(),
         keys=list(builder.keys),
         key_codes=builder.key_codes.tobytes(),
-        values=pa.chunked_array(builder.chunks, type=pa.large_string()),
+        values=pa.chunked_array(builder.chunks, type=VALUE_TYPE),
     )
 
 
